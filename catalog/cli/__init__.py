@@ -1,0 +1,1 @@
+"""The imagora command line."""

@@ -1,0 +1,1 @@
+"""Typed records, enums and errors shared by every layer (no I/O here)."""

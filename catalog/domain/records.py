@@ -1,0 +1,260 @@
+"""The record model: what a catalogued thing is, at every level, on every boundary.
+
+`RecordCreate` is what harvesters and depositors hand in, `RecordUpdate` a partial change,
+`RecordPublic` what callers get back and `RecordPage` a page of search hits with facets.
+Normalized fields (`imaging`, `subject`, `bids`, `terms`, `related`) sit beside the raw
+source metadata (`source.raw`) so curators can always see what a value was derived from.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from catalog.domain.enums import FileAccess, Level, RecordStatus, RelationType, Visibility
+
+_MAX_TEXT = 20_000
+
+
+class _Model(BaseModel):
+    """Strict-ish base: unknown keys are refused so typos surface as 422s."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Imaging(_Model):
+    """Normalized acquisition facts; every field optional because sources differ."""
+
+    modality: str | None = Field(None, description="DICOM modality code: MR, PT, CT, ...")
+    field_strength_t: float | None = None
+    manufacturer: str | None = None
+    model: str | None = None
+    sequence: str | None = Field(None, description="Sequence / method name")
+    sequence_variant: str | None = None
+    scanning_sequence: str | None = None
+    series_description: str | None = None
+    image_type: list[str] | None = None
+    contrast: str | None = Field(None, description="Acquisition contrast (0008,9209) or derived")
+    tr_ms: float | None = None
+    te_ms: float | None = None
+    ti_ms: float | None = None
+    flip_angle_deg: float | None = None
+    voxel_size_mm: list[float] | None = None
+    matrix: list[int] | None = None
+    fov_mm: list[float] | None = None
+    slice_thickness_mm: float | None = None
+    num_instances: int | None = None
+    num_frames: int | None = None
+    body_part: str | None = None
+    nucleus: str | None = None
+    averages: float | None = None
+    repetitions: int | None = None
+    station: str | None = None
+    institution: str | None = None
+    software_version: str | None = None
+    radiopharmaceutical: str | None = None
+    injected_dose_bq: float | None = None
+    units: str | None = None
+    acquisition_date: date | None = None
+
+
+class Concept(_Model):
+    """An ontology concept reference (IRI + label)."""
+
+    iri: str
+    label: str
+
+
+class SubjectInfo(_Model):
+    """Non-identifying subject facts; `pseudonym` is a keyed HMAC, never a real id."""
+
+    pseudonym: str | None = None
+    species: Concept | None = None
+    strain: str | None = None
+    sex: Literal["male", "female", "other", "unknown"] | None = None
+    age: str | None = Field(None, description="Age at scan, ISO 8601 duration or DICOM AS")
+    weight_kg: float | None = None
+
+
+class BidsInfo(_Model):
+    datatype: str | None = None
+    suffix: str | None = None
+    entities: dict[str, str] = Field(default_factory=dict)
+    rule: str | None = Field(None, description="Which guessing rule produced datatype/suffix")
+
+
+class Term(_Model):
+    """An ontology annotation, with the rule and evidence that produced it."""
+
+    iri: str
+    label: str
+    scheme: str
+    rule: str = "manual"
+    confidence: float = Field(1.0, ge=0.0, le=1.0)
+    evidence: dict[str, str] = Field(default_factory=dict)
+    status: Literal["proposed", "accepted", "rejected"] = "proposed"
+
+
+class Related(_Model):
+    """A typed link to another resource (DataCite relatedIdentifier)."""
+
+    identifier: str
+    scheme: str = Field("URL", description="DOI, URL, ARK, PMID, imagora, ...")
+    relation: RelationType
+    resource_type: str | None = Field(None, description="DataCite resourceTypeGeneral")
+
+
+class Creator(_Model):
+    name: str
+    orcid: str | None = None
+    affiliation: str | None = None
+
+
+class Identifier(_Model):
+    identifier: str
+    scheme: str = Field(..., description="doi, handle, ark, url, xnat, shanoir, ...")
+
+
+class Access(_Model):
+    """Record visibility and file access; `grants` lists users allowed to see a restricted record."""
+
+    record: Visibility = Visibility.public
+    files: FileAccess = FileAccess.open
+    embargo_until: date | None = None
+    grants: list[str] = Field(default_factory=list)
+    inherited: bool = Field(False, description="True when taken from the parent")
+
+
+class AccessUpdate(_Model):
+    record: Visibility | None = None
+    files: FileAccess | None = None
+    embargo_until: date | None = None
+    grants: list[str] | None = None
+
+
+class FileEntry(_Model):
+    path: str
+    size: int | None = None
+    checksum: str | None = Field(None, description="algorithm:hexdigest, e.g. sha256:...")
+    format: str | None = None
+
+
+class SourceInfo(_Model):
+    """Provenance of a harvested record; `raw` keeps the source metadata as found."""
+
+    type: str = Field(..., description="dicom, bids, bruker, xnat, shanoir, ckan, deposit, compute")
+    location: str | None = None
+    external_id: str | None = None
+    harvested_at: datetime | None = None
+    harvester_version: str | None = None
+    checksums: dict[str, str] = Field(default_factory=dict)
+    raw: dict[str, Any] = Field(default_factory=dict)
+
+
+class ParentRef(_Model):
+    id: str
+    level: Level
+    title: str
+
+
+class RecordCreate(_Model):
+    """Input of `RecordService.create` and of harvesters' upserts."""
+
+    id: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+    level: Level
+    title: str = Field(..., min_length=1, max_length=1000)
+    description: str | None = Field(None, max_length=_MAX_TEXT)
+    creators: list[Creator] = Field(default_factory=list)
+    license: str | None = Field(None, description="SPDX identifier")
+    keywords: list[str] = Field(default_factory=list)
+    parent_id: str | None = None
+    access: Access | None = Field(None, description="None: inherit from the parent")
+    identifiers: list[Identifier] = Field(default_factory=list)
+    imaging: Imaging = Field(default_factory=Imaging)
+    subject: SubjectInfo = Field(default_factory=SubjectInfo)
+    bids: BidsInfo = Field(default_factory=BidsInfo)
+    terms: list[Term] = Field(default_factory=list)
+    related: list[Related] = Field(default_factory=list)
+    files: list[FileEntry] = Field(default_factory=list)
+    source: SourceInfo = Field(default_factory=lambda: SourceInfo(type="deposit"))
+    quality: dict[str, Any] = Field(default_factory=dict, description="e.g. validator issues")
+
+    @field_validator("title")
+    @classmethod
+    def _strip_title(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("title must not be blank")
+        return value
+
+
+class RecordUpdate(_Model):
+    """A partial update (PATCH): only the fields given change."""
+
+    title: str | None = Field(None, min_length=1, max_length=1000)
+    description: str | None = Field(None, max_length=_MAX_TEXT)
+    creators: list[Creator] | None = None
+    license: str | None = None
+    keywords: list[str] | None = None
+    access: AccessUpdate | None = None
+    identifiers: list[Identifier] | None = None
+    imaging: Imaging | None = None
+    subject: SubjectInfo | None = None
+    bids: BidsInfo | None = None
+    terms: list[Term] | None = None
+    related: list[Related] | None = None
+    files: list[FileEntry] | None = None
+
+
+class RecordPublic(RecordCreate):
+    """What callers see: the record plus identity, hierarchy and lifecycle fields."""
+
+    id: str
+    access: Access = Field(default_factory=Access)
+    version: int = 1
+    published_versions: list[int] = Field(default_factory=list)
+    status: RecordStatus = RecordStatus.active
+    withdrawn_at: datetime | None = None
+    parents: list[ParentRef] = Field(default_factory=list, description="Root first")
+    children_count: int = 0
+    created: datetime
+    updated: datetime
+
+
+class RecordSummary(_Model):
+    """One search hit: enough to render a result line without loading the record."""
+
+    id: str
+    level: Level
+    title: str
+    description: str | None = None
+    parent_id: str | None = None
+    collection_id: str | None = None
+    modality: str | None = None
+    field_strength_t: float | None = None
+    manufacturer: str | None = None
+    species: str | None = None
+    sequence: str | None = None
+    bids_suffix: str | None = None
+    license: str | None = None
+    access: str | None = None
+    source: str | None = None
+    score: float = 0.0
+    explanation: list[dict[str, str]] = Field(default_factory=list)
+
+
+class FacetValue(_Model):
+    value: str
+    label: str
+    count: int
+
+
+class RecordPage(_Model):
+    total: int
+    page: int
+    size: int
+    hits: list[RecordSummary]
+    facets: dict[str, list[FacetValue]] = Field(default_factory=dict)
+    links: dict[str, str] = Field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Search backends (tantivy embedded, Elasticsearch) behind one small interface."""

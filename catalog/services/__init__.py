@@ -1,0 +1,1 @@
+"""Services own the rules: permissions, validation, unit of work, index updates."""

@@ -1,0 +1,1 @@
+"""Web layer: FastAPI app, JSON API routes and server-rendered pages."""

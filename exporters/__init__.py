@@ -1,0 +1,1 @@
+"""Exporters: DOIs (Zenodo, DataCite), OAI-PMH, DCAT-AP, schema.org, PROV, citations."""

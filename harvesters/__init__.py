@@ -1,0 +1,1 @@
+"""Harvesters: one adapter per source type, yielding normalized records incrementally."""

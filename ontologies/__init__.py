@@ -1,0 +1,1 @@
+"""Ontology vocabularies shipped offline, the annotator, and query expansion."""
