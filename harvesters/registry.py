@@ -1,0 +1,16 @@
+"""The harvester registry: `imagora harvest TYPE` looks TYPE up here."""
+
+from __future__ import annotations
+
+from catalog.registry import Registry
+from harvesters.base import Harvester
+
+harvesters: Registry[Harvester] = Registry(
+    "harvester",
+    "imagora.harvesters",
+    {
+        "dicom": "harvesters.dicom.harvester:DicomHarvester",
+        "bids": "harvesters.bids.harvester:BidsHarvester",
+        "bruker": "harvesters.bruker.harvester:BrukerHarvester",
+    },
+)
