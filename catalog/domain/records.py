@@ -118,7 +118,7 @@ class Identifier(_Model):
 
 
 class Access(_Model):
-    """Record visibility and file access; `grants` lists users allowed to see a restricted record."""
+    """Record visibility and file access; `grants` names users who may see a restricted record."""
 
     record: Visibility = Visibility.public
     files: FileAccess = FileAccess.open

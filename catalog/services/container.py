@@ -1,0 +1,70 @@
+"""`Catalog`: builds the store, search backend and services from validated settings.
+
+Nothing happens at import time; the web app and the CLI each call `Catalog.open(settings)`
+once and `close()` at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from catalog.search.base import SearchBackend
+from catalog.search.registry import open_search_backend
+from catalog.services.harvest import HarvestService
+from catalog.services.indexing import IndexSync
+from catalog.services.records import Expander, RecordService
+from catalog.services.tokens import TokenService
+from catalog.settings import Settings
+from catalog.store.database import make_engine, migrate
+from catalog.store.repository import UnitOfWork, session_factory
+
+log = logging.getLogger(__name__)
+
+
+class Catalog:
+    """The assembled application core (store + index + services)."""
+
+    def __init__(self, settings: Settings, backend: SearchBackend | None = None) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings.effective_database_url)
+        migrate(self.engine)
+        self._sessions = session_factory(self.engine)
+        self.backend = backend or open_search_backend(settings)
+        self.index_sync = IndexSync(self.uow, self.backend, settings.data_dir / "index.lock")
+        self.records = RecordService(
+            self.uow, self.backend, self.index_sync, expander=_ontology_expander()
+        )
+        self.tokens = TokenService(self.uow)
+        self.harvest = HarvestService(
+            self.uow, self.index_sync, settings.secret(), annotate=_ontology_annotator()
+        )
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> Catalog:
+        catalog = cls(settings or Settings.load())
+        catalog.index_sync.try_apply()  # replay whatever an interrupted writer left
+        return catalog
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self._sessions)
+
+    def close(self) -> None:
+        self.backend.close()
+        self.engine.dispose()
+
+
+def _ontology_expander() -> Expander | None:
+    """The ontology layer's query expansion, when the vocabularies are installed."""
+    try:
+        from ontologies.integration import query_expander
+    except ImportError:
+        return None
+    return query_expander()
+
+
+def _ontology_annotator():  # type: ignore[no-untyped-def]
+    try:
+        from ontologies.integration import record_annotator
+    except ImportError:
+        return None
+    return record_annotator()

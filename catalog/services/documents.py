@@ -1,0 +1,161 @@
+"""Record -> search document: the one place that decides what the index knows.
+
+Acquisitions inherit facets from their ancestors (species from the subject, licence from
+the collection) so that filtering acquisitions by species works without joins.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from catalog.domain.search import IndexDocument
+from catalog.store.repository import StoredRecord
+
+_MANUFACTURERS = {
+    "siemens": "Siemens",
+    "ge": "GE",
+    "ge medical systems": "GE",
+    "general electric": "GE",
+    "philips": "Philips",
+    "philips medical systems": "Philips",
+    "philips healthcare": "Philips",
+    "toshiba": "Toshiba",
+    "toshiba_mec": "Toshiba",
+    "canon": "Canon",
+    "canon medical systems": "Canon",
+    "bruker": "Bruker",
+    "bruker biospin": "Bruker",
+    "bruker biospin mri gmbh": "Bruker",
+    "hitachi": "Hitachi",
+    "united imaging": "United Imaging",
+}
+
+
+def normalize_manufacturer(value: str | None) -> str | None:
+    """Collapse the many spellings scanners write into one facet value."""
+    if not value:
+        return None
+    key = " ".join(value.replace("_", " ").lower().split())
+    if key in _MANUFACTURERS:
+        return _MANUFACTURERS[key]
+    first = key.split(" ")[0]
+    return _MANUFACTURERS.get(first, value.strip())
+
+
+def field_strength_value(tesla: float | None) -> tuple[str, str] | None:
+    """(facet value, label) such as ("3", "3 T") or ("9.4", "9.4 T")."""
+    if tesla is None or tesla <= 0:
+        return None
+    value = f"{round(tesla, 1):g}"
+    return value, f"{value} T"
+
+
+def file_access(access: dict, today: date | None = None) -> str:
+    """Effective file access: an embargo that has ended is open."""
+    files = str(access.get("files", "open"))
+    until = access.get("embargo_until")
+    if files == "embargoed" and until and date.fromisoformat(str(until)) <= (today or date.today()):
+        return "open"
+    return files
+
+
+def readers_for(access: dict) -> list[str]:
+    if access.get("record", "public") == "public":
+        return ["public"]
+    return [f"user:{u}" for u in access.get("grants", [])] or ["nobody"]
+
+
+def _inherited(key: str, sub: str, record: StoredRecord, ancestors: list[StoredRecord]):  # type: ignore[no-untyped-def]
+    for candidate in [record, *reversed(ancestors)]:
+        value = (candidate.body.get(key) or {}).get(sub) if sub else candidate.body.get(key)
+        if value:
+            return value
+    return None
+
+
+def _facets(record: StoredRecord, ancestors: list[StoredRecord]) -> tuple[dict, dict]:
+    body = record.body
+    imaging = body.get("imaging") or {}
+    bids = body.get("bids") or {}
+    facets: dict[str, str] = {"level": record.level, "access": file_access(record.access)}
+    labels: dict[str, str] = {}
+    source = (body.get("source") or {}).get("type")
+    if source:
+        facets["source"] = source
+    if imaging.get("modality"):
+        facets["modality"] = str(imaging["modality"])
+    strength = field_strength_value(imaging.get("field_strength_t"))
+    if strength:
+        facets["field_strength"], labels["field_strength"] = strength
+    manufacturer = normalize_manufacturer(imaging.get("manufacturer"))
+    if manufacturer:
+        facets["manufacturer"] = manufacturer
+    species = _inherited("subject", "species", record, ancestors)
+    if species:
+        facets["species"], labels["species"] = species["iri"], species["label"]
+    sequence = bids.get("suffix") or imaging.get("sequence")
+    if sequence:
+        facets["sequence"] = str(sequence)
+    license_ = _inherited("license", "", record, ancestors)
+    if license_:
+        facets["license"] = str(license_)
+    return facets, labels
+
+
+def _text(record: StoredRecord, ancestors: list[StoredRecord]) -> str:
+    body = record.body
+    imaging = body.get("imaging") or {}
+    parts: list[str] = list(body.get("keywords") or [])
+    for key in (
+        "manufacturer",
+        "model",
+        "sequence",
+        "series_description",
+        "contrast",
+        "body_part",
+        "nucleus",
+        "radiopharmaceutical",
+        "scanning_sequence",
+    ):
+        if imaging.get(key):
+            parts.append(str(imaging[key]))
+    bids = body.get("bids") or {}
+    parts += [str(bids.get(k)) for k in ("datatype", "suffix") if bids.get(k)]
+    subject = body.get("subject") or {}
+    if subject.get("strain"):
+        parts.append(str(subject["strain"]))
+    parts += [c.get("name", "") for c in body.get("creators") or []]
+    parts += [a.title for a in ancestors if a.level == "collection"]
+    return " ".join(p for p in parts if p)
+
+
+def to_document(record: StoredRecord, ancestors: list[StoredRecord]) -> IndexDocument:
+    """The index form of one record, given its ancestors (root first)."""
+    facets, labels = _facets(record, ancestors)
+    own_terms = [t for t in record.body.get("terms") or [] if t.get("status") != "rejected"]
+    inherited = [
+        t
+        for a in ancestors
+        for t in a.body.get("terms") or []
+        if t.get("status") != "rejected" and a.level == "subject"
+    ]
+    terms = own_terms + inherited
+    collection = next((a.id for a in ancestors if a.level == "collection"), None)
+    return IndexDocument(
+        id=record.id,
+        level=record.level,
+        title=record.title,
+        description=str(record.body.get("description") or ""),
+        text=_text(record, ancestors),
+        parent_id=record.parent_id,
+        collection_id=collection if record.level != "collection" else record.id,
+        ancestors=[a.id for a in ancestors],
+        facets=facets,
+        facet_labels=labels,
+        readers=readers_for(record.access),
+        status=record.status,
+        terms=sorted({t["iri"] for t in terms}),
+        term_text=" ".join(sorted({t["label"] for t in terms})),
+        field_strength_t=(record.body.get("imaging") or {}).get("field_strength_t"),
+        updated=record.updated,
+    )

@@ -1,0 +1,115 @@
+"""SQLAlchemy ORM tables. ORM objects never leave the store package (repositories map them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class RecordRow(Base):
+    """One record. `body` holds the normalized fields; hot filter columns are promoted."""
+
+    __tablename__ = "records"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    level: Mapped[str] = mapped_column(String(20), index=True)
+    parent_id: Mapped[str | None] = mapped_column(
+        String(128), ForeignKey("records.id", ondelete="RESTRICT"), index=True
+    )
+    title: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="active", index=True)
+    own_access: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    access: Mapped[dict[str, Any]] = mapped_column(JSON)
+    visibility: Mapped[str] = mapped_column(String(20), index=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    origin: Mapped[str | None] = mapped_column(String(1024), unique=True, nullable=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RecordVersionRow(Base):
+    """A snapshot per version; `published` snapshots are immutable."""
+
+    __tablename__ = "record_versions"
+
+    record_id: Mapped[str] = mapped_column(
+        String(128), ForeignKey("records.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxRow(Base):
+    """Index changes to apply, written in the same transaction as the record change."""
+
+    __tablename__ = "index_outbox"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    record_id: Mapped[str] = mapped_column(String(128), index=True)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TokenRow(Base):
+    """A bearer token, stored as a SHA-256 hash (the plain token is shown once)."""
+
+    __tablename__ = "tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user: Mapped[str] = mapped_column(String(200), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class HarvestFileRow(Base):
+    """Incremental harvest state: one row per file seen in a source, with its cached facts."""
+
+    __tablename__ = "harvest_files"
+
+    source: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    path: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    checksum: Mapped[str] = mapped_column(String(80))
+    facts: Mapped[list[Any]] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class HarvestRunRow(Base):
+    """The report of each harvest run, kept for operators."""
+
+    __tablename__ = "harvest_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(1024), index=True)
+    started: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+Index("ix_records_parent_status", RecordRow.parent_id, RecordRow.status)

@@ -1,0 +1,336 @@
+"""Repositories and the unit of work. They speak domain types, never leak ORM rows.
+
+`StoredRecord` is the store's plain view of a record (body + bookkeeping); the services
+turn it into `RecordPublic`. Every `save` also writes an index outbox row in the same
+transaction, so the search index can always be brought up to date after a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from catalog.store.models import (
+    HarvestFileRow,
+    HarvestRunRow,
+    OutboxRow,
+    RecordRow,
+    RecordVersionRow,
+    TokenRow,
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+@dataclass
+class StoredRecord:
+    """A record as stored: the normalized body plus lifecycle and access bookkeeping."""
+
+    id: str
+    level: str
+    title: str
+    body: dict[str, Any]
+    access: dict[str, Any]
+    own_access: dict[str, Any] | None = None
+    parent_id: str | None = None
+    status: str = "active"
+    origin: str | None = None
+    content_hash: str = ""
+    version: int = 1
+    created: datetime = field(default_factory=utcnow)
+    updated: datetime = field(default_factory=utcnow)
+    withdrawn_at: datetime | None = None
+
+    @property
+    def visibility(self) -> str:
+        return str(self.access.get("record", "public"))
+
+
+@dataclass
+class FileState:
+    """Cached state of one harvested file."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    checksum: str
+    facts: list[dict[str, Any]]
+    error: str | None = None
+
+
+def _to_stored(row: RecordRow) -> StoredRecord:
+    return StoredRecord(
+        id=row.id,
+        level=row.level,
+        title=row.title,
+        body=dict(row.body),
+        access=dict(row.access),
+        own_access=dict(row.own_access) if row.own_access is not None else None,
+        parent_id=row.parent_id,
+        status=row.status,
+        origin=row.origin,
+        content_hash=row.content_hash,
+        version=row.version,
+        created=_aware(row.created) or utcnow(),
+        updated=_aware(row.updated) or utcnow(),
+        withdrawn_at=_aware(row.withdrawn_at),
+    )
+
+
+class RecordRepository:
+    """Record persistence; each write queues the record for (re)indexing."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, record_id: str) -> StoredRecord | None:
+        row = self.session.get(RecordRow, record_id)
+        return _to_stored(row) if row is not None else None
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, StoredRecord]:
+        if not ids:
+            return {}
+        rows = self.session.scalars(select(RecordRow).where(RecordRow.id.in_(list(ids))))
+        return {row.id: _to_stored(row) for row in rows}
+
+    def by_origin(self, origin: str) -> StoredRecord | None:
+        row = self.session.scalars(select(RecordRow).where(RecordRow.origin == origin)).first()
+        return _to_stored(row) if row is not None else None
+
+    def origins_with_prefix(self, prefix: str) -> dict[str, tuple[str, str, str]]:
+        """origin -> (id, status, content_hash) for every record whose origin starts so."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = select(RecordRow.origin, RecordRow.id, RecordRow.status, RecordRow.content_hash)
+        stmt = stmt.where(RecordRow.origin.like(escaped + "%", escape="\\"))
+        return {o: (i, s, h) for o, i, s, h in self.session.execute(stmt)}
+
+    def children_ids(self, record_id: str) -> list[str]:
+        stmt = select(RecordRow.id).where(RecordRow.parent_id == record_id).order_by(RecordRow.id)
+        return list(self.session.scalars(stmt))
+
+    def count_children(self, record_id: str, *, visible_only: bool) -> int:
+        stmt = select(func.count()).select_from(RecordRow).where(RecordRow.parent_id == record_id)
+        stmt = stmt.where(RecordRow.status == "active")
+        if visible_only:
+            stmt = stmt.where(RecordRow.visibility == "public")
+        return int(self.session.scalar(stmt) or 0)
+
+    def ancestors(self, record: StoredRecord) -> list[StoredRecord]:
+        """Parents from the root down to the direct parent (cycles are refused on write)."""
+        chain: list[StoredRecord] = []
+        seen = {record.id}
+        parent_id = record.parent_id
+        while parent_id and parent_id not in seen:
+            parent = self.get(parent_id)
+            if parent is None:
+                break
+            chain.append(parent)
+            seen.add(parent.id)
+            parent_id = parent.parent_id
+        chain.reverse()
+        return chain
+
+    def save(self, record: StoredRecord, *, snapshot: bool = True) -> None:
+        """Insert or update, keep a version snapshot, queue for indexing."""
+        row = self.session.get(RecordRow, record.id)
+        if row is None:
+            row = RecordRow(id=record.id, created=record.created)
+            self.session.add(row)
+        row.level = record.level
+        row.parent_id = record.parent_id
+        row.title = record.title
+        row.status = record.status
+        row.own_access = record.own_access
+        row.access = record.access
+        row.visibility = record.visibility
+        row.body = record.body
+        row.origin = record.origin
+        row.content_hash = record.content_hash
+        row.version = record.version
+        row.updated = record.updated
+        row.withdrawn_at = record.withdrawn_at
+        self.session.flush()
+        if snapshot:
+            self._snapshot(record)
+        self.enqueue([record.id])
+
+    def _snapshot(self, record: StoredRecord) -> None:
+        existing = self.session.get(RecordVersionRow, (record.id, record.version))
+        if existing is not None and existing.published:
+            return  # published versions are immutable; the service refuses edits earlier
+        if existing is None:
+            existing = RecordVersionRow(record_id=record.id, version=record.version)
+            self.session.add(existing)
+        existing.body = {"title": record.title, "level": record.level, **record.body}
+        existing.created = record.updated
+
+    def version_published(self, record_id: str, version: int) -> bool:
+        row = self.session.get(RecordVersionRow, (record_id, version))
+        return bool(row and row.published)
+
+    def published_versions(self, record_id: str) -> list[int]:
+        stmt = select(RecordVersionRow.version).where(
+            RecordVersionRow.record_id == record_id, RecordVersionRow.published.is_(True)
+        )
+        return sorted(self.session.scalars(stmt))
+
+    def mark_published(self, record_id: str, version: int) -> None:
+        self.session.execute(
+            update(RecordVersionRow)
+            .where(RecordVersionRow.record_id == record_id, RecordVersionRow.version == version)
+            .values(published=True)
+        )
+
+    def enqueue(self, ids: Sequence[str]) -> None:
+        now = utcnow()
+        self.session.add_all(OutboxRow(record_id=i, created=now) for i in ids)
+
+    def iter_all(self, batch: int = 1000) -> Iterator[list[StoredRecord]]:
+        """Every record in id order, in batches (used by index rebuild)."""
+        last = ""
+        while True:
+            stmt = select(RecordRow).where(RecordRow.id > last).order_by(RecordRow.id).limit(batch)
+            rows = list(self.session.scalars(stmt))
+            if not rows:
+                return
+            yield [_to_stored(r) for r in rows]
+            last = rows[-1].id
+
+    def count(self) -> int:
+        return int(self.session.scalar(select(func.count()).select_from(RecordRow)) or 0)
+
+
+class OutboxRepository:
+    """Reads and acknowledges queued index changes."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def pending(self, limit: int) -> list[tuple[int, str]]:
+        stmt = select(OutboxRow.seq, OutboxRow.record_id).order_by(OutboxRow.seq).limit(limit)
+        return [(s, r) for s, r in self.session.execute(stmt)]
+
+    def acknowledge(self, up_to_seq: int) -> None:
+        self.session.execute(delete(OutboxRow).where(OutboxRow.seq <= up_to_seq))
+
+    def max_seq(self) -> int:
+        return int(self.session.scalar(select(func.max(OutboxRow.seq))) or 0)
+
+    def count(self) -> int:
+        return int(self.session.scalar(select(func.count()).select_from(OutboxRow)) or 0)
+
+
+@dataclass
+class StoredToken:
+    id: str
+    user: str
+    role: str
+    revoked: bool
+    created: datetime
+
+
+class TokenRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, token_id: str, user: str, role: str, token_hash: str) -> None:
+        self.session.add(
+            TokenRow(id=token_id, user=user, role=role, token_hash=token_hash, created=utcnow())
+        )
+
+    def by_hash(self, token_hash: str) -> StoredToken | None:
+        row = self.session.scalars(
+            select(TokenRow).where(TokenRow.token_hash == token_hash)
+        ).first()
+        if row is None:
+            return None
+        return StoredToken(row.id, row.user, row.role, row.revoked, _aware(row.created) or utcnow())
+
+    def list(self) -> list[StoredToken]:
+        rows = self.session.scalars(select(TokenRow).order_by(TokenRow.created))
+        return [
+            StoredToken(r.id, r.user, r.role, r.revoked, _aware(r.created) or utcnow())
+            for r in rows
+        ]
+
+    def revoke(self, token_id: str) -> bool:
+        result = self.session.execute(
+            update(TokenRow).where(TokenRow.id == token_id).values(revoked=True)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+class HarvestStateRepository:
+    """Per-source file states (incremental harvesting) and run reports."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def files(self, source: str) -> dict[str, FileState]:
+        rows = self.session.scalars(select(HarvestFileRow).where(HarvestFileRow.source == source))
+        return {
+            r.path: FileState(r.path, r.size, r.mtime_ns, r.checksum, list(r.facts), r.error)
+            for r in rows
+        }
+
+    def put(self, source: str, state: FileState) -> None:
+        row = self.session.get(HarvestFileRow, (source, state.path))
+        if row is None:
+            row = HarvestFileRow(source=source, path=state.path)
+            self.session.add(row)
+        row.size, row.mtime_ns, row.checksum = state.size, state.mtime_ns, state.checksum
+        row.facts, row.error = state.facts, state.error
+
+    def remove(self, source: str, paths: Sequence[str]) -> None:
+        if paths:
+            self.session.execute(
+                delete(HarvestFileRow).where(
+                    HarvestFileRow.source == source, HarvestFileRow.path.in_(list(paths))
+                )
+            )
+
+    def add_run(self, source: str, started: datetime, report: dict[str, Any]) -> None:
+        self.session.add(
+            HarvestRunRow(source=source, started=started, finished=utcnow(), report=report)
+        )
+
+
+class UnitOfWork:
+    """One transaction: `with uow_factory() as uow: ...; uow.commit()`; rollback otherwise."""
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._factory = session_factory
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._factory()
+        self.records = RecordRepository(self.session)
+        self.outbox = OutboxRepository(self.session)
+        self.tokens = TokenRepository(self.session)
+        self.harvest = HarvestStateRepository(self.session)
+        return self
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+        if exc_type is not None:
+            self.session.rollback()
+        self.session.close()
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
