@@ -91,7 +91,9 @@ class Harvester(ABC):
             try:
                 next(iter(path.iterdir()), None)
             except OSError as exc:
-                raise SourceUnusableError(f"{location}: cannot list directory ({exc.strerror})") from exc
+                raise SourceUnusableError(
+                    f"{location}: cannot list directory ({exc.strerror})"
+                ) from exc
         return path
 
     @abstractmethod

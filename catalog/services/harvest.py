@@ -251,7 +251,7 @@ class HarvestService:
             return stored
         body = body_of(data)
         parent_id = parent.id if parent else None
-        new_hash = content_hash(data.level.value, data.title, parent_id, body, old.own_access)
+        new_hash = content_hash(data.level.value, data.title, parent_id, body)
         if new_hash == old.content_hash and old.status == RecordStatus.active.value:
             report.unchanged += 1
             return old

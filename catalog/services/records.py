@@ -73,21 +73,15 @@ def body_of(data: RecordCreate) -> dict[str, Any]:
     return data.model_dump(mode="json", exclude=_BODY_EXCLUDE)
 
 
-def content_hash(
-    level: str,
-    title: str,
-    parent_id: str | None,
-    body: dict[str, Any],
-    own_access: dict[str, Any] | None,
-) -> str:
-    """Hash of what a record says, ignoring harvest timestamps (for 'unchanged')."""
+def content_hash(level: str, title: str, parent_id: str | None, body: dict[str, Any]) -> str:
+    """Hash of what a record says (not its access policy, which curators own), ignoring
+    harvest timestamps: equal hashes mean a re-harvest found nothing new."""
     source = {k: v for k, v in (body.get("source") or {}).items() if k != "harvested_at"}
     payload = {
         "level": level,
         "title": title,
         "parent": parent_id,
         "body": {**body, "source": source},
-        "access": own_access,
     }
     return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
@@ -243,7 +237,7 @@ class RecordService:
         stored.body.update(changes)
         stored.updated = utcnow()
         stored.content_hash = content_hash(
-            stored.level, stored.title, stored.parent_id, stored.body, stored.own_access
+            stored.level, stored.title, stored.parent_id, stored.body
         )
 
     def _set_access(self, uow: UnitOfWork, stored: StoredRecord, update: AccessUpdate) -> None:
@@ -316,7 +310,7 @@ def build_stored(
         parent_id=parent.id if parent else None,
         origin=origin,
         content_hash=content_hash(
-            data.level.value, data.title, parent.id if parent else None, body, own
+            data.level.value, data.title, parent.id if parent else None, body
         ),
         created=now,
         updated=now,

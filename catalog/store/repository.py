@@ -189,6 +189,7 @@ class RecordRepository:
         return sorted(self.session.scalars(stmt))
 
     def mark_published(self, record_id: str, version: int) -> None:
+        self.session.flush()
         self.session.execute(
             update(RecordVersionRow)
             .where(RecordVersionRow.record_id == record_id, RecordVersionRow.version == version)
