@@ -1,0 +1,172 @@
+"""The Bruker ParaVision harvester (PV5.1, PV6, PV7, PV360): study folders, bare scan
+folders, and `.zip` / `.PvDatasets` archives of either.
+
+`discover` lists the parameter files (subject, acqp, method, pdata/*/visu_pars and reco),
+species mapping files and archives; `read` parses one of them (or every member of an
+archive, without extracting it) into non-identifying facts; `assemble` builds
+collection -> subject -> session (study) -> acquisition (scan) records from the facts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path, PurePosixPath
+from typing import Any, ClassVar
+
+from harvesters.base import FileFacts, HarvestedRecord, Harvester, HarvestOptions, ItemError
+from harvesters.bruker.build import RecordBuilder
+from harvesters.bruker.jcamp import parse_jcamp
+from harvesters.bruker.layout import file_kind, is_archive
+from harvesters.bruker.mapping import species_concept
+from harvesters.bruker.params import file_facts
+from harvesters.privacy import pseudonym
+
+#: Parameter files larger than this are not ParaVision parameter files (guards archives).
+MAX_PARAMETER_FILE = 64 * 1024 * 1024
+
+
+class BrukerHarvester(Harvester):
+    """Harvests ParaVision data from a folder or an archive."""
+
+    name: ClassVar[str] = "bruker"
+    version: ClassVar[str] = "1.0.0"
+    Options: ClassVar[type[HarvestOptions]] = HarvestOptions
+
+    # -- discover -------------------------------------------------------------------------
+
+    def discover(self, location: Path) -> Iterator[Path | ItemError]:
+        if location.is_file():
+            if is_archive(location) or file_kind(PurePosixPath(location.as_posix())):
+                yield location
+            return
+        yield from _walk(location)
+
+    # -- read -----------------------------------------------------------------------------
+
+    def read(self, path: Path) -> list[FileFacts]:
+        if is_archive(path):
+            return self._read_archive(path)
+        kind = file_kind(PurePosixPath(path.as_posix()))
+        if kind is None:
+            raise ValueError(f"{path}: not a ParaVision parameter or species file")
+        raw = path.read_bytes()
+        return [self._facts(str(path), kind, raw)]
+
+    def _facts(self, name: str, kind: str, raw: bytes) -> FileFacts:
+        text = raw.decode("latin-1")
+        if kind == "species_map":
+            data = self._species_rows(text, name)
+        else:
+            data = file_facts(kind, parse_jcamp(text, name), self._pseudonym)
+        data["size"] = len(raw)
+        return FileFacts(path=name, kind=kind, data=data)
+
+    def _pseudonym(self, subject_id: str) -> str:
+        return pseudonym(self.options.secret, "bruker", subject_id)
+
+    def _read_archive(self, path: Path) -> list[FileFacts]:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                members = sorted(archive.infolist(), key=lambda i: i.filename)
+                return [f for info in members if (f := self._read_member(path, archive, info))]
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
+            raise ValueError(f"{path}: not a readable zip archive ({exc})") from exc
+
+    def _read_member(
+        self, path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo
+    ) -> FileFacts | None:
+        kind = file_kind(PurePosixPath(info.filename))
+        if info.is_dir() or kind is None:
+            return None
+        name = f"{path}!/{info.filename}"
+        try:
+            if info.file_size > MAX_PARAMETER_FILE:
+                raise ValueError(
+                    f"{name}: {info.file_size} bytes is too large for a parameter file"
+                )
+            return self._facts(name, kind, archive.read(info))
+        except (ValueError, zipfile.BadZipFile, OSError) as exc:
+            return FileFacts(path=name, kind="error", data={"error": str(exc)})
+
+    def _species_rows(self, text: str, name: str) -> dict[str, Any]:
+        """participants.tsv / species.tsv -> {pseudonym: species} (ids never kept)."""
+        rows = list(csv.DictReader(io.StringIO(text), delimiter="\t"))
+        subjects: dict[str, dict[str, Any]] = {}
+        default: dict[str, Any] | None = None
+        for number, row in enumerate(rows, start=2):
+            entry = _species_entry(row, name, number)
+            if entry is None:
+                continue
+            subject_id = (row.get("participant_id") or row.get("subject_id") or "").strip()
+            if not subject_id:
+                default = default or entry
+                continue
+            for candidate in {subject_id, subject_id.removeprefix("sub-")}:
+                subjects[self._pseudonym(candidate)] = entry
+        return {"subjects": subjects, "default": default}
+
+    # -- assemble -------------------------------------------------------------------------
+
+    def assemble(
+        self, location: Path, facts: Iterable[FileFacts]
+    ) -> Iterator[HarvestedRecord | ItemError]:
+        builder = RecordBuilder(location, self.options, self.version)
+        yield from builder.build(facts)
+
+
+def _species_entry(row: dict[str, str | None], name: str, number: int) -> dict[str, Any] | None:
+    species = (row.get("species") or "").strip()
+    if not species or species.lower() in ("n/a", "na"):
+        return None
+    try:
+        concept = species_concept(species)
+    except ValueError as exc:
+        raise ValueError(f"{name}: line {number}: {exc}") from exc
+    strain = (row.get("strain") or "").strip()
+    return {"iri": concept.iri, "label": concept.label, "strain": strain or None}
+
+
+def _walk(root: Path) -> Iterator[Path | ItemError]:
+    """Depth-first, sorted walk that follows symlinks once and reports loops."""
+    stack: list[tuple[Path, tuple[str, ...]]] = [(root, (os.path.realpath(root),))]
+    seen: set[str] = {os.path.realpath(root)}
+    while stack:
+        directory, ancestors = stack.pop()
+        try:
+            with os.scandir(directory) as scan:
+                entries = sorted(scan, key=lambda e: e.name)
+        except OSError as exc:
+            yield ItemError(str(directory), f"cannot list directory ({exc.strerror or exc})")
+            continue
+        subdirs: list[tuple[Path, tuple[str, ...]]] = []
+        for entry in entries:
+            found = _visit(Path(entry.path), entry, ancestors, seen)
+            if isinstance(found, tuple):
+                subdirs.append(found)
+            elif found is not None:
+                yield found
+        stack.extend(reversed(subdirs))
+
+
+def _visit(
+    path: Path, entry: os.DirEntry[str], ancestors: tuple[str, ...], seen: set[str]
+) -> Path | ItemError | tuple[Path, tuple[str, ...]] | None:
+    """One directory entry: a file to read, an error, a folder to enter, or nothing."""
+    try:
+        is_dir = entry.is_dir()
+    except OSError as exc:
+        return ItemError(str(path), f"cannot stat ({exc.strerror or exc})")
+    if not is_dir:
+        wanted = is_archive(path) or file_kind(PurePosixPath(path.as_posix()))
+        return path if wanted and entry.is_file() else None
+    real = os.path.realpath(path)
+    if real in ancestors:
+        return ItemError(str(path), f"symlink loop: {path} leads back to {real}; not followed")
+    if real in seen:
+        return None  # a second link to a folder already harvested
+    seen.add(real)
+    return path, (*ancestors, real)
