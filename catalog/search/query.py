@@ -144,9 +144,9 @@ def _dedupe(clauses: list[TextClause]) -> list[TextClause]:
     return unique
 
 
-def has_searchable_text(text: str) -> bool:
-    """True when the text has any non-space character (so no clause means no match)."""
-    return bool(clean_text(text).strip())
+def has_content(text: str) -> bool:
+    """True when the user typed anything but spaces (then no clause means no match)."""
+    return bool(text.strip())
 
 
 def check_paging(query: SearchQuery) -> tuple[int, int]:

@@ -35,7 +35,7 @@ from catalog.search.query import (
     concept_explanation,
     concept_weight,
     facet_key,
-    has_searchable_text,
+    has_content,
     merge_facet_buckets,
     parse_text,
     summary_fields,
@@ -46,7 +46,7 @@ from catalog.search.query import (
 SCHEMA_VERSION = "imagora-tantivy-1"
 TOKENIZER = "imagora"
 #: Ties in relevance are ordered by id when the tie group ends within this many hits.
-TIE_WINDOW = 1_000
+TIE_WINDOW = 256
 #: Facet values returned per facet; counts stay exact below this per segment.
 FACET_SIZE = 200
 FACET_SEGMENT_SIZE = 10_000
@@ -199,7 +199,7 @@ class TantivyBackend(SearchBackend):
             if name in FACET_FIELDS and name != "level" and value:
                 fields[f"f_{name}"] = value
                 fields[f"fk_{name}"] = facet_key(name, value, doc.facet_labels)
-        return tantivy.Document(**fields)
+        return tantivy.Document.from_dict(fields, self._schema)
 
     # -- searching ----------------------------------------------------------------------
 
@@ -207,7 +207,7 @@ class TantivyBackend(SearchBackend):
         offset, size = check_paging(query)
         filters = check_filters(query.filters)
         clauses = parse_text(query.text, self._analyzer.analyze)
-        if not clauses and not query.concepts and has_searchable_text(query.text):
+        if not clauses and not query.concepts and has_content(query.text):
             return _empty_result(query)  # e.g. a lone `"` or `*`: nothing to look for
         scored = self._scored_query(clauses, query)
         final = self._with_filters(scored, filters, query)
