@@ -1,0 +1,86 @@
+"""The BIDS harvester plugin (`imagora harvest bids DIR`).
+
+`discover` walks the tree cheaply (no file content), `read` turns one file into facts
+(cached by the harvest service), and `assemble` builds the collection -> subject ->
+session -> acquisition hierarchy plus derivative datasets, applying the sidecar
+inheritance principle and keeping schema-validation issues as a quality report.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import ClassVar
+
+from harvesters.base import FileFacts, HarvestedRecord, Harvester, HarvestOptions, ItemError
+from harvesters.bids.assemble import Assembly
+from harvesters.bids.paths import SKIPPED_TOP_DIRS
+from harvesters.bids.reader import read_facts
+
+
+class BidsHarvester(Harvester):
+    """Harvests a BIDS dataset directory (raw data, sidecars, participants, derivatives)."""
+
+    name: ClassVar[str] = "bids"
+    version: ClassVar[str] = "1.0.0"
+    Options: ClassVar[type[HarvestOptions]] = HarvestOptions
+
+    def discover(self, location: Path) -> Iterator[Path | ItemError]:
+        """Every non-hidden file, sorted; unreadable folders and symlink loops are errors.
+
+        `sourcedata/`, `code/` and `stimuli/` at the root may hold anything and are skipped.
+        Symlinked folders are followed once: a folder whose real path is already on the
+        current branch is a loop and is reported, not entered.
+        """
+        root = Path(location)
+        yield from self._walk(root, root, (os.path.realpath(root),))
+
+    def _walk(
+        self, root: Path, folder: Path, branch: tuple[str, ...]
+    ) -> Iterator[Path | ItemError]:
+        try:
+            with os.scandir(folder) as scan:
+                entries = sorted(scan, key=lambda entry: entry.name)
+        except OSError as exc:
+            yield ItemError(str(folder), f"cannot list folder: {exc.strerror or exc}")
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            if folder == root and entry.name in SKIPPED_TOP_DIRS:
+                continue
+            yield from self._entry(root, path, entry, branch)
+
+    def _entry(
+        self, root: Path, path: Path, entry: os.DirEntry[str], branch: tuple[str, ...]
+    ) -> Iterator[Path | ItemError]:
+        try:
+            is_dir = entry.is_dir()
+        except OSError as exc:
+            yield ItemError(str(path), f"cannot stat: {exc.strerror or exc}")
+            return
+        if not is_dir:
+            if entry.is_file():
+                yield path
+            elif entry.is_symlink():
+                yield ItemError(str(path), "broken symbolic link")
+            return
+        real = os.path.realpath(path)
+        if real in branch:
+            yield ItemError(str(path), f"symbolic link loop: {path} points back to {real}")
+            return
+        yield from self._walk(root, path, (*branch, real))
+
+    def read(self, path: Path) -> list[FileFacts]:
+        """Facts of one file; raises ValueError naming the file (and JSON line/column)."""
+        return read_facts(Path(path))
+
+    def assemble(
+        self, location: Path, facts: Iterable[FileFacts]
+    ) -> Iterator[HarvestedRecord | ItemError]:
+        """Records parents-first: collection, subjects, sessions, acquisitions, derivatives."""
+        assembly = Assembly(Path(location), self.options, self.version)
+        assembly.load(facts)
+        yield from assembly.records()

@@ -1,0 +1,171 @@
+"""BIDS values to catalogue values: SPDX licences, NCBITaxon species, sex, age, units.
+
+BIDS leaves these as free text (`License: "CC0"`, `species: "rat"`), while the catalogue
+stores identifiers that exporters and facets can rely on.  Every mapping here is a table
+lookup after light cleaning; an unknown value maps to None and the raw text stays in
+`source.raw`, so nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from catalog.domain.records import Concept
+
+NCBITAXON = "http://purl.obolibrary.org/obo/NCBITaxon_"
+
+_TAXA: dict[str, tuple[str, tuple[str, ...]]] = {
+    "9606": ("Homo sapiens", ("human", "humans", "homo sapiens", "h. sapiens", "man")),
+    "10116": ("Rattus norvegicus", ("rat", "rats", "rattus norvegicus", "r. norvegicus")),
+    "10090": ("Mus musculus", ("mouse", "mice", "mus musculus", "m. musculus")),
+    "9544": ("Macaca mulatta", ("macaque", "rhesus", "rhesus macaque", "rhesus monkey",
+                                "macaca mulatta", "m. mulatta")),
+    "9483": ("Callithrix jacchus", ("marmoset", "common marmoset", "callithrix jacchus")),
+    "9823": ("Sus scrofa", ("pig", "swine", "minipig", "sus scrofa",
+                            "sus scrofa domesticus")),
+    "9940": ("Ovis aries", ("sheep", "ovis aries")),
+}  # fmt: skip
+
+_SPECIES_ALIASES: dict[str, str] = {
+    alias: taxon for taxon, (_, aliases) in _TAXA.items() for alias in aliases
+}
+
+DEFAULT_SPECIES_RULE = "bids:default-species"
+"""BIDS participants.tsv `species`: "if this column is absent, homo sapiens is assumed"."""
+
+
+def species_concept(value: str | None) -> Concept | None:
+    """NCBITaxon concept for a BIDS species value (name, alias, taxon id or IRI)."""
+    if not value:
+        return None
+    text = " ".join(value.strip().lower().replace("_", " ").split())
+    match = re.fullmatch(r"(?:.*ncbitaxon[_:/])?(\d+)", text)
+    taxon = match.group(1) if match else _SPECIES_ALIASES.get(text)
+    if taxon is None or taxon not in _TAXA:
+        return None
+    return Concept(iri=NCBITAXON + taxon, label=_TAXA[taxon][0])
+
+
+def human() -> Concept:
+    return Concept(iri=NCBITAXON + "9606", label="Homo sapiens")
+
+
+_SPDX: dict[str, str] = {
+    "CC0": "CC0-1.0", "CC0-1.0": "CC0-1.0", "CC0-1": "CC0-1.0", "CC-ZERO": "CC0-1.0",
+    "PUBLIC-DOMAIN-DEDICATION": "CC0-1.0",
+    "PDDL": "PDDL-1.0", "PDDL-1.0": "PDDL-1.0", "ODC-PDDL": "PDDL-1.0",
+    "ODBL": "ODbL-1.0", "ODBL-1.0": "ODbL-1.0", "ODC-BY": "ODC-By-1.0", "ODC-BY-1.0": "ODC-By-1.0",
+    "CC-BY": "CC-BY-4.0", "CC-BY-4.0": "CC-BY-4.0", "CC-BY-3.0": "CC-BY-3.0",
+    "CC-BY-SA": "CC-BY-SA-4.0", "CC-BY-SA-4.0": "CC-BY-SA-4.0",
+    "CC-BY-NC": "CC-BY-NC-4.0", "CC-BY-NC-4.0": "CC-BY-NC-4.0",
+    "CC-BY-NC-SA": "CC-BY-NC-SA-4.0", "CC-BY-NC-SA-4.0": "CC-BY-NC-SA-4.0",
+    "CC-BY-NC-ND": "CC-BY-NC-ND-4.0", "CC-BY-NC-ND-4.0": "CC-BY-NC-ND-4.0",
+    "CC-BY-ND": "CC-BY-ND-4.0", "CC-BY-ND-4.0": "CC-BY-ND-4.0",
+    "PD": "LicenseRef-PublicDomain", "PUBLIC-DOMAIN": "LicenseRef-PublicDomain",
+    "MIT": "MIT", "APACHE-2.0": "Apache-2.0", "BSD-3-CLAUSE": "BSD-3-Clause",
+}  # fmt: skip
+
+_LICENSE_WORDS = (
+    ("CREATIVE-COMMONS-ZERO", "CC0"), ("CREATIVE-COMMONS-ATTRIBUTION", "CC-BY"),
+    ("CREATIVE-COMMONS", "CC"), ("ATTRIBUTION", "BY"), ("NONCOMMERCIAL", "NC"),
+    ("NON-COMMERCIAL", "NC"), ("SHAREALIKE", "SA"), ("SHARE-ALIKE", "SA"),
+    ("NODERIVATIVES", "ND"), ("NO-DERIVATIVES", "ND"), ("INTERNATIONAL", ""),
+    ("UNIVERSAL", ""), ("LICENSE", ""), ("LICENCE", ""), ("-V", "-"),
+)  # fmt: skip
+
+
+def spdx_license(value: str | None) -> str | None:
+    """SPDX id for BIDS free-text licences ("CC0", "CC BY 4.0", "PDDL"); None if unknown."""
+    if not value or not isinstance(value, str):
+        return None
+    text = re.sub(r"[\s_/]+", "-", value.strip().upper()).strip("-.")
+    text = re.sub(r"(\d)\.0$", r"\1.0", text)
+    for word, short in _LICENSE_WORDS:
+        text = text.replace(word, short)
+    text = re.sub(r"-+", "-", text).strip("-")
+    text = re.sub(r"-(\d)$", r"-\1.0", text)
+    return _SPDX.get(text) or _SPDX.get(text.removesuffix(".0"))
+
+
+_SEX = {
+    "m": "male", "male": "male", "man": "male",
+    "f": "female", "female": "female", "woman": "female",
+    "o": "other", "other": "other", "n/a": None, "": None, "u": "unknown", "unknown": "unknown",
+}  # fmt: skip
+
+
+def sex(value: Any) -> str | None:
+    """BIDS `sex` (M/F/O, male/female/other, any case) to the record's vocabulary."""
+    if value is None:
+        return None
+    return _SEX.get(str(value).strip().lower())
+
+
+_AGE_UNITS = {"year": "Y", "years": "Y", "month": "M", "months": "M", "week": "W",
+              "weeks": "W", "day": "D", "days": "D"}  # fmt: skip
+
+
+def age(value: Any, units: str | None = None) -> str | None:
+    """ISO 8601 duration ("P29Y") from a BIDS age (default unit: years); odd text kept."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if text.lower() in ("", "n/a"):
+        return None
+    unit = _AGE_UNITS.get((units or "year").strip().lower())
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if unit is None or number < 0:
+        return text
+    shown = str(int(number)) if number.is_integer() else f"{number:g}"
+    return f"P{shown}{unit}"
+
+
+_BQ_PER_UNIT = {
+    "bq": 1.0, "kbq": 1e3, "mbq": 1e6, "gbq": 1e9,
+    "ci": 3.7e10, "mci": 3.7e7, "uci": 3.7e4, "µci": 3.7e4, "μci": 3.7e4,
+}  # fmt: skip
+
+
+def radioactivity_bq(value: Any, units: Any) -> float | None:
+    """Injected radioactivity in Bq; BIDS gives the value and its unit separately."""
+    number = as_float(value)
+    if number is None:
+        return None
+    factor = _BQ_PER_UNIT.get(str(units or "MBq").strip().lower())
+    return None if factor is None else number * factor
+
+
+def as_float(value: Any) -> float | None:
+    """A number from a sidecar value; lists (multi-echo) give their first element."""
+    if isinstance(value, list) and value:
+        value = value[0]
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def seconds_to_ms(value: Any) -> float | None:
+    number = as_float(value)
+    return None if number is None else round(number * 1000.0, 6)
+
+
+_DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+)", re.IGNORECASE)
+
+
+def doi(value: Any) -> str | None:
+    """A bare DOI ("10.1234/x") from "doi:..", "https://doi.org/.." or citation text."""
+    if not isinstance(value, str):
+        return None
+    match = _DOI.search(value)
+    return match.group(1).rstrip(".,;)") if match else None
+
+
+def is_url(value: Any) -> bool:
+    return isinstance(value, str) and re.match(r"^https?://\S+$", value.strip()) is not None

@@ -1,0 +1,94 @@
+"""One BIDS file to `FileFacts`: the per-file step whose result the harvest service caches.
+
+Facts depend on the file alone (never on its neighbours) so that a changed file only
+invalidates its own cache entry; inheritance and hierarchy are resolved later in
+`assemble`.  Privacy is enforced here, before anything is cached: identifying
+participants.tsv columns are dropped and sidecars lose DICOM PS3.15 identifying keys.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from harvesters.base import FileFacts
+from harvesters.bids.nifti import read_header
+from harvesters.bids.paths import NIFTI_EXTENSIONS, split_extension
+from harvesters.privacy import scrub_header
+
+PARTICIPANT_COLUMNS: tuple[str, ...] = (
+    "participant_id", "species", "strain", "sex", "age", "handedness", "group",
+)  # fmt: skip
+"""The only participants.tsv columns kept: names, birth dates, free text never are."""
+
+README_CHARS = 4000
+
+
+def read_facts(path: Path) -> list[FileFacts]:
+    """Facts of one file; `ValueError` (naming file, line, column) for malformed content."""
+    name = path.name
+    _, extension = split_extension(name)
+    if name == "dataset_description.json":
+        return [FileFacts(str(path), "dataset_description", _json_object(path))]
+    if name == "participants.tsv":
+        return [FileFacts(str(path), "participants", _participants(path))]
+    if name == "participants.json":
+        described = _json_object(path)
+        kept = {k: v for k, v in described.items() if k in PARTICIPANT_COLUMNS}
+        return [FileFacts(str(path), "participants_sidecar", kept)]
+    if name.split(".")[0].upper() == "README":
+        return [FileFacts(str(path), "readme", {"text": _text(path)[:README_CHARS]})]
+    if extension == ".json":
+        return [FileFacts(str(path), "sidecar", {"metadata": scrub_header(_json_object(path))})]
+    size = path.stat().st_size
+    if extension in NIFTI_EXTENSIONS:
+        header = read_header(path) if size else None
+        return [FileFacts(str(path), "image", {"size": size, "header": header})]
+    return [FileFacts(str(path), "file", {"size": size})]
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start}): {exc.reason}") from exc
+
+
+def _json_object(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(_text(path))
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from exc
+    if not isinstance(value, dict):
+        raise ValueError(f"{path}: expected a JSON object, found {type(value).__name__}")
+    return value
+
+
+def _participants(path: Path) -> dict[str, Any]:
+    """Kept columns and rows of participants.tsv ("n/a" becomes None)."""
+    reader = csv.reader(io.StringIO(_text(path)), delimiter="\t")
+    header = [column.strip() for column in next(reader, [])]
+    if "participant_id" not in header:
+        raise ValueError(f"{path}: line 1: no participant_id column (found {header[:6]})")
+    kept = [(index, column) for index, column in enumerate(header) if column in PARTICIPANT_COLUMNS]
+    rows = []
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        cells = {column: _cell(row, index) for index, column in kept}
+        rows.append(cells)
+    return {
+        "columns": [column for _, column in kept],
+        "dropped_columns": sorted(set(header) - set(PARTICIPANT_COLUMNS)),
+        "rows": rows,
+    }
+
+
+def _cell(row: list[str], index: int) -> str | None:
+    value = row[index].strip() if index < len(row) else ""
+    return None if value in ("", "n/a") else value
