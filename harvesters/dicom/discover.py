@@ -1,0 +1,107 @@
+"""Find candidate DICOM files under a folder, cheaply and without ever looping.
+
+Decisions are made from names where possible (".dcm"/".ima", no extension, UID-like
+numeric extensions, "DICOMDIR") and from a 132-byte peek otherwise, so a folder of
+README/JSON/NIfTI side files costs almost nothing. A ".dcm" file is always yielded, even
+if it turns out not to be DICOM: the user named it DICOM, so `read` must report it.
+An extension-less file that neither has the "DICM" magic nor starts like a dataset is
+skipped silently (scanner exports are full of such notes and logs).
+
+Directories are walked with `os.scandir`, symlinks are followed, and each directory's
+real path is remembered: a link back to a visited directory becomes an `ItemError`
+instead of an endless walk. Unlistable directories and broken links are `ItemError`s too.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+from harvesters.base import ItemError
+
+DICOM_SUFFIXES = frozenset({".dcm", ".ima", ".dicom", ".dic"})
+NON_DICOM_SUFFIXES = frozenset(
+    {
+        ".txt", ".json", ".md", ".csv", ".tsv", ".xml", ".html", ".htm", ".nii", ".gz", ".zip",
+        ".tar", ".bz2", ".xz", ".py", ".sh", ".pdf", ".png", ".jpg", ".jpeg", ".gif", ".bmp",
+        ".bval", ".bvec", ".log", ".ini", ".cfg", ".yaml", ".yml", ".mat", ".db", ".exe", ".bat",
+    }
+)  # fmt: skip
+
+
+def walk(root: Path) -> Iterator[Path | ItemError]:
+    """Candidate files under `root` in a stable (sorted, depth-first) order."""
+    if root.is_file():
+        yield root
+        return
+    seen = {os.path.realpath(root)}
+    stack = [str(root)]
+    while stack:
+        directory = stack.pop()
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as exc:
+            yield ItemError(directory, f"cannot list directory ({exc.strerror or exc})")
+            continue
+        subdirs: list[str] = []
+        for entry in entries:
+            yield from _visit(entry, seen, subdirs)
+        stack.extend(reversed(subdirs))
+
+
+def _visit(
+    entry: os.DirEntry[str], seen: set[str], subdirs: list[str]
+) -> Iterator[Path | ItemError]:
+    if entry.name.startswith("."):
+        return
+    try:
+        is_dir = entry.is_dir(follow_symlinks=True)
+        is_file = not is_dir and entry.is_file(follow_symlinks=True)
+    except OSError as exc:
+        yield ItemError(entry.path, f"cannot inspect ({exc.strerror or exc})")
+        return
+    if is_dir:
+        real = os.path.realpath(entry.path)
+        if real in seen:
+            yield ItemError(
+                entry.path,
+                f"symbolic link loop: {entry.path} leads to {real}, a directory already visited",
+            )
+            return
+        seen.add(real)
+        subdirs.append(entry.path)
+    elif is_file:
+        if is_candidate(entry.path, entry.name):
+            yield Path(entry.path)
+    elif entry.is_symlink():
+        yield ItemError(entry.path, "broken symbolic link: its target does not exist")
+
+
+def is_candidate(path: str, name: str) -> bool:
+    """Whether `read` should see this file (see the module docstring for the rules)."""
+    if name.upper() == "DICOMDIR":
+        return True
+    suffix = os.path.splitext(name)[1].lower()
+    if suffix in DICOM_SUFFIXES:
+        return True
+    if suffix in NON_DICOM_SUFFIXES:
+        return False
+    return looks_like_dicom(path)
+
+
+def looks_like_dicom(path: str) -> bool:
+    """DICM magic at 128, or a first element in group 0002/0008; True if unreadable.
+
+    An unreadable file is passed on so that `read` reports the permission problem.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(132)
+    except OSError:
+        return True
+    if head[128:132] == b"DICM":
+        return True
+    return len(head) >= 8 and struct.unpack_from("<H", head, 0)[0] in (0x0002, 0x0008)
