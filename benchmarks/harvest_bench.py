@@ -1,4 +1,4 @@
-"""Harvest benchmarks: `dicom` (header extraction) and `bids` (added by the BIDS work).
+"""Harvest benchmarks: `dicom` (header extraction) and `bids` (indexing vs pybids).
 
     python benchmarks/harvest_bench.py dicom [--files 2000] [--big] [--workdir DIR]
 
@@ -98,8 +98,17 @@ def run_dicom(args: argparse.Namespace) -> dict[str, float]:
 
 
 def run_bids(args: argparse.Namespace) -> None:
-    """Placeholder for the BIDS section (written by the BIDS harvester work)."""
-    print("BIDS: not implemented in this file yet")
+    """BidsHarvester (discover + read + assemble) vs pybids BIDSLayout on one generated tree."""
+    from _bids_bench import run_bids_bench
+
+    result = run_bids_bench(1000 if args.big else args.subjects)
+    print(f"BIDS indexing, {result['subjects']} subjects, {result['files']} files")
+    print(
+        f"  imagora BidsHarvester: {result['imagora_s']:.2f} s "
+        f"({result['imagora_records']} records)"
+    )
+    print(f"  pybids BIDSLayout:     {result['pybids_s']:.2f} s ({result['pybids_files']} files)")
+    print(f"  ratio (pybids / imagora): {result['ratio']}x (target >= 5x)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     dicom.add_argument("--repeat", type=int, default=3, help="best of N passes (default 3)")
     dicom.add_argument("--workdir", default=None, help="where to generate the corpus")
     dicom.set_defaults(run=run_dicom)
-    bids = sub.add_parser("bids", help="BIDS harvest (see the BIDS section)")
+    bids = sub.add_parser("bids", help="BIDS indexing vs pybids BIDSLayout")
+    bids.add_argument("--subjects", type=int, default=100, help="subjects (default 100)")
+    bids.add_argument("--big", action="store_true", help="1,000 subjects")
     bids.set_defaults(run=run_bids)
     args = parser.parse_args(argv)
     args.run(args)

@@ -10,6 +10,7 @@ import logging
 
 from catalog.search.base import SearchBackend
 from catalog.search.registry import open_search_backend
+from catalog.services.annotation import AnnotationService
 from catalog.services.harvest import HarvestService
 from catalog.services.indexing import IndexSync
 from catalog.services.records import Expander, RecordService
@@ -31,13 +32,13 @@ class Catalog:
         self._sessions = session_factory(self.engine)
         self.backend = backend or open_search_backend(settings)
         self.index_sync = IndexSync(self.uow, self.backend, settings.data_dir / "index.lock")
+        annotate = _ontology_annotator()
         self.records = RecordService(
-            self.uow, self.backend, self.index_sync, expander=_ontology_expander()
+            self.uow, self.backend, self.index_sync, _ontology_expander(), annotate
         )
         self.tokens = TokenService(self.uow)
-        self.harvest = HarvestService(
-            self.uow, self.index_sync, settings.secret(), annotate=_ontology_annotator()
-        )
+        self.harvest = HarvestService(self.uow, self.index_sync, settings.secret(), annotate)
+        self.annotation = AnnotationService(self.uow, self.records, self.index_sync, annotate)
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Catalog:

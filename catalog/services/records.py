@@ -25,6 +25,7 @@ from catalog.domain.records import (
     RecordPage,
     RecordPublic,
     RecordUpdate,
+    Term,
 )
 from catalog.domain.search import (
     FACET_FIELDS,
@@ -95,11 +96,13 @@ class RecordService:
         backend: SearchBackend,
         index_sync: IndexSync,
         expander: Expander | None = None,
+        annotate: Callable[[RecordCreate, list[Term]], list[Term]] | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.backend = backend
         self.index_sync = index_sync
         self.expander = expander
+        self.annotate = annotate
 
     # ----- reading ---------------------------------------------------------------------
     def get(self, identity: Identity, record_id: str) -> RecordPublic:
@@ -169,6 +172,8 @@ class RecordService:
             if uow.records.get(record_id) is not None:
                 raise ValidationError(f"a record with id '{record_id}' exists", field="id")
             parent = self._parent(uow, identity, data.parent_id)
+            if self.annotate is not None:
+                data = data.model_copy(update={"terms": self.annotate(data, [])})
             stored = build_stored(record_id, data, parent)
             uow.records.save(stored)
             uow.commit()

@@ -1,0 +1,47 @@
+"""The ontology layer as the catalogue core sees it: an annotator and a query expander.
+
+`catalog.services.container.Catalog` asks for these two callables; both load the
+vocabularies lazily on first use (about a second), so commands that never annotate or
+search pay nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from catalog.domain.records import RecordCreate, Term
+from catalog.domain.search import ConceptClause
+
+
+def query_expander() -> Callable[[str, bool], list[ConceptClause]]:
+    """(query text, exact) -> concept clauses for the search backend."""
+
+    def expand_query(text: str, exact: bool) -> list[ConceptClause]:
+        from ontologies.expansion import expand
+
+        return list(expand(text, exact=exact).clauses)
+
+    return expand_query
+
+
+def record_annotator() -> Callable[[RecordCreate, list[Term]], list[Term]]:
+    """(record, previous terms) -> the record's terms, keeping curators' decisions.
+
+    Terms a harvester set itself (e.g. the species a BIDS participants.tsv names) are
+    kept beside the annotator's proposals unless a curator already decided on that IRI.
+    """
+    state: dict[str, object] = {}
+
+    def annotate(record: RecordCreate, previous: list[Term]) -> list[Term]:
+        annotator = state.get("annotator")
+        if annotator is None:
+            from ontologies.annotator import Annotator
+
+            annotator = state["annotator"] = Annotator()
+        terms = annotator.annotate(record, previous)  # type: ignore[attr-defined]
+        known = {t.iri for t in terms}
+        rejected = {t.iri for t in previous if t.status == "rejected"}
+        extra = [t for t in record.terms if t.iri not in known and t.iri not in rejected]
+        return [*terms, *extra]
+
+    return annotate
