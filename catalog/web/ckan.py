@@ -1,0 +1,98 @@
+"""CKAN Action API routes (`/api/3/action/{name}`, `/api/action/{name}`), kept thin.
+
+Parses the request the ways CKAN accepts it (GET query parameters, POST JSON or form
+body; `Authorization: <token>` raw as `ckanapi` sends it, `Bearer <token>`, or
+`X-CKAN-API-Key`), calls `exporters.ckan.CkanActions` and wraps the result in CKAN's
+`{"help", "success", "result"}` envelope, or errors in CKAN's `error` shape.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse, Response
+
+from catalog.domain.errors import ImagoraError, ValidationError
+from catalog.domain.identity import ANONYMOUS, Identity
+from catalog.services.container import Catalog
+from exporters.base import ExportContext
+from exporters.ckan import CkanActions, failure
+
+ROUTES = ("/api/3/action/{name}", "/api/action/{name}")
+
+
+def _token(request: Request) -> str | None:
+    header = request.headers.get("authorization") or request.headers.get("x-ckan-api-key")
+    if not header or not header.strip():
+        return None
+    scheme, _, rest = header.strip().partition(" ")
+    return rest.strip() if scheme.lower() == "bearer" and rest.strip() else header.strip()
+
+
+def _identity(catalog: Catalog, token: str | None) -> Identity:
+    return ANONYMOUS if token is None else catalog.tokens.authenticate(token)
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for key, value in request.query_params.multi_items():
+        params[key] = [*params[key], value] if key in params and key.startswith("facet") else value
+    if request.method != "POST":
+        return params
+    body = await request.body()
+    if not body.strip():
+        return params
+    if "form" in request.headers.get("content-type", ""):
+        form = await request.form()
+        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+        return params
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise ValidationError("the request body is not valid JSON", field="body") from None
+    if not isinstance(data, dict):
+        raise ValidationError("the request body must be a JSON object", field="body")
+    params.update(data)
+    return params
+
+
+def _help(request: Request, name: str) -> str:
+    return str(request.url_for("ckan_action", name="help_show")) + f"?name={name}"
+
+
+def _actions(catalog: Catalog) -> CkanActions:
+    return CkanActions(catalog.records, ExportContext.from_settings(catalog.settings))
+
+
+async def ckan_action(request: Request, name: str) -> Response:
+    catalog: Catalog = request.app.state.catalog
+    help_url = _help(request, name)
+    try:
+        params = await _params(request)
+        identity = await run_in_threadpool(_identity, catalog, _token(request))
+        result = await run_in_threadpool(_actions(catalog).call, identity, name, params)
+    except ImagoraError as exc:
+        failed = failure(exc)
+        body = {"help": help_url, "success": False, "error": failed.error}
+        return JSONResponse(body, status_code=failed.status)
+    return JSONResponse({"help": help_url, "success": True, "result": result})
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(tags=["CKAN compatibility"])
+    for number, path in enumerate(ROUTES):
+        router.add_api_route(
+            path,
+            ckan_action,
+            methods=["GET", "POST"],
+            name="ckan_action" if number == 0 else f"ckan_action_{number}",
+            summary="CKAN Action API (package_search, package_show, package_list, ...)",
+            response_class=JSONResponse,
+        )
+    return router
+
+
+router = build_router()
