@@ -48,6 +48,7 @@ PYDICOM_SAMPLES = (
     "dicomdirtests/98892003",
 )
 DICOM_COLLECTION_TITLE = "pydicom sample studies"
+BRUKER_COLLECTION_TITLE = "Imagora sample: rat brain MRI at 9.4 T (ParaVision 360)"
 EMBARGO_DAYS = 365
 
 
@@ -89,7 +90,7 @@ def write_pydicom_samples(dest: Path) -> None:
             shutil.copy2(source, target)
 
 
-def _sample_writer(module: str, function: str, **kwargs: str) -> Callable[[Path], object]:
+def sample_writer(module: str, function: str, **kwargs: str) -> Callable[[Path], object]:
     """A writer imported only when used, so a missing module skips just its sample."""
 
     def write(dest: Path) -> object:
@@ -112,12 +113,12 @@ def default_samples() -> list[Sample]:
             write_pydicom_samples,
             {"collection_title": DICOM_COLLECTION_TITLE},
         ),
-        Sample("bids", "bids", _sample_writer("harvesters.bids.sample", "write_sample_dataset")),
+        Sample("bids", "bids", sample_writer("harvesters.bids.sample", "write_sample_dataset")),
         Sample(
             "bruker",
             "bruker",
-            _sample_writer("harvesters.bruker.sample", "write_sample_study", version="360"),
-            {"species": "rat"},
+            sample_writer("harvesters.bruker.sample", "write_sample_study", version="360"),
+            {"species": "rat", "collection_title": BRUKER_COLLECTION_TITLE},
             embargo_collection=True,
         ),
     ]

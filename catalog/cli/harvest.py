@@ -1,0 +1,132 @@
+"""`imagora harvest` and `imagora demo`: run harvesters and render their reports.
+
+Source options are turned into the harvester's own typed `Options` model here; an
+option the harvester does not declare is refused with the list of those it does take.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import pydantic
+from rich.markup import escape
+
+from catalog.cli.context import EXIT_USAGE, CliError, CliState
+from catalog.cli.render import echo_json, err, out, progress_bars
+from catalog.domain.errors import NotFoundError
+from catalog.domain.identity import SYSTEM
+from catalog.domain.results import HarvestReport
+from catalog.services.demo import DemoReport, run_demo
+from harvesters.base import Harvester, HarvestOptions
+from harvesters.registry import harvesters
+
+#: Filled in by the service, never by the user.
+_INTERNAL_OPTIONS = {"secret"}
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _harvester_class(kind: str) -> type[Harvester]:
+    try:
+        return harvesters.get(kind)
+    except NotFoundError as exc:
+        raise CliError(exc.message, EXIT_USAGE) from exc
+
+
+def _parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise CliError(f"--option needs NAME=VALUE, got '{pair}'", EXIT_USAGE)
+        values[name.strip().replace("-", "_")] = value
+    return values
+
+
+def build_options(kind: str, cls: type[Harvester], given: dict[str, Any]) -> HarvestOptions:
+    """The harvester's `Options` from the command line; unknown options are refused."""
+    fields = set(cls.Options.model_fields) - _INTERNAL_OPTIONS
+    values = {name: value for name, value in given.items() if value is not None}
+    unknown = sorted(name for name in values if name not in fields)
+    if unknown:
+        takes = ", ".join(_flag(name) for name in sorted(fields)) or "no options"
+        refused = ", ".join(_flag(name) for name in unknown)
+        raise CliError(
+            f"the {kind} harvester does not take {refused}; it takes: {takes}", EXIT_USAGE
+        )
+    try:
+        return cls.Options(**values)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        name = _flag(str(first["loc"][0])) if first["loc"] else "options"
+        message = f"invalid {name} for the {kind} harvester: {first['msg']}"
+        raise CliError(message, EXIT_USAGE) from None
+
+
+def render_report(report: HarvestReport) -> None:
+    console = out()
+    console.print(
+        f"[bold]{escape(report.source)}[/]: {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.withdrawn} withdrawn, {report.failed} failed "
+        f"({report.files_read} files read, {report.files_cached} unchanged files skipped)",
+        highlight=False,
+    )
+    for item in report.errors:
+        console.print(f"  [red]error[/] {escape(item.item)}: {escape(item.error)}", highlight=False)
+
+
+@click.command("harvest")
+@click.argument("kind", metavar="TYPE")
+@click.argument("location")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (last line).")
+@click.option("--species", help="Species of the subjects when the source does not say.")
+@click.option("--collection-title", help="Title of the collection record.")
+@click.option("--user", help="User name for a remote source.")
+@click.option("--password", help="Password for a remote source.")
+@click.option("--token", help="API token for a remote source.")
+@click.option("--project", help="Harvest only this project.")
+@click.option("--study", help="Harvest only this study.")
+@click.option(
+    "--option", "-o", "extra", multiple=True, metavar="NAME=VALUE", help="Other source option."
+)
+@click.pass_obj
+def harvest(
+    state: CliState, kind: str, location: str, as_json: bool, extra: tuple[str, ...], **given: Any
+) -> None:
+    """Harvest LOCATION with the TYPE harvester (see `imagora plugins`)."""
+    cls = _harvester_class(kind)
+    options = build_options(kind, cls, {**given, **_parse_pairs(extra)})
+    with progress_bars() as progress:
+        report = state.catalog.harvest.run(SYSTEM, kind, location, options, progress)
+    if as_json:
+        echo_json(report.model_dump(mode="json"))
+    else:
+        render_report(report)
+
+
+@click.command("demo")
+@click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON (last line).")
+@click.pass_obj
+def demo(state: CliState, as_json: bool) -> None:
+    """Catalogue the bundled sample data (DICOM, BIDS, Bruker); safe to run again."""
+    with progress_bars() as progress:
+        result = run_demo(state.catalog, progress)
+    if as_json:
+        echo_json(result.model_dump(mode="json"))
+        return
+    render_demo(result, state)
+
+
+def render_demo(result: DemoReport, state: CliState) -> None:
+    for report in result.harvests:
+        render_report(report)
+    for note in result.notes:
+        err().print(f"[yellow]note[/] {escape(note)}", highlight=False)
+    out().print(
+        f"Samples are in {state.settings.data_dir / 'samples'}; "
+        "browse them with `imagora serve` or `imagora search ''`.",
+        highlight=False,
+    )
