@@ -106,7 +106,7 @@ def test_dicom_facts_reach_the_search_facets(catalog: Catalog, dicom_tree: Path)
     manufacturers = {f.value for f in page.facets["manufacturer"]}
     assert {"Toshiba", "Philips"} <= manufacturers
     mr_small = catalog.records.search(
-        ANONYMOUS, SearchRequest(filters={"manufacturer": ["Toshiba"]})
+        ANONYMOUS, SearchRequest(filters={"manufacturer": ["Toshiba"]}, level="acquisition")
     )
     record = catalog.records.get(ANONYMOUS, mr_small.hits[0].id)
     assert (record.imaging.tr_ms, record.imaging.te_ms) == (4000.0, 240.0)

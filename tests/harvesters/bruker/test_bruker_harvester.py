@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import harvest
+from bruker_support import harvest
 from pvfactory import IDENTIFYING, SECRET, SUBJECT, bare_scan, write_study, zip_study
 
 from harvesters.base import HarvestOptions
