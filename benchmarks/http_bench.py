@@ -1,0 +1,199 @@
+"""HTTP throughput of the search endpoint, against a trivial endpoint measured in the same run.
+
+Builds a temporary catalogue of synthetic acquisitions (straight through the store and
+the index sync, which is much faster than one service call per record), starts
+`uvicorn catalog.web.app:create_app --factory` with one worker (= one core) on 127.0.0.1,
+and hammers it from a separate load-generator process: a minimal keep-alive HTTP/1.1
+client on asyncio streams (cheaper per request than httpx, so the client is not the
+bottleneck). Each phase sends a bounded number of requests. Reported per phase: req/s,
+server CPU seconds used (from /proc), req per server CPU-second (= req/s per core), and
+the ratio to the `/api/health` baseline.
+
+    python benchmarks/http_bench.py                 # 10^4 records, 4,000 requests a phase
+    python benchmarks/http_bench.py --records 2000 --requests 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODALITIES = [("MR", 9.4, "Bruker"), ("MR", 3.0, "Siemens"), ("PT", None, "GE"), ("CT", None, "GE")]
+SEQUENCES = ["RARE", "FLASH", "EPI", "MPRAGE", "DTI"]
+
+
+def populate(data_dir: Path, count: int) -> None:
+    """`count` acquisitions under 10 collections, written in one unit of work, then indexed."""
+    sys.path.insert(0, str(ROOT))
+    from catalog.domain.identity import SYSTEM
+    from catalog.domain.records import Concept, Imaging, RecordCreate, SubjectInfo
+    from catalog.services.container import Catalog
+    from catalog.services.records import build_stored
+    from catalog.settings import Settings
+
+    rat = Concept(iri="http://purl.obolibrary.org/obo/NCBITaxon_10116", label="Rattus norvegicus")
+    catalog = Catalog.open(Settings.load(data_dir=data_dir))
+    collections = [
+        catalog.records.create(
+            SYSTEM, RecordCreate(level="collection", title=f"Study {n}", license="CC-BY-4.0")
+        ).id
+        for n in range(10)
+    ]
+    with catalog.uow() as uow:
+        parents = uow.records.get_many(collections)
+        for n in range(count):
+            modality, tesla, maker = MODALITIES[n % len(MODALITIES)]
+            data = RecordCreate(
+                level="acquisition",
+                title=f"{SEQUENCES[n % 5]} brain scan {n}",
+                description=f"Synthetic acquisition number {n} of a rat brain study.",
+                parent_id=collections[n % 10],
+                imaging=Imaging(
+                    modality=modality,
+                    field_strength_t=tesla,
+                    manufacturer=maker,
+                    sequence=SEQUENCES[n % 5],
+                ),
+                subject=SubjectInfo(species=rat),
+            )
+            parent = parents[collections[n % 10]]
+            uow.records.save(build_stored(f"acq{n:06d}", data, parent), snapshot=False)
+        uow.commit()
+    catalog.index_sync.apply_pending(timeout=120)
+    catalog.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "IMAGORA_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
+    env["IMAGORA_BASE_URL"] = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "uvicorn", "catalog.web.app:create_app", "--factory"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    command += ["--log-level", "warning", "--no-access-log"]
+    server = subprocess.Popen(command, env=env, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return server
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    raise SystemExit("uvicorn did not start within 60 s")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# ----- load generator (runs in its own process) ----------------------------------------
+async def _worker(port: int, paths: list[str], statuses: dict[int, int]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        for path in paths:
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head.split(b" ", 2)[1])
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            await reader.readexactly(length)
+            statuses[status] = statuses.get(status, 0) + 1
+    finally:
+        writer.close()
+
+
+async def _load(port: int, paths: list[str], concurrency: int) -> tuple[float, dict[int, int]]:
+    statuses: dict[int, int] = {}
+    shares = [paths[i::concurrency] for i in range(concurrency)]
+    started = time.perf_counter()
+    await asyncio.gather(*(_worker(port, share, statuses) for share in shares if share))
+    return time.perf_counter() - started, statuses
+
+
+def _load_process(port: int, paths: list[str], concurrency: int, queue) -> None:  # type: ignore[no-untyped-def]
+    queue.put(asyncio.run(_load(port, paths, concurrency)))
+
+
+def run_phase(
+    server: subprocess.Popen[bytes], port: int, paths: list[str], concurrency: int
+) -> tuple[float, float, dict[int, int]]:
+    """(req/s, server CPU seconds, status counts) for one bounded batch of requests."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    before = cpu_seconds(server.pid)
+    process = context.Process(target=_load_process, args=(port, paths, concurrency, queue))
+    process.start()
+    elapsed, statuses = queue.get(timeout=600)
+    process.join()
+    return len(paths) / elapsed, cpu_seconds(server.pid) - before, statuses
+
+
+def phases(requests: int) -> dict[str, list[str]]:
+    return {
+        "baseline GET /api/health": ["/api/health"] * requests,
+        "search, one popular query (cache hits)": ["/api/records?q=brain+scan&modality=MR"]
+        * requests,
+        "search, all queries distinct (cache misses)": [
+            f"/api/records?q=brain+scan+{n}&modality=MR" for n in range(requests)
+        ],
+        "record GET /api/records/{id} (store, no cache)": [
+            f"/api/records/acq{n % 1000:06d}" for n in range(max(requests // 4, 1))
+        ],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=4_000, help="per phase")
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="imagora-bench-") as tmp:
+        data_dir = Path(tmp) / "data"
+        started = time.perf_counter()
+        populate(data_dir, args.records)
+        print(f"catalogue: {args.records} acquisitions in {time.perf_counter() - started:.1f} s")
+        port = free_port()
+        server = start_server(data_dir, port)
+        try:
+            report(server, port, args)
+        finally:
+            server.terminate()
+            server.wait(10)
+
+
+def report(server: subprocess.Popen[bytes], port: int, args: argparse.Namespace) -> None:
+    run_phase(server, port, ["/api/health", "/api/records?q=warm"] * 50, 4)  # warm-up
+    print(f"uvicorn, 1 worker (1 core); {args.concurrency} connections")
+    print(f"{'phase':48} {'req/s':>8} {'srv CPU s':>9} {'req/CPU-s':>9} {'ratio':>6}  requests")
+    baseline = None
+    for name, paths in phases(args.requests).items():
+        rate, cpu, statuses = run_phase(server, port, paths, args.concurrency)
+        per_core = len(paths) / cpu if cpu > 0 else float("nan")
+        baseline = baseline or rate
+        print(
+            f"{name:48} {rate:8.0f} {cpu:9.2f} {per_core:9.0f} {rate / baseline:6.2f}  {statuses}"
+        )
+    print("req/CPU-s = requests per second of server CPU time, i.e. req/s per core")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""JSON API routes: parse the request, call one RecordService method, render.
+
+No permission checks here (the service owns them) and no SQL. Responses are pydantic
+models serialised once by pydantic-core (`json_response`); `response_model` documents
+them in OpenAPI. Search responses go through the short-lived `ResponseCache`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from catalog.domain.records import RecordCreate, RecordPage, RecordPublic, RecordUpdate
+from catalog.domain.search import FACET_FIELDS
+from catalog.services.container import Catalog
+from catalog.settings import Settings
+from catalog.web.cache import ResponseCache
+from catalog.web.deps import (
+    CatalogDep,
+    IdentityDep,
+    SettingsDep,
+    get_identity,
+    parse_search,
+)
+from catalog.web.paging import page_links
+from catalog.web.responses import json_response, raw_json_response
+
+router = APIRouter(prefix="/api", tags=["records"])
+
+_ERRORS = {
+    400: {"description": "Bad query (message says why)"},
+    401: {"description": "Unknown or malformed bearer token"},
+    404: {"description": "No such record, or one the caller may not see"},
+    422: {"description": "Invalid input (message names the field)"},
+}
+_FACET_HELP = (
+    "Filter on facets with repeatable `<field>=<value>` parameters; fields: "
+    + ", ".join(f"`{name}`" for name in FACET_FIELDS)
+    + ". Unknown fields are a 400."
+)
+
+
+def _cache(request: Request) -> ResponseCache:
+    return request.app.state.search_cache
+
+
+def _linked(page: RecordPage, settings: Settings, request: Request) -> RecordPage:
+    prefix = settings.base_url + request.url.path
+    params = list(request.query_params.multi_items())
+    page.links = page_links(prefix, params, page.page, page.size, page.total)
+    return page
+
+
+@router.get("/health", tags=["service"], summary="Liveness check")
+async def health() -> Response:
+    return json_response({"status": "ok"})
+
+
+_SEARCH_PARAMS = [
+    ("q", "string", "Query text (words, quoted phrases, AND/OR/NOT)"),
+    ("page", "integer", "1-based page number"),
+    ("size", "integer", "Hits per page (1-100)"),
+    ("level", "string", "Record level; repeatable"),
+    ("sort", "string", "relevance (default), title or updated"),
+    ("exact", "boolean", "true: no ontology expansion of the query"),
+]
+_SEARCH_OPENAPI = {
+    "parameters": [
+        {"name": name, "in": "query", "required": False, "schema": {"type": kind}, "description": d}
+        for name, kind, d in _SEARCH_PARAMS
+    ]
+}
+
+
+@router.get(
+    "/records",
+    response_model=RecordPage,
+    responses=_ERRORS,  # type: ignore[arg-type]
+    summary="Search records",
+    description=_FACET_HELP,
+    openapi_extra=_SEARCH_OPENAPI,
+)
+async def search_records(request: Request) -> Response:
+    """Parameters are parsed here, not by FastAPI, to keep the hot path cheap (see bench)."""
+    identity = await get_identity(request)
+    cache = _cache(request)
+    key = (identity.user, identity.role, request.url.path, request.url.query)
+    body = cache.get(key)
+    if body is None:
+        catalog: Catalog = request.app.state.catalog
+        epoch, generation = cache.epoch, cache.generation()
+        search = parse_search(request, catalog.settings.page_size)
+        result = await run_in_threadpool(catalog.records.search, identity, search)
+        body = _linked(result, catalog.settings, request).model_dump_json().encode()
+        cache.put(key, body, epoch, generation)
+    return raw_json_response(body)
+
+
+@router.get(
+    "/records/{record_id}",
+    response_model=RecordPublic,
+    responses=_ERRORS,  # type: ignore[arg-type]
+    summary="One record",
+)
+def get_record(record_id: str, catalog: CatalogDep, identity: IdentityDep) -> Response:
+    return json_response(catalog.records.get(identity, record_id))
+
+
+@router.get(
+    "/records/{record_id}/children",
+    response_model=RecordPage,
+    responses=_ERRORS,  # type: ignore[arg-type]
+    summary="A record's children, by title",
+)
+def get_children(
+    request: Request,
+    record_id: str,
+    catalog: CatalogDep,
+    identity: IdentityDep,
+    settings: SettingsDep,
+    page: int = 1,
+    size: Annotated[int, Query(description="Children per page (1-100)")] = 50,
+) -> Response:
+    result = catalog.records.children(identity, record_id, page=page, size=size)
+    return json_response(_linked(result, settings, request))
+
+
+@router.post(
+    "/records",
+    status_code=201,
+    response_model=RecordPublic,
+    responses=_ERRORS,  # type: ignore[arg-type]
+    summary="Deposit a new record (curator or admin)",
+)
+def create_record(
+    request: Request,
+    data: Annotated[RecordCreate, Body()],
+    catalog: CatalogDep,
+    identity: IdentityDep,
+    settings: SettingsDep,
+) -> Response:
+    record = catalog.records.create(identity, data)
+    _cache(request).clear()
+    location = f"{settings.base_url}/api/records/{record.id}"
+    return json_response(record, status=201, headers={"Location": location})
+
+
+@router.patch(
+    "/records/{record_id}",
+    response_model=RecordPublic,
+    responses=_ERRORS,  # type: ignore[arg-type]
+    summary="Change some fields or the access policy (curator or admin)",
+)
+def update_record(
+    request: Request,
+    record_id: str,
+    patch: Annotated[RecordUpdate, Body()],
+    catalog: CatalogDep,
+    identity: IdentityDep,
+) -> Response:
+    record = catalog.records.update(identity, record_id, patch)
+    _cache(request).clear()
+    return json_response(record)
+
+
+@router.delete(
+    "/records/{record_id}",
+    response_model=RecordPublic,
+    responses=_ERRORS,  # type: ignore[arg-type]
+    summary="Withdraw a record (it stays as a tombstone)",
+)
+def withdraw_record(
+    request: Request, record_id: str, catalog: CatalogDep, identity: IdentityDep
+) -> Response:
+    record = catalog.records.withdraw(identity, record_id)
+    _cache(request).clear()
+    return json_response(record)

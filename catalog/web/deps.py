@@ -1,0 +1,104 @@
+"""FastAPI dependencies: the Catalog, the settings and the caller's identity.
+
+The Catalog lives on `app.state` (set by `create_app`), never in a module global. The
+identity comes from `Authorization: Bearer <token>`; no header means anonymous, and a bad
+header or token is a 401 (raised as `AuthenticationError`, rendered by the one handler).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from catalog.domain.errors import AuthenticationError, ValidationError
+from catalog.domain.identity import ANONYMOUS, Identity
+from catalog.services.container import Catalog
+from catalog.services.records import SearchRequest
+from catalog.settings import Settings
+
+#: Query parameters with a meaning of their own; every other one is a facet filter.
+RESERVED_PARAMS = frozenset({"q", "page", "size", "sort", "exact", "children_page"})
+_TRUE = frozenset({"1", "true", "yes", "on"})
+SORT_ORDERS = ("relevance", "title", "updated")
+
+
+async def get_catalog(request: Request) -> Catalog:
+    return request.app.state.catalog
+
+
+async def get_settings(request: Request) -> Settings:
+    return request.app.state.catalog.settings
+
+
+async def get_identity(request: Request) -> Identity:
+    """Anonymous without a header (no database hit); otherwise the token's owner."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return ANONYMOUS
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationError(
+            "the Authorization header must be 'Bearer <token>'; "
+            "create a token with `imagora tokens create`"
+        )
+    catalog: Catalog = request.app.state.catalog
+    return await run_in_threadpool(catalog.tokens.authenticate, token.strip())
+
+
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+IdentityDep = Annotated[Identity, Depends(get_identity)]
+
+
+def filters_from(request: Request) -> dict[str, list[str]]:
+    """Every non-reserved query parameter, repeatable; the service validates the names."""
+    filters: dict[str, list[str]] = {}
+    for name, value in request.query_params.multi_items():
+        if name not in RESERVED_PARAMS:
+            filters.setdefault(name, []).append(value)
+    return filters
+
+
+def _int_param(request: Request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValidationError(
+            f"query.{name}: Input should be a valid integer, got '{raw[:50]}'", field=name
+        ) from None
+
+
+def parse_search(request: Request, default_size: int) -> SearchRequest:
+    """A SearchRequest straight from the query string (the API's hot path)."""
+    sort = request.query_params.get("sort") or "relevance"
+    if sort not in SORT_ORDERS:
+        raise ValidationError(
+            f"query.sort: Input should be one of {', '.join(SORT_ORDERS)}", field="sort"
+        )
+    return search_request_from(
+        request,
+        request.query_params.get("q", ""),
+        _int_param(request, "page", 1),
+        _int_param(request, "size", default_size),
+        sort,
+    )
+
+
+def search_request_from(
+    request: Request, q: str = "", page: int = 1, size: int = 20, sort: str = "relevance"
+) -> SearchRequest:
+    """The service's SearchRequest from already-typed params plus the facet filters."""
+    exact = request.query_params.get("exact", "").strip().lower() in _TRUE
+    return SearchRequest(
+        text=q,
+        filters=filters_from(request),
+        page=page,
+        size=size,
+        sort=sort,  # type: ignore[arg-type]  # validated by the route's Literal
+        exact=exact,
+    )

@@ -1,0 +1,303 @@
+"""Server-rendered pages: the search page and the record landing page.
+
+Routes stay thin: they call one service method and hand a small view model to a Jinja2
+template. Two extension points let the linked-data layer join in without editing this
+module: `app.state.record_renderers` (media type -> callable(record, settings) ->
+Response, chosen by the `Accept` header on `/records/{id}`) and `app.state.landing_head`
+(callables(record, settings) -> trusted HTML, e.g. a JSON-LD `<script>`, placed in the
+landing page's `head_extra` block). FAIR Signposting `Link` headers come from
+`signposting_links`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request
+from markupsafe import Markup
+from starlette.responses import Response
+
+from catalog.domain.errors import QuerySyntaxError
+from catalog.domain.records import FacetValue, RecordPage, RecordPublic
+from catalog.domain.search import FACET_FIELDS, SortOrder
+from catalog.settings import Settings
+from catalog.web.deps import RESERVED_PARAMS, CatalogDep, IdentityDep, search_request_from
+from catalog.web.paging import Params, page_links, toggled, url
+
+router = APIRouter(include_in_schema=False)
+
+CHILDREN_PAGE_SIZE = 25
+SPDX = "https://spdx.org/licenses/"
+TIMES = " \u00d7 "  # multiplication sign between matrix / voxel dimensions
+
+
+# ----- search page --------------------------------------------------------------------
+@dataclass
+class FacetLink:
+    label: str
+    count: int
+    active: bool
+    href: str
+
+
+@dataclass
+class FacetGroup:
+    name: str
+    label: str
+    values: list[FacetLink] = field(default_factory=list)
+
+
+@dataclass
+class ActiveFilter:
+    field_label: str
+    value_label: str
+    remove_href: str
+
+
+def facet_groups(page: RecordPage, params: Params) -> list[FacetGroup]:
+    """Facet values as toggle links, in FACET_FIELDS order."""
+    groups = []
+    for name, label in FACET_FIELDS.items():
+        values = page.facets.get(name) or []
+        if not values:
+            continue
+        group = FacetGroup(name=name, label=label)
+        for value in values:
+            active = (name, value.value) in params
+            href = url("/search", toggled(params, name, value.value))
+            group.values.append(FacetLink(value.label, value.count, active, href))
+        groups.append(group)
+    return groups
+
+
+def active_filters(params: Params, facets: dict[str, list[FacetValue]]) -> list[ActiveFilter]:
+    """The filters in the URL, each with a link that removes it."""
+    filters = []
+    for name, value in params:
+        if name in RESERVED_PARAMS:
+            continue
+        labels = {v.value: v.label for v in facets.get(name, [])}
+        filters.append(
+            ActiveFilter(
+                field_label=FACET_FIELDS.get(name, name),
+                value_label=labels.get(value, value),
+                remove_href=url("/search", toggled(params, name, value)),
+            )
+        )
+    return filters
+
+
+@router.get("/", response_class=Response)
+@router.get("/search", response_class=Response)
+def search_page(
+    request: Request,
+    catalog: CatalogDep,
+    identity: IdentityDep,
+    q: str = "",
+    page: Annotated[int, Query()] = 1,
+    sort: SortOrder = "relevance",
+) -> Response:
+    params = list(request.query_params.multi_items())
+    search = search_request_from(request, q, page, catalog.settings.page_size, sort)
+    context: dict[str, Any] = {"q": q, "error": None, "result": None, "sort": sort}
+    context["hidden"] = [(k, v) for k, v in params if k not in RESERVED_PARAMS]
+    status = 200
+    try:
+        result = catalog.records.search(identity, search)
+    except QuerySyntaxError as exc:  # rendered in place, with the query box kept
+        context["error"] = exc.message
+        status = 400
+        result = None
+    if result is not None:
+        context["result"] = result
+        context["facets"] = facet_groups(result, params)
+        context["links"] = page_links("/search", params, result.page, result.size, result.total)
+    facets = result.facets if result else {}
+    context["active"] = active_filters(params, facets)
+    return request.app.state.templates.TemplateResponse(
+        request, "search.html", context, status_code=status
+    )
+
+
+# ----- landing page -------------------------------------------------------------------
+def _record_url(settings: Settings, record: RecordPublic) -> str:
+    return f"{settings.base_url}/records/{quote(record.id)}"
+
+
+def cite_as(record: RecordPublic, settings: Settings) -> str:
+    """The record's DOI (as a resolver URL) if it has one, else its landing page URL."""
+    for identifier in record.identifiers:
+        if identifier.scheme.lower() == "doi":
+            doi = identifier.identifier.removeprefix("doi:").removeprefix("https://doi.org/")
+            return f"https://doi.org/{doi}"
+    return _record_url(settings, record)
+
+
+def license_url(license_id: str | None) -> str | None:
+    if not license_id:
+        return None
+    if license_id.startswith(("http://", "https://")):
+        return license_id
+    return SPDX + quote(license_id)
+
+
+def _orcid(orcid: str) -> str:
+    return orcid if orcid.startswith("http") else f"https://orcid.org/{orcid}"
+
+
+def signposting_links(record: RecordPublic, settings: Settings) -> list[str]:
+    """FAIR Signposting level 1 `Link` header values for a landing page."""
+    links = [
+        f'<{cite_as(record, settings)}> ; rel="cite-as"',
+        '<https://schema.org/AboutPage> ; rel="type"',
+        '<https://schema.org/Dataset> ; rel="type"',
+    ]
+    links += [f'<{_orcid(c.orcid)}> ; rel="author"' for c in record.creators if c.orcid]
+    licence = license_url(record.license)
+    if licence:
+        links.append(f'<{licence}> ; rel="license"')
+    api = f"{settings.base_url}/api/records/{quote(record.id)}"
+    links.append(f'<{api}> ; rel="describedby" ; type="application/json"')
+    if record.access.files.value == "open":
+        for entry in record.files:
+            if entry.path.startswith(("http://", "https://")):
+                kind = entry.format or "application/octet-stream"
+                links.append(f'<{quote(entry.path, safe=":/?&=%#~")}> ; rel="item" ; type="{kind}"')
+    return links
+
+
+def _media_ranges(accept: str) -> list[tuple[float, str]]:
+    ranges = []
+    for part in accept.split(","):
+        media, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media:
+            ranges.append((quality, media.strip().lower()))
+    return sorted(ranges, key=lambda item: -item[0])
+
+
+def negotiated(accept: str, offered: list[str]) -> str | None:
+    """The offered media type the client prefers over HTML, or None for the page."""
+    for quality, media in _media_ranges(accept):
+        if quality <= 0:
+            continue
+        if media in ("text/html", "application/xhtml+xml", "*/*", "text/*"):
+            return None
+        if media in offered:
+            return media
+    return None
+
+
+#: Imaging fields shown on the landing page, in order: (field, label, unit).
+IMAGING_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("modality", "Modality", ""),
+    ("field_strength_t", "Field strength", "T"),
+    ("manufacturer", "Manufacturer", ""),
+    ("model", "Model", ""),
+    ("sequence", "Sequence", ""),
+    ("sequence_variant", "Sequence variant", ""),
+    ("scanning_sequence", "Scanning sequence", ""),
+    ("series_description", "Series description", ""),
+    ("contrast", "Contrast", ""),
+    ("tr_ms", "Repetition time (TR)", "ms"),
+    ("te_ms", "Echo time (TE)", "ms"),
+    ("ti_ms", "Inversion time (TI)", "ms"),
+    ("flip_angle_deg", "Flip angle", "°"),
+    ("voxel_size_mm", "Voxel size", "mm"),
+    ("matrix", "Matrix", ""),
+    ("fov_mm", "Field of view", "mm"),
+    ("slice_thickness_mm", "Slice thickness", "mm"),
+    ("num_instances", "Images", ""),
+    ("num_frames", "Frames", ""),
+    ("body_part", "Body part", ""),
+    ("nucleus", "Nucleus", ""),
+    ("averages", "Averages", ""),
+    ("repetitions", "Repetitions", ""),
+    ("radiopharmaceutical", "Radiopharmaceutical", ""),
+    ("injected_dose_bq", "Injected dose", "Bq"),
+    ("institution", "Institution", ""),
+    ("station", "Station", ""),
+    ("software_version", "Software", ""),
+    ("acquisition_date", "Acquired", ""),
+)
+
+
+def _display(value: Any, unit: str) -> str:
+    if isinstance(value, list):
+        joined = TIMES.join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+        return f"{joined} {unit}".strip()
+    if isinstance(value, float):
+        return f"{value:g} {unit}".strip()
+    return f"{value} {unit}".strip()
+
+
+def imaging_rows(record: RecordPublic) -> list[tuple[str, str]]:
+    """(label, display value) for every known imaging fact of the record."""
+    rows = []
+    for name, label, unit in IMAGING_ROWS:
+        value = getattr(record.imaging, name)
+        if value is not None and value != []:
+            rows.append((label, _display(value, unit)))
+    return rows
+
+
+def _head_extra(request: Request, record: RecordPublic, settings: Settings) -> Markup:
+    hooks = getattr(request.app.state, "landing_head", [])
+    return Markup("".join(str(hook(record, settings)) for hook in hooks))  # trusted hooks
+
+
+@router.get("/records/{record_id}", response_class=Response)
+def record_page(
+    request: Request,
+    record_id: str,
+    catalog: CatalogDep,
+    identity: IdentityDep,
+    children_page: Annotated[int, Query(ge=1)] = 1,
+) -> Response:
+    record = catalog.records.get(identity, record_id)
+    settings = catalog.settings
+    links = signposting_links(record, settings)
+    for hook in getattr(request.app.state, "landing_links", []):  # e.g. describedby formats
+        links += hook(record, settings)
+    headers = {"Link": ", ".join(links), "Vary": "Accept"}
+    renderers = getattr(request.app.state, "record_renderers", {})
+    media = negotiated(request.headers.get("accept", ""), list(renderers))
+    if media is not None:
+        response: Response = renderers[media](record, settings)
+        response.headers.update(headers)
+        return response
+    children = None
+    if record.children_count:
+        children = catalog.records.children(
+            identity, record_id, page=children_page, size=CHILDREN_PAGE_SIZE
+        )
+    context = {
+        "record": record,
+        "children": children,
+        "children_links": _children_links(children, record_id),
+        "license_url": license_url(record.license),
+        "imaging": imaging_rows(record),
+        "cite_as": cite_as(record, settings),
+        "head_extra": _head_extra(request, record, settings),
+    }
+    return request.app.state.templates.TemplateResponse(
+        request, "record.html", context, headers=headers
+    )
+
+
+def _children_links(children: RecordPage | None, record_id: str) -> dict[str, str]:
+    if children is None:
+        return {}
+    prefix = f"/records/{quote(record_id)}"
+    return page_links(
+        prefix, [], children.page, children.size, children.total, param="children_page"
+    )

@@ -1,0 +1,54 @@
+"""Pagination and query-string links shared by the API (absolute) and pages (relative)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import urlencode
+
+from catalog.domain.search import MAX_RESULT_WINDOW
+
+Params = list[tuple[str, str]]
+
+
+def last_page(total: int, size: int) -> int:
+    """The last reachable page (the backend serves at most MAX_RESULT_WINDOW hits)."""
+    reachable = min(total, MAX_RESULT_WINDOW)
+    return max(1, -(-reachable // max(size, 1)))
+
+
+def with_param(params: Iterable[tuple[str, str]], name: str, value: str | None) -> Params:
+    """`params` with every `name` replaced by one `name=value` (or removed when None)."""
+    kept = [(k, v) for k, v in params if k != name]
+    if value is not None:
+        kept.append((name, value))
+    return kept
+
+
+def toggled(params: Iterable[tuple[str, str]], name: str, value: str) -> Params:
+    """Add `name=value` if absent, remove it if present; back to page 1 either way."""
+    items = [(k, v) for k, v in params if k != "page"]
+    if (name, value) in items:
+        return [(k, v) for k, v in items if (k, v) != (name, value)]
+    return [*items, (name, value)]
+
+
+def url(path: str, params: Iterable[tuple[str, str]]) -> str:
+    query = urlencode(list(params))
+    return f"{path}?{query}" if query else path
+
+
+def page_links(
+    prefix: str, params: Params, page: int, size: int, total: int, param: str = "page"
+) -> dict[str, str]:
+    """self/first/last always; prev/next only where such a page exists."""
+    last = last_page(total, size)
+
+    def at(number: int) -> str:
+        return url(prefix, with_param(params, param, str(number)))
+
+    links = {"self": at(page), "first": at(1), "last": at(last)}
+    if page > 1:
+        links["prev"] = at(min(page - 1, last))
+    if page < last:
+        links["next"] = at(page + 1)
+    return links

@@ -1,0 +1,161 @@
+"""Drives headless Chromium against a live server: search, facets, landing page, keyboard,
+phone-sized viewport. Screenshots go to docs/screenshots/ outside CI (or with
+IMAGORA_SCREENSHOTS=1) so the committed images show the pages as they are."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from conftest import make_settings
+from web_factories import Ids, populate_showcase
+
+from catalog.services.container import Catalog
+from catalog.web.app import create_app
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[3]
+SHOTS = REPO / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+def _screenshots_wanted() -> bool:
+    flag = os.environ.get("IMAGORA_SCREENSHOTS")
+    if flag is not None:
+        return flag == "1"
+    return not os.environ.get("CI")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Ids]]:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = make_settings(tmp_path_factory.mktemp("browser") / "data")
+    catalog = Catalog.open(settings.model_copy(update={"base_url": base}))
+    ids = populate_showcase(catalog)
+    config = uvicorn.Config(
+        create_app(catalog=catalog), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the test server did not start within 20 s")
+        time.sleep(0.05)
+    yield base, ids
+    server.should_exit = True
+    thread.join(10)
+    catalog.close()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: str) -> Iterator[object]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    if _screenshots_wanted():
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / name), full_page=True)
+
+
+def test_search_facet_and_landing_page(browser, live_server) -> None:  # type: ignore[no-untyped-def]
+    base, ids = live_server
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{base}/")
+    page.fill("#q", "rat")
+    page.press("#q", "Enter")
+    page.wait_for_url("**/search?q=rat*")
+    heading = page.text_content("#results-heading") or ""
+    assert heading.startswith(("7 records", "8 records", "9 records")), heading
+    _shot(page, "search.png")
+
+    page.click("details:has(summary:text('Modality')) a:has-text('PT')")
+    page.wait_for_url("**modality=PT*")
+    titles = page.locator("li.hit h2 a").all_text_contents()
+    assert titles == ["FDG PET dynamic"]
+    assert "Modality: PT" in (page.text_content(".active-filters") or "")
+
+    page.click(".chip-remove")
+    page.wait_for_load_state()
+    page.click("li.hit h2 a:text('T2 RARE anatomical')")
+    page.wait_for_url(f"**/records/{ids.t2}")
+    assert page.text_content("h1#record-title") == "T2 RARE anatomical"
+    field = page.locator("table.facts-table tr:has(th:text('Field strength')) td")
+    assert field.text_content() == "9.4 T"
+    parent = page.locator("nav[aria-label='Hierarchy'] a").last
+    assert parent.get_attribute("href") == f"/records/{ids.session}"
+    assert "Session 1" in (parent.text_content() or "")
+    _shot(page, "record.png")
+    parent.click()
+    page.wait_for_url(f"**/records/{ids.session}")
+    assert "Contains 4 records" in (page.text_content("#children-heading") or "")
+    page.close()
+
+
+def test_keyboard_reaches_skip_link_and_search_box(browser, live_server) -> None:  # type: ignore[no-untyped-def]
+    base, _ = live_server
+    page = browser.new_page()
+    page.goto(f"{base}/search?q=mouse")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.className")
+    assert focused == "skip-link"
+    box = page.locator(".skip-link").bounding_box()
+    assert box is not None and box["y"] >= 0  # visible when focused
+    page.keyboard.press("Enter")
+    assert page.evaluate("location.hash") == "#main"
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "q":
+            break
+    else:
+        pytest.fail("Tab never reached the search box")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"
+    page.keyboard.press("End")  # tabbing into a text box selects its text
+    page.keyboard.type(" 7 T")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**q=mouse+7+T*")
+    page.close()
+
+
+def test_phone_viewport_stacks_facets_under_results(browser, live_server) -> None:  # type: ignore[no-untyped-def]
+    base, _ = live_server
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{base}/search?q=MRI")
+    results = page.locator("section.results").bounding_box()
+    facets = page.locator("aside#facets").bounding_box()
+    assert results is not None and facets is not None
+    assert facets["y"] > results["y"] + results["height"] - 1
+    assert facets["width"] > 300  # full width, not a squeezed sidebar
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.locator("a.jump").is_visible()
+    _shot(page, "search-mobile.png")
+    context.close()
