@@ -3,37 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from web_factories import Ids, populate
+from web_factories import Ids, Tokens, make_settings, populate
 
 from catalog.domain.identity import SYSTEM
 from catalog.services.container import Catalog
-from catalog.settings import Settings
 from catalog.web.app import create_app
-
-BASE_URL = "http://testserver"
-
-
-@dataclass
-class Tokens:
-    viewer: str
-    curator: str
-    admin: str
-    bob: str  # a viewer named in the restricted study's grants
-
-    @staticmethod
-    def header(token: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {token}"}
-
-
-def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    return Settings.load(
-        data_dir=data_dir, database_url="", search_url="", base_url=BASE_URL, **overrides
-    )
 
 
 @pytest.fixture(scope="module")

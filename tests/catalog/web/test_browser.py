@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from conftest import make_settings
-from web_factories import Ids, populate_showcase
+from web_factories import Ids, make_settings, populate_showcase
 
 from catalog.services.container import Catalog
 from catalog.web.app import create_app

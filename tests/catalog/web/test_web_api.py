@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from conftest import BASE_URL, Tokens
 from fastapi.testclient import TestClient
-from web_factories import Ids
+from web_factories import BASE_URL, Ids, Tokens
 
 
 def facet_values(body: dict, field: str) -> set[str]:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from conftest import BASE_URL, Tokens
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
-from web_factories import Ids
+from web_factories import BASE_URL, Ids, Tokens
 
 from catalog.services.container import Catalog
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from catalog.domain.identity import SYSTEM
 from catalog.domain.records import (
@@ -18,6 +19,7 @@ from catalog.domain.records import (
     SubjectInfo,
 )
 from catalog.services.container import Catalog
+from catalog.settings import Settings
 
 RAT = Concept(iri="http://purl.obolibrary.org/obo/NCBITaxon_10116", label="Rattus norvegicus")
 MOUSE = Concept(iri="http://purl.obolibrary.org/obo/NCBITaxon_10090", label="Mus musculus")
@@ -185,3 +187,24 @@ def populate_showcase(catalog: Catalog) -> Ids:
         ),
     )
     return ids
+
+
+BASE_URL = "http://testserver"
+
+
+@dataclass
+class Tokens:
+    viewer: str
+    curator: str
+    admin: str
+    bob: str  # a viewer named in the restricted study's grants
+
+    @staticmethod
+    def header(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    return Settings.load(
+        data_dir=data_dir, database_url="", search_url="", base_url=BASE_URL, **overrides
+    )
