@@ -13,7 +13,6 @@ PYTEST_ARGS ?=
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 PACKAGES := catalog harvesters ontologies exporters compute_bridge
 LINT_PATHS := $(PACKAGES) tests $(wildcard benchmarks)
-BENCHMARKS := $(wildcard benchmarks/*.py)
 
 # pip extras each target needs; `make run` installs less than `make test`.
 EXTRAS ?= postgres
@@ -26,7 +25,7 @@ help:
 	@echo "make run    set up and serve the catalogue with sample data on http://$(HOST):$(PORT)"
 	@echo "make test   set up, lint (ruff) and run the test suite (PYTEST_ARGS=... passes through)"
 	@echo "make lint   ruff check + ruff format --check"
-	@echo "make bench  run benchmarks/*.py with their small default sizes"
+	@echo "make bench  run the search, harvest and HTTP benchmarks at their small default sizes"
 	@echo "make clean  remove the virtualenv and caches (keeps imagora-data/)"
 
 # The virtualenv is (re)installed when it is missing, when pyproject.toml is newer than the
@@ -61,8 +60,10 @@ lint: venv
 	$(BIN)/ruff format --check $(LINT_PATHS)
 
 bench: venv
-	@test -n "$(BENCHMARKS)" || { echo "no benchmarks in benchmarks/"; exit 0; }
-	@set -e; for f in $(BENCHMARKS); do echo "== $$f"; $(BIN)/python $$f; done
+	cd benchmarks && ../$(BIN)/python search_bench.py
+	cd benchmarks && ../$(BIN)/python harvest_bench.py dicom
+	cd benchmarks && ../$(BIN)/python harvest_bench.py bids
+	cd benchmarks && ../$(BIN)/python http_bench.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache test-artifacts
