@@ -15,6 +15,7 @@ import click
 
 from catalog import __version__
 from catalog.cli.admin import index, tokens
+from catalog.cli.annotate import annotate, terms
 from catalog.cli.context import CliState, ImagoraGroup
 from catalog.cli.harvest import demo, harvest
 from catalog.cli.plugins import plugins
@@ -50,7 +51,7 @@ def serve(state: CliState, host: str, port: int) -> None:
     uvicorn.run("catalog.web.app:create_app", factory=True, host=host, port=port)
 
 
-for command in (demo, harvest, search, show, access, index, tokens, plugins):
+for command in (demo, harvest, search, show, access, index, tokens, plugins, annotate, terms):
     cli.add_command(command)
 
 

@@ -251,6 +251,26 @@ class FacetValue(_Model):
     count: int
 
 
+class QueryConcept(_Model):
+    """A concept recognised in the query text and how far the search expanded it."""
+
+    label: str
+    iri: str
+    scheme: str = ""
+    matched: str = Field("", description="The words of the query that named it")
+    narrower: int = Field(0, description="How many narrower concepts the search also matches")
+    narrower_labels: list[str] = Field(default_factory=list, description="The first few")
+
+
+class FacetNode(_Model):
+    """One node of a hierarchical facet: records annotated with it or a narrower concept."""
+
+    iri: str
+    label: str
+    count: int
+    children: list[FacetNode] = Field(default_factory=list)
+
+
 class RecordPage(_Model):
     total: int
     page: int
@@ -258,3 +278,10 @@ class RecordPage(_Model):
     hits: list[RecordSummary]
     facets: dict[str, list[FacetValue]] = Field(default_factory=dict)
     links: dict[str, str] = Field(default_factory=dict)
+    concepts: list[QueryConcept] = Field(default_factory=list)
+    facet_trees: dict[str, list[FacetNode]] = Field(
+        default_factory=dict, description="contrast / species / anatomy trees, when asked for"
+    )
+    facet_trees_approximate: bool = Field(
+        False, description="True when the trees were counted on a sample of the matches"
+    )

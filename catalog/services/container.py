@@ -14,6 +14,7 @@ from catalog.services.annotation import AnnotationService
 from catalog.services.harvest import HarvestService
 from catalog.services.indexing import IndexSync
 from catalog.services.records import Expander, RecordService
+from catalog.services.terms import SearchOntology, TermService
 from catalog.services.tokens import TokenService
 from catalog.settings import Settings
 from catalog.store.database import make_engine, migrate
@@ -33,8 +34,11 @@ class Catalog:
         self.backend = backend or open_search_backend(settings)
         self.index_sync = IndexSync(self.uow, self.backend, settings.data_dir / "index.lock")
         annotate = _ontology_annotator()
+        expander = _ontology_expander()
+        self.terms = TermService()
+        ontology = SearchOntology(self.terms, self.uow, self.backend) if expander else None
         self.records = RecordService(
-            self.uow, self.backend, self.index_sync, _ontology_expander(), annotate
+            self.uow, self.backend, self.index_sync, expander, annotate, ontology
         )
         self.tokens = TokenService(self.uow)
         self.harvest = HarvestService(self.uow, self.index_sync, settings.secret(), annotate)

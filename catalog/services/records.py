@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -40,6 +40,9 @@ from catalog.services.access import can_see, effective_access, require_writer
 from catalog.services.indexing import IndexSync
 from catalog.store.repository import StoredRecord, UnitOfWork, utcnow
 
+if TYPE_CHECKING:
+    from catalog.services.terms import SearchOntology
+
 _BODY_EXCLUDE = {"id", "level", "title", "parent_id", "access"}
 
 #: (text, exact) -> (concept clauses, explanation-ready labels); set by the ontology layer.
@@ -59,6 +62,10 @@ class SearchRequest:
     exact: bool = False
     parent_id: str | None = None
     include_withdrawn: bool = False
+    #: A concept IRI: only records annotated with it or a narrower concept.
+    concept: str | None = None
+    #: Also count the contrast / species / anatomy facet trees (costs a store read).
+    facet_trees: bool = False
 
 
 def new_record_id() -> str:
@@ -97,12 +104,14 @@ class RecordService:
         index_sync: IndexSync,
         expander: Expander | None = None,
         annotate: Callable[[RecordCreate, list[Term]], list[Term]] | None = None,
+        ontology: SearchOntology | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.backend = backend
         self.index_sync = index_sync
         self.expander = expander
         self.annotate = annotate
+        self.ontology = ontology
 
     # ----- reading ---------------------------------------------------------------------
     def get(self, identity: Identity, record_id: str) -> RecordPublic:
@@ -118,16 +127,31 @@ class RecordService:
         return to_public(stored, ancestors, children, published)
 
     def search(self, identity: Identity, request: SearchRequest) -> RecordPage:
+        concept = self._concept_clauses(request.concept)
         query = self._query(identity, request)
+        if concept:
+            query.filters["terms"] = sorted({iri for c in concept for iri in c.iris})
         self.index_sync.refresh_if_changed()
         result = self.backend.search(query)
-        return RecordPage(
+        page = RecordPage(
             total=result.total,
             page=query.page,
             size=query.size,
             hits=result.hits,
             facets=result.facets,
         )
+        if self.ontology is not None:
+            trees = request.facet_trees
+            self.ontology.enrich(page, query, concept, exact=request.exact, trees=trees)
+        return page
+
+    def _concept_clauses(self, iri: str | None) -> list[ConceptClause]:
+        """The concept filter's clauses (the concept and its narrower ones)."""
+        if not iri:
+            return []
+        if self.ontology is None:
+            return [ConceptClause(label=iri, iris=(iri,))]
+        return self.ontology.concept_clauses(iri)
 
     def children(
         self, identity: Identity, record_id: str, page: int = 1, size: int = 50

@@ -13,9 +13,10 @@ from fastapi import APIRouter, Body, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from catalog.domain.records import RecordCreate, RecordPage, RecordPublic, RecordUpdate
+from catalog.domain.records import RecordCreate, RecordPage, RecordPublic, RecordUpdate, Term
 from catalog.domain.search import FACET_FIELDS
 from catalog.services.container import Catalog
+from catalog.services.terms import TermDetail, TermStatusUpdate, TermSuggestion
 from catalog.settings import Settings
 from catalog.web.cache import ResponseCache
 from catalog.web.deps import (
@@ -66,6 +67,8 @@ _SEARCH_PARAMS = [
     ("level", "string", "Record level; repeatable"),
     ("sort", "string", "relevance (default), title or updated"),
     ("exact", "boolean", "true: no ontology expansion of the query"),
+    ("concept", "string", "A concept IRI: records annotated with it or a narrower concept"),
+    ("facet_trees", "boolean", "true: add contrast/species/anatomy facet trees (slower)"),
 ]
 _SEARCH_OPENAPI = {
     "parameters": [
@@ -176,5 +179,74 @@ def withdraw_record(
     request: Request, record_id: str, catalog: CatalogDep, identity: IdentityDep
 ) -> Response:
     record = catalog.records.withdraw(identity, record_id)
+    _cache(request).clear()
+    return json_response(record)
+
+
+# ----- ontology terms -------------------------------------------------------------------
+@router.get(
+    "/terms",
+    response_model=list[TermSuggestion],
+    responses=_ERRORS,  # type: ignore[arg-type]
+    tags=["terms"],
+    summary="Autocomplete ontology concepts (label prefix first, then synonyms)",
+)
+def suggest_terms(
+    catalog: CatalogDep,
+    q: Annotated[str, Query(max_length=200, description="What the user typed")] = "",
+    scheme: Annotated[str | None, Query(description="One scheme: mri, species, ...")] = None,
+    limit: Annotated[int, Query(description="At most this many (1-50)")] = 10,
+) -> Response:
+    found = catalog.terms.suggest(q, scheme or None, limit)
+    return json_response([s.model_dump() for s in found])
+
+
+@router.get(
+    "/terms/{iri:path}",
+    response_model=TermDetail,
+    responses=_ERRORS,  # type: ignore[arg-type]
+    tags=["terms"],
+    summary="One concept: labels, broader, narrower, part-of, mappings (IRI percent-encoded)",
+)
+def get_term(iri: str, catalog: CatalogDep) -> Response:
+    return json_response(catalog.terms.detail(iri))
+
+
+@router.post(
+    "/records/{record_id}/terms",
+    status_code=201,
+    response_model=RecordPublic,
+    responses=_ERRORS,  # type: ignore[arg-type]
+    tags=["terms"],
+    summary="Add a curator's term to a record (curator or admin)",
+)
+def add_term(
+    request: Request,
+    record_id: str,
+    term: Annotated[Term, Body()],
+    catalog: CatalogDep,
+    identity: IdentityDep,
+) -> Response:
+    record = catalog.annotation.add_term(identity, record_id, term)
+    _cache(request).clear()
+    return json_response(record, status=201)
+
+
+@router.patch(
+    "/records/{record_id}/terms",
+    response_model=RecordPublic,
+    responses=_ERRORS,  # type: ignore[arg-type]
+    tags=["terms"],
+    summary="Accept or reject one of a record's terms (curator or admin)",
+)
+def set_term_status(
+    request: Request,
+    record_id: str,
+    iri: Annotated[str, Query(description="The term's concept IRI")],
+    update: Annotated[TermStatusUpdate, Body()],
+    catalog: CatalogDep,
+    identity: IdentityDep,
+) -> Response:
+    record = catalog.annotation.set_status(identity, record_id, iri, update.status)
     _cache(request).clear()
     return json_response(record)

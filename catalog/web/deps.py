@@ -19,7 +19,9 @@ from catalog.services.records import SearchRequest
 from catalog.settings import Settings
 
 #: Query parameters with a meaning of their own; every other one is a facet filter.
-RESERVED_PARAMS = frozenset({"q", "page", "size", "sort", "exact", "children_page"})
+RESERVED_PARAMS = frozenset(
+    {"q", "page", "size", "sort", "exact", "children_page", "concept", "facet_trees"}
+)
 _TRUE = frozenset({"1", "true", "yes", "on"})
 SORT_ORDERS = ("relevance", "title", "updated")
 
@@ -93,7 +95,8 @@ def search_request_from(
     request: Request, q: str = "", page: int = 1, size: int = 20, sort: str = "relevance"
 ) -> SearchRequest:
     """The service's SearchRequest from already-typed params plus the facet filters."""
-    exact = request.query_params.get("exact", "").strip().lower() in _TRUE
+    params = request.query_params
+    exact = params.get("exact", "").strip().lower() in _TRUE
     return SearchRequest(
         text=q,
         filters=filters_from(request),
@@ -101,4 +104,6 @@ def search_request_from(
         size=size,
         sort=sort,  # type: ignore[arg-type]  # validated by the route's Literal
         exact=exact,
+        concept=params.get("concept") or None,
+        facet_trees=params.get("facet_trees", "").strip().lower() in _TRUE,
     )

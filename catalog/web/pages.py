@@ -20,8 +20,10 @@ from markupsafe import Markup
 from starlette.responses import Response
 
 from catalog.domain.errors import QuerySyntaxError
-from catalog.domain.records import FacetValue, RecordPage, RecordPublic
+from catalog.domain.records import FacetNode, FacetValue, RecordPage, RecordPublic
 from catalog.domain.search import FACET_FIELDS, SortOrder
+from catalog.services.records import SearchRequest
+from catalog.services.terms import TREE_LABELS
 from catalog.settings import Settings
 from catalog.web.deps import RESERVED_PARAMS, CatalogDep, IdentityDep, search_request_from
 from catalog.web.paging import Params, page_links, toggled, url
@@ -29,6 +31,9 @@ from catalog.web.paging import Params, page_links, toggled, url
 router = APIRouter(include_in_schema=False)
 
 CHILDREN_PAGE_SIZE = 25
+TERM_RECORDS_PAGE_SIZE = 20
+#: Tree levels shown open by default (deeper ones open when they hold the selection).
+TREE_OPEN_DEPTH = 3
 SPDX = "https://spdx.org/licenses/"
 TIMES = " \u00d7 "  # multiplication sign between matrix / voxel dimensions
 
@@ -89,6 +94,85 @@ def active_filters(params: Params, facets: dict[str, list[FacetValue]]) -> list[
     return filters
 
 
+@dataclass
+class TreeLink:
+    """A facet tree node: selecting it filters on the concept and its narrower ones."""
+
+    iri: str
+    label: str
+    count: int
+    active: bool
+    open: bool
+    href: str
+    children: list[TreeLink] = field(default_factory=list)
+
+
+@dataclass
+class TreeGroup:
+    name: str
+    label: str
+    nodes: list[TreeLink]
+
+
+def tree_groups(page: RecordPage, params: Params, concept: str | None) -> list[TreeGroup]:
+    """The contrast / species / anatomy trees as links that set (or clear) `concept`."""
+    base = [(k, v) for k, v in params if k not in ("page", "concept")]
+    return [
+        TreeGroup(name, TREE_LABELS.get(name, name), _tree_links(nodes, base, concept, 0))
+        for name, nodes in page.facet_trees.items()
+        if nodes
+    ]
+
+
+def _tree_links(
+    nodes: list[FacetNode], base: Params, concept: str | None, depth: int
+) -> list[TreeLink]:
+    links = []
+    for node in nodes:
+        active = node.iri == concept
+        children = _tree_links(node.children, base, concept, depth + 1)
+        href = url("/search", base if active else [*base, ("concept", node.iri)])
+        is_open = bool(children) and (depth < TREE_OPEN_DEPTH - 1 or _selected(children))
+        links.append(TreeLink(node.iri, node.label, node.count, active, is_open, href, children))
+    return links
+
+
+def _selected(links: list[TreeLink]) -> bool:
+    return any(link.active or _selected(link.children) for link in links)
+
+
+@dataclass
+class WhyLine:
+    """One "matched because" line under a hit."""
+
+    concept: str
+    term: str
+    match: str
+    rule: str
+    evidence: list[tuple[str, str]]
+
+
+def why_lines(explanation: list[dict[str, str]]) -> list[WhyLine]:
+    """The hit's explanation entries (service-enriched or the backend's short form)."""
+    lines = []
+    for entry in explanation:
+        pairs = []
+        for item in (entry.get("evidence") or "").split("; "):
+            name, sep, value = item.partition("=")
+            if sep:
+                pairs.append((name, value))
+        lines.append(
+            WhyLine(
+                concept=entry.get("concept", ""),
+                term=entry.get("term", ""),
+                match=entry.get("match", ""),
+                rule=entry.get("rule", ""),
+                evidence=pairs,
+            )
+        )
+    return lines
+
+
 @router.get("/", response_class=Response)
 @router.get("/search", response_class=Response)
 def search_page(
@@ -101,8 +185,10 @@ def search_page(
 ) -> Response:
     params = list(request.query_params.multi_items())
     search = search_request_from(request, q, page, catalog.settings.page_size, sort)
+    search.facet_trees = True
     context: dict[str, Any] = {"q": q, "error": None, "result": None, "sort": sort}
     context["hidden"] = [(k, v) for k, v in params if k not in RESERVED_PARAMS]
+    context.update(exact=search.exact, concept=search.concept, why=why_lines)
     status = 200
     try:
         result = catalog.records.search(identity, search)
@@ -113,12 +199,45 @@ def search_page(
     if result is not None:
         context["result"] = result
         context["facets"] = facet_groups(result, params)
+        context["trees"] = tree_groups(result, params, search.concept)
         context["links"] = page_links("/search", params, result.page, result.size, result.total)
     facets = result.facets if result else {}
     context["active"] = active_filters(params, facets)
+    if search.concept:
+        context["active"].append(_concept_filter(catalog, params, search.concept))
     return request.app.state.templates.TemplateResponse(
         request, "search.html", context, status_code=status
     )
+
+
+def _concept_filter(catalog: CatalogDep, params: Params, concept: str) -> ActiveFilter:
+    remaining = [(k, v) for k, v in params if k not in ("page", "concept")]
+    label = catalog.terms.label(concept)
+    return ActiveFilter("Concept", f"{label} and narrower", url("/search", remaining))
+
+
+# ----- term page ----------------------------------------------------------------------
+@router.get("/terms", response_class=Response)
+def term_page(
+    request: Request,
+    catalog: CatalogDep,
+    identity: IdentityDep,
+    iri: Annotated[str, Query(max_length=2000)],
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> Response:
+    """A concept, its neighbours, and the visible records annotated with it or below."""
+    term = catalog.terms.detail(iri)
+    search = SearchRequest(concept=iri, page=page, size=TERM_RECORDS_PAGE_SIZE)
+    records = catalog.records.search(identity, search)
+    params = [("iri", iri)]
+    context = {
+        "term": term,
+        "records": records,
+        "links": page_links("/terms", params, records.page, records.size, records.total),
+        "search_href": url("/search", [("concept", iri)]),
+        "why": why_lines,
+    }
+    return request.app.state.templates.TemplateResponse(request, "term.html", context)
 
 
 # ----- landing page -------------------------------------------------------------------

@@ -70,3 +70,66 @@ def test_huge_tie_groups_page_without_overlap():
     assert len(seen) == len(set(seen)) == count
     window = backend.search(SearchQuery(text="same", size=100))
     assert window.total == count
+
+
+def _loaded(*docs):
+    backend = TantivyBackend(None, writer_heap_mb=15, writer_threads=1)
+    backend.index(list(docs))
+    backend.commit()
+    return backend
+
+
+def test_phrase_does_not_span_two_text_fields():
+    # Title and description share the combined `all` field, as separate values.
+    backend = _loaded(
+        make_doc("split", title="Cortex", description="hippocampus atlas"),
+        make_doc("joined", title="Cortex hippocampus atlas"),
+    )
+    assert ids(backend.search(SearchQuery(text='"cortex hippocampus"'))) == ["joined"]
+    assert set(ids(backend.search(SearchQuery(text="cortex hippocampus")))) == {"split", "joined"}
+
+
+def test_keys_without_public_see_only_their_records():
+    backend = _loaded(
+        make_doc("open", title="brain"),
+        make_doc("alice", title="brain", readers=["user:alice"]),
+        make_doc("bob", title="brain", readers=["user:bob", "group:lab"]),
+    )
+    assert ids(backend.search(SearchQuery(text="brain", reader_keys=["user:alice"]))) == ["alice"]
+    lab = backend.search(SearchQuery(text="brain", reader_keys=["public", "group:lab"]))
+    assert set(ids(lab)) == {"bob", "open"}
+    assert lab.total == 2 and sum(v.count for v in lab.facets["level"]) == 2
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        SearchQuery(text="brain"),
+        SearchQuery(text="brain", reader_keys=None, include_withdrawn=True),
+        SearchQuery(text="brain", reader_keys=["public", "user:alice"], sort="title"),
+        SearchQuery(filters={"modality": ["CT", "MR"]}, reader_keys=["user:alice"]),
+        SearchQuery(text="bra*", size=0),
+    ],
+)
+def test_total_from_facets_equals_the_counted_total(query):
+    # With facets the total is the sum of the level counts; without, a counting collector.
+    backend = _loaded(
+        make_doc("a", title="brain"),
+        make_doc("b", title="brain", readers=["user:alice"], facets={"modality": "CT"}),
+        make_doc("c", title="brain", status="withdrawn", level="session"),
+        make_doc("d", title="heart"),
+    )
+    with_facets = backend.search(query)
+    query.with_facets = False
+    counted = backend.search(query)
+    assert with_facets.total == counted.total > 0
+    assert ids(with_facets) == ids(counted)
+
+
+def test_withdrawn_filter_applies_once_the_index_holds_one():
+    backend = _loaded(make_doc("a", title="brain"))
+    assert backend.search(SearchQuery(text="brain")).total == 1
+    backend.index([make_doc("a", title="brain", status="withdrawn")])
+    backend.commit()
+    assert backend.search(SearchQuery(text="brain")).total == 0
+    assert backend.search(SearchQuery(text="brain", include_withdrawn=True)).total == 1

@@ -15,6 +15,8 @@ import pytest
 import uvicorn
 from web_factories import Ids, make_settings, populate_showcase
 
+from catalog.domain.identity import SYSTEM
+from catalog.domain.records import Imaging, RecordCreate
 from catalog.services.container import Catalog
 from catalog.web.app import create_app
 
@@ -30,6 +32,21 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
+
+
+#: Annotated MPRAGE (under T1-weighted) from its series description; its title never says so.
+MPRAGE_SCAN = RecordCreate(
+    id="human-mprage",
+    level="acquisition",
+    title="Sagittal 3D structural, 1 mm isotropic",
+    license="CC-BY-4.0",
+    imaging=Imaging(
+        modality="MR",
+        manufacturer="Siemens",
+        field_strength_t=3.0,
+        series_description="t1_mprage_sag_p2_iso",
+    ),
+)
 
 
 def _screenshots_wanted() -> bool:
@@ -52,6 +69,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     settings = make_settings(tmp_path_factory.mktemp("browser") / "data")
     catalog = Catalog.open(settings.model_copy(update={"base_url": base}))
     ids = populate_showcase(catalog)
+    catalog.records.create(SYSTEM, MPRAGE_SCAN)
     config = uvicorn.Config(
         create_app(catalog=catalog), host="127.0.0.1", port=port, log_level="warning"
     )
@@ -158,3 +176,44 @@ def test_phone_viewport_stacks_facets_under_results(browser, live_server) -> Non
     assert page.locator("a.jump").is_visible()
     _shot(page, "search-mobile.png")
     context.close()
+
+
+def test_concept_autocomplete_and_explained_hits(browser, live_server) -> None:  # type: ignore[no-untyped-def]
+    base, _ = live_server
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(f"{base}/search")
+    box = page.locator("#q")
+    assert box.get_attribute("role") == "combobox"
+    assert box.get_attribute("aria-expanded") == "false"
+    box.click()
+    page.keyboard.type("T1")
+    options = page.locator("#q-suggestions [role=option]")
+    options.first.wait_for(state="visible")
+    assert box.get_attribute("aria-expanded") == "true"
+    labels = page.locator("#q-suggestions .suggestion-label").all_text_contents()
+    assert labels[0] == "T1-weighted", labels
+    page.keyboard.press("ArrowDown")
+    active = box.get_attribute("aria-activedescendant")
+    assert active and page.locator(f"#{active}").get_attribute("aria-selected") == "true"
+    assert "T1-weighted" in (page.locator(f"#{active}").text_content() or "")
+    _shot_viewport(page, "ontology-autocomplete.png")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/search?q=T1-weighted*")
+    recognised = page.text_content("#recognised") or ""
+    assert "Searching T1-weighted" in " ".join(recognised.split())
+    assert "narrower terms" in recognised and "MPRAGE" in recognised
+    hit = page.locator("li.hit:has(h2 a:text('Sagittal 3D structural, 1 mm isotropic'))")
+    assert "T1-weighted" not in (hit.locator("h2").text_content() or "")
+    why = " ".join((hit.locator("ul.why").text_content() or "").split())
+    assert "Matched T1-weighted via MPRAGE" in why
+    assert "rule sequence_name:mprage on series_description 't1_mprage_sag_p2_iso'" in why
+    tree = page.locator("details.tree:has(summary:text('Contrast'))")
+    assert tree.locator("a.tree-node:has-text('T1-weighted')").count() == 1
+    _shot(page, "ontology-search.png")
+    page.close()
+
+
+def _shot_viewport(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    if _screenshots_wanted():
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / name))

@@ -1,0 +1,390 @@
+"""Ontology terms as users meet them: autocomplete, term pages, facet trees, explanations.
+
+`TermService` answers from the loaded vocabularies (no database): ranked suggestions for
+a search box, one concept's details, the concepts recognised in a query and the clauses
+a concept filter expands to. `SearchOntology` is what `RecordService.search` calls after
+the backend has answered: it explains each hit from the record's stored terms (rule and
+header fields, which the index does not keep) and builds the contrast / species /
+anatomy facet trees.
+
+Facet tree counts come from the store, not the index: the terms of up to
+`TREE_SAMPLE` matching records are loaded (the backend pages through the matches with
+facets off) and each record counts once under every concept it reaches through its
+broader links. With more matches than that the trees are flagged as approximate; exact
+counts need a `terms` aggregation in the backends (see the report for issue 4).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from catalog.domain.errors import QuerySyntaxError
+from catalog.domain.records import FacetNode, QueryConcept, RecordPage, Term
+from catalog.domain.search import MAX_PAGE_SIZE, ConceptClause, SearchQuery
+from catalog.search.base import SearchBackend
+from catalog.store.repository import StoredRecord, UnitOfWork
+
+if TYPE_CHECKING:
+    from ontologies.graph import Concept, Vocabulary
+
+#: Facet tree name -> vocabulary scheme, in display order.
+TREE_SCHEMES: dict[str, str] = {"contrast": "mri", "species": "species", "anatomy": "anatomy"}
+TREE_LABELS: dict[str, str] = {"contrast": "Contrast", "species": "Species", "anatomy": "Anatomy"}
+#: Most matching records whose terms are loaded to count the facet trees.
+TREE_SAMPLE = 1_000
+MAX_SUGGESTIONS = 50
+NARROWER_LABELS_SHOWN = 5
+DIRECT_BOOST = 2.0
+NARROWER_BOOST = 1.0
+_WORDS = re.compile(r"[\s\-_/(),.:;]+")
+
+
+class TermSuggestion(BaseModel):
+    """One autocomplete suggestion: the concept and the label the text matched."""
+
+    iri: str
+    label: str
+    scheme: str
+    matched: str
+    alt_labels: list[str] = Field(default_factory=list)
+
+
+class ConceptLink(BaseModel):
+    iri: str
+    label: str
+
+
+class TermDetail(BaseModel):
+    """A concept with its neighbours, for `/api/terms/{iri}` and the term page."""
+
+    iri: str
+    label: str
+    scheme: str
+    scheme_title: str
+    definition: str | None = None
+    alt_labels: list[str] = Field(default_factory=list)
+    notations: list[str] = Field(default_factory=list)
+    broader: list[ConceptLink] = Field(default_factory=list)
+    narrower: list[ConceptLink] = Field(default_factory=list)
+    part_of: list[ConceptLink] = Field(default_factory=list)
+    has_part: list[ConceptLink] = Field(default_factory=list)
+    narrower_total: int = Field(0, description="All concepts a search for this one includes")
+    exact_match: list[str] = Field(default_factory=list)
+    close_match: list[str] = Field(default_factory=list)
+
+
+class TermStatusUpdate(BaseModel):
+    """A curator's decision on one proposed term (`PATCH /api/records/{id}/terms?iri=`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["accepted", "rejected", "proposed"]
+
+
+class TermService:
+    """Read-only access to the vocabularies (loaded on first use, about a second)."""
+
+    def __init__(self, vocabulary: Callable[[], Vocabulary] | None = None) -> None:
+        self._load = vocabulary
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        if self._load is not None:
+            return self._load()
+        from ontologies.graph import Vocabulary
+
+        return Vocabulary.load()
+
+    def suggest(
+        self, text: str, scheme: str | None = None, limit: int = 10
+    ) -> list[TermSuggestion]:
+        """Concepts whose label (first) or synonyms start with, contain a word starting
+        with, or contain `text`; ranked by that, then scheme priority, then label length."""
+        if not 1 <= limit <= MAX_SUGGESTIONS:
+            raise QuerySyntaxError(f"limit must be between 1 and {MAX_SUGGESTIONS}", field="limit")
+        wanted = text.strip().casefold()
+        if not wanted:
+            return []
+        vocab = self.vocabulary
+        schemes = _schemes(vocab, scheme)
+        ranked = []
+        for rank, name in enumerate(schemes):
+            for concept in vocab.concepts(name):
+                hit = _best_label(concept, wanted)
+                if hit is not None:
+                    tier, label = hit
+                    ranked.append(((tier, rank, len(concept.label), concept.label), concept, label))
+        ranked.sort(key=lambda item: item[0])
+        return [_suggestion(concept, label) for _, concept, label in ranked[:limit]]
+
+    def label(self, iri: str) -> str:
+        """The preferred label (the IRI's last segment when unknown)."""
+        return self.vocabulary.label(iri)
+
+    def detail(self, iri: str) -> TermDetail:
+        """The concept (404 `UnknownConceptError` when no vocabulary defines it)."""
+        vocab = self.vocabulary
+        concept = vocab.concept(iri)
+        children = [c for c in vocab.concepts() if iri in c.broader]
+        parts = [c for c in vocab.concepts() if iri in c.part_of]
+        with_part_of = vocab.scheme_uses_part_of(concept.scheme)
+        return TermDetail(
+            iri=concept.iri,
+            label=concept.label,
+            scheme=concept.scheme,
+            scheme_title=vocab.scheme(concept.scheme).title,
+            definition=concept.definition,
+            alt_labels=list(concept.alt_labels),
+            notations=list(concept.notations),
+            broader=_links(vocab, concept.broader),
+            narrower=_links(vocab, (c.iri for c in children)),
+            part_of=_links(vocab, concept.part_of),
+            has_part=_links(vocab, (c.iri for c in parts)),
+            narrower_total=len(vocab.narrower_closure(iri, include_part_of=with_part_of)),
+            exact_match=list(concept.exact_match),
+            close_match=list(concept.close_match),
+        )
+
+    def recognised(self, text: str, exact: bool) -> list[QueryConcept]:
+        """The concepts the search recognised in `text`, with how far each was expanded."""
+        if not text.strip():
+            return []
+        from ontologies.expansion import expand
+
+        vocab = self.vocabulary
+        expansion = expand(text, exact=exact, vocabulary=vocab)
+        narrower = {c.label: c.iris for c in expansion.clauses if not c.direct}
+        found: list[QueryConcept] = []
+        for clause in (c for c in expansion.clauses if c.direct):
+            match = next(r for r in expansion.recognised if r.concept_iri == clause.iris[0])
+            below = sorted(narrower.get(clause.label, ()), key=lambda i: vocab.label(i).casefold())
+            found.append(
+                QueryConcept(
+                    label=clause.label,
+                    iri=clause.iris[0],
+                    scheme=match.scheme,
+                    matched=text[match.span[0] : match.span[1]],
+                    narrower=len(below),
+                    narrower_labels=[vocab.label(i) for i in below[:NARROWER_LABELS_SHOWN]],
+                )
+            )
+        return found
+
+    def concept_clauses(self, iri: str) -> list[ConceptClause]:
+        """A concept filter: the concept itself and its narrower concepts (part-of too in
+        anatomy). An unknown IRI is a 400 that says where to find IRIs."""
+        vocab = self.vocabulary
+        concept = vocab.get(iri)
+        if concept is None:
+            raise QuerySyntaxError(
+                f"unknown concept {iri!r}; look concepts up with GET /api/terms?q=...",
+                field="concept",
+            )
+        with_part_of = vocab.scheme_uses_part_of(concept.scheme)
+        clauses = [ConceptClause(concept.label, (iri,), DIRECT_BOOST, True)]
+        below = vocab.narrower_closure(iri, include_part_of=with_part_of)
+        if below:
+            clauses.append(
+                ConceptClause(concept.label, tuple(sorted(below)), NARROWER_BOOST, False)
+            )
+        return clauses
+
+    def explain(
+        self, terms: Sequence[Term], clauses: Sequence[ConceptClause]
+    ) -> list[dict[str, str]]:
+        from ontologies.expansion import explain
+
+        return explain(terms, clauses)
+
+    def facet_trees(self, records_terms: Iterable[Sequence[Term]]) -> dict[str, list[FacetNode]]:
+        """Trees per TREE_SCHEMES; each record counts once per concept it reaches."""
+        from ontologies.facets import facet_tree
+
+        vocab = self.vocabulary
+        term_sets = [{t.iri for t in terms} for terms in records_terms]
+        trees: dict[str, list[FacetNode]] = {}
+        for name, scheme in TREE_SCHEMES.items():
+            direct = _direct_counts(term_sets, vocab, scheme)
+            if not direct:
+                continue
+            rolled = _rolled_counts(term_sets, vocab, scheme)
+            roots = [
+                FacetNode.model_validate(n.to_dict()) for n in facet_tree(direct, scheme, vocab)
+            ]
+            trees[name] = _recount(roots, rolled)
+        return trees
+
+
+class SearchOntology:
+    """What `RecordService.search` asks of the ontology layer (see the module docstring)."""
+
+    def __init__(
+        self,
+        terms: TermService,
+        uow_factory: Callable[[], UnitOfWork],
+        backend: SearchBackend,
+        sample: int = TREE_SAMPLE,
+    ) -> None:
+        self.terms = terms
+        self.uow_factory = uow_factory
+        self.backend = backend
+        self.sample = sample
+
+    def concept_clauses(self, iri: str) -> list[ConceptClause]:
+        return self.terms.concept_clauses(iri)
+
+    def enrich(
+        self,
+        page: RecordPage,
+        query: SearchQuery,
+        extra: Sequence[ConceptClause] = (),
+        *,
+        exact: bool = False,
+        trees: bool = False,
+    ) -> None:
+        """Add recognised concepts, full explanations and (when asked) the facet trees."""
+        if query.text.strip():
+            page.concepts = self.terms.recognised(query.text, exact)
+        clauses = [*query.concepts, *extra]
+        if clauses and page.hits:
+            self._explain(page, clauses)
+        if trees:
+            ids, page.facet_trees_approximate = self._matching_ids(page, query)
+            with self.uow_factory() as uow:
+                found = record_terms(uow, ids)
+            page.facet_trees = self.terms.facet_trees(found.values())
+
+    def _explain(self, page: RecordPage, clauses: Sequence[ConceptClause]) -> None:
+        with self.uow_factory() as uow:
+            found = record_terms(uow, [hit.id for hit in page.hits])
+        for hit in page.hits:
+            lines = self.terms.explain(found.get(hit.id, []), clauses)
+            if lines:
+                hit.explanation = lines
+
+    def _matching_ids(self, page: RecordPage, query: SearchQuery) -> tuple[list[str], bool]:
+        """Ids of up to `sample` matches (the page's own when it holds them all)."""
+        if query.page == 1 and page.total <= len(page.hits):
+            return [hit.id for hit in page.hits], False
+        wanted = min(page.total, self.sample)
+        ids: list[str] = []
+        number = 1
+        while len(ids) < wanted:
+            batch = replace(query, page=number, size=MAX_PAGE_SIZE, with_facets=False)
+            hits = self.backend.search(batch).hits
+            ids.extend(hit.id for hit in hits)
+            if len(hits) < MAX_PAGE_SIZE:
+                break
+            number += 1
+        return ids[:wanted], page.total > wanted
+
+
+def record_terms(uow: UnitOfWork, ids: Sequence[str]) -> dict[str, list[Term]]:
+    """Each record's searchable terms, as the index sees them: its own plus those of its
+    subject-level ancestors, rejected ones left out. One query per hierarchy level."""
+    records = uow.records.get_many(list(ids))
+    known: dict[str, StoredRecord] = dict(records)
+    for _ in range(16):  # hierarchies are a few levels deep
+        missing = {r.parent_id for r in known.values() if r.parent_id and r.parent_id not in known}
+        if not missing:
+            break
+        known.update(uow.records.get_many(sorted(missing)))
+    return {rid: _visible_terms(record, known) for rid, record in records.items()}
+
+
+def _visible_terms(record: StoredRecord, known: dict[str, StoredRecord]) -> list[Term]:
+    raw = list(record.body.get("terms") or [])
+    seen = {record.id}
+    parent_id = record.parent_id
+    while parent_id and parent_id in known and parent_id not in seen:
+        parent = known[parent_id]
+        seen.add(parent_id)
+        if parent.level == "subject":
+            raw.extend(parent.body.get("terms") or [])
+        parent_id = parent.parent_id
+    terms = [Term.model_validate(t) for t in raw if t.get("status") != "rejected"]
+    return list({t.iri: t for t in reversed(terms)}.values())[::-1]
+
+
+def _schemes(vocab: Vocabulary, scheme: str | None) -> list[str]:
+    if scheme:
+        vocab.scheme(scheme)  # 404 naming the known schemes
+        return [scheme]
+    from ontologies.matcher import RECOGNISED_SCHEMES
+
+    return list(RECOGNISED_SCHEMES)
+
+
+def _best_label(concept: Concept, wanted: str) -> tuple[int, str] | None:
+    """(tier, label): 0/1 label/synonym prefix, 2/3 word prefix, 4/5 substring."""
+    from ontologies.matcher import normalise
+
+    key = normalise(wanted)
+    synonyms = (*concept.alt_labels, *concept.hidden_labels, *concept.notations)
+    tests: list[Callable[[str], bool]] = [
+        lambda label: label.casefold().startswith(wanted) or normalise(label).startswith(key),
+        lambda label: any(w.startswith(wanted) for w in _WORDS.split(label.casefold()) if w),
+        lambda label: bool(key) and key in normalise(label),
+    ]
+    for step, test in enumerate(tests):
+        if test(concept.label):
+            return 2 * step, concept.label
+        for label in synonyms:
+            if test(label):
+                return 2 * step + 1, label
+    return None
+
+
+def _suggestion(concept: Concept, matched: str) -> TermSuggestion:
+    return TermSuggestion(
+        iri=concept.iri,
+        label=concept.label,
+        scheme=concept.scheme,
+        matched=matched,
+        alt_labels=list(concept.alt_labels),
+    )
+
+
+def _links(vocab: Vocabulary, iris: Iterable[str]) -> list[ConceptLink]:
+    links = [ConceptLink(iri=i, label=vocab.label(i)) for i in dict.fromkeys(iris)]
+    return sorted(links, key=lambda link: link.label.casefold())
+
+
+def _direct_counts(term_sets: list[set[str]], vocab: Vocabulary, scheme: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for iris in term_sets:
+        for iri in iris:
+            concept = vocab.get(iri)
+            if concept is not None and concept.scheme == scheme:
+                counts[iri] = counts.get(iri, 0) + 1
+    return counts
+
+
+def _rolled_counts(term_sets: list[set[str]], vocab: Vocabulary, scheme: str) -> dict[str, int]:
+    """Records per concept, counting a record once even when several of its terms lie
+    below that concept (what a `concept=` filter on the node would return)."""
+    with_part_of = vocab.scheme_uses_part_of(scheme)
+    counts: dict[str, int] = {}
+    for iris in term_sets:
+        reached: set[str] = set()
+        for iri in iris:
+            concept = vocab.get(iri)
+            if concept is None or concept.scheme != scheme:
+                continue
+            reached.add(iri)
+            reached.update(vocab.broader_closure(iri, include_part_of=with_part_of))
+        for node in reached:
+            counts[node] = counts.get(node, 0) + 1
+    return counts
+
+
+def _recount(nodes: list[FacetNode], rolled: dict[str, int]) -> list[FacetNode]:
+    for node in nodes:
+        node.count = rolled.get(node.iri, node.count)
+        node.children = _recount(node.children, rolled)
+    return sorted(nodes, key=lambda n: (-n.count, n.label.casefold()))
