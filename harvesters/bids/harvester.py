@@ -8,7 +8,6 @@ inheritance principle and keeping schema-validation issues as a quality report.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -17,6 +16,7 @@ from harvesters.base import FileFacts, HarvestedRecord, Harvester, HarvestOption
 from harvesters.bids.assemble import Assembly
 from harvesters.bids.paths import SKIPPED_TOP_DIRS
 from harvesters.bids.reader import read_facts
+from harvesters.walk import walk_files
 
 
 class BidsHarvester(Harvester):
@@ -34,44 +34,11 @@ class BidsHarvester(Harvester):
         current branch is a loop and is reported, not entered.
         """
         root = Path(location)
-        yield from self._walk(root, root, (os.path.realpath(root),))
-
-    def _walk(
-        self, root: Path, folder: Path, branch: tuple[str, ...]
-    ) -> Iterator[Path | ItemError]:
-        try:
-            with os.scandir(folder) as scan:
-                entries = sorted(scan, key=lambda entry: entry.name)
-        except OSError as exc:
-            yield ItemError(str(folder), f"cannot list folder: {exc.strerror or exc}")
-            return
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            path = Path(entry.path)
-            if folder == root and entry.name in SKIPPED_TOP_DIRS:
-                continue
-            yield from self._entry(root, path, entry, branch)
-
-    def _entry(
-        self, root: Path, path: Path, entry: os.DirEntry[str], branch: tuple[str, ...]
-    ) -> Iterator[Path | ItemError]:
-        try:
-            is_dir = entry.is_dir()
-        except OSError as exc:
-            yield ItemError(str(path), f"cannot stat: {exc.strerror or exc}")
-            return
-        if not is_dir:
-            if entry.is_file():
-                yield path
-            elif entry.is_symlink():
-                yield ItemError(str(path), "broken symbolic link")
-            return
-        real = os.path.realpath(path)
-        if real in branch:
-            yield ItemError(str(path), f"symbolic link loop: {path} points back to {real}")
-            return
-        yield from self._walk(root, path, (*branch, real))
+        yield from walk_files(
+            root,
+            lambda entry: True,
+            skip_dir=lambda folder, at_root: at_root and folder.name in SKIPPED_TOP_DIRS,
+        )
 
     def read(self, path: Path) -> list[FileFacts]:
         """Facts of one file; raises ValueError naming the file (and JSON line/column)."""

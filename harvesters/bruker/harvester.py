@@ -24,6 +24,7 @@ from harvesters.bruker.layout import file_kind, is_archive
 from harvesters.bruker.mapping import species_concept
 from harvesters.bruker.params import file_facts
 from harvesters.privacy import pseudonym
+from harvesters.walk import walk_files
 
 #: Parameter files larger than this are not ParaVision parameter files (guards archives).
 MAX_PARAMETER_FILE = 64 * 1024 * 1024
@@ -131,42 +132,10 @@ def _species_entry(row: dict[str, str | None], name: str, number: int) -> dict[s
 
 
 def _walk(root: Path) -> Iterator[Path | ItemError]:
-    """Depth-first, sorted walk that follows symlinks once and reports loops."""
-    stack: list[tuple[Path, tuple[str, ...]]] = [(root, (os.path.realpath(root),))]
-    seen: set[str] = {os.path.realpath(root)}
-    while stack:
-        directory, ancestors = stack.pop()
-        try:
-            with os.scandir(directory) as scan:
-                entries = sorted(scan, key=lambda e: e.name)
-        except OSError as exc:
-            yield ItemError(str(directory), f"cannot list directory ({exc.strerror or exc})")
-            continue
-        subdirs: list[tuple[Path, tuple[str, ...]]] = []
-        for entry in entries:
-            found = _visit(Path(entry.path), entry, ancestors, seen)
-            if isinstance(found, tuple):
-                subdirs.append(found)
-            elif found is not None:
-                yield found
-        stack.extend(reversed(subdirs))
+    """Parameter files and archives under `root` (see harvesters.walk for the rules)."""
+    return walk_files(root, _wanted)
 
 
-def _visit(
-    path: Path, entry: os.DirEntry[str], ancestors: tuple[str, ...], seen: set[str]
-) -> Path | ItemError | tuple[Path, tuple[str, ...]] | None:
-    """One directory entry: a file to read, an error, a folder to enter, or nothing."""
-    try:
-        is_dir = entry.is_dir()
-    except OSError as exc:
-        return ItemError(str(path), f"cannot stat ({exc.strerror or exc})")
-    if not is_dir:
-        wanted = is_archive(path) or file_kind(PurePosixPath(path.as_posix()))
-        return path if wanted and entry.is_file() else None
-    real = os.path.realpath(path)
-    if real in ancestors:
-        return ItemError(str(path), f"symlink loop: {path} leads back to {real}; not followed")
-    if real in seen:
-        return None  # a second link to a folder already harvested
-    seen.add(real)
-    return path, (*ancestors, real)
+def _wanted(entry: os.DirEntry[str]) -> bool:
+    path = Path(entry.path)
+    return bool(is_archive(path) or file_kind(PurePosixPath(path.as_posix())))

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from harvesters.base import ItemError
+from harvesters.walk import walk_files
 
 DICOM_SUFFIXES = frozenset({".dcm", ".ima", ".dicom", ".dic"})
 NON_DICOM_SUFFIXES = frozenset(
@@ -33,51 +34,7 @@ NON_DICOM_SUFFIXES = frozenset(
 
 def walk(root: Path) -> Iterator[Path | ItemError]:
     """Candidate files under `root` in a stable (sorted, depth-first) order."""
-    if root.is_file():
-        yield root
-        return
-    seen = {os.path.realpath(root)}
-    stack = [str(root)]
-    while stack:
-        directory = stack.pop()
-        try:
-            with os.scandir(directory) as listing:
-                entries = sorted(listing, key=lambda entry: entry.name)
-        except OSError as exc:
-            yield ItemError(directory, f"cannot list directory ({exc.strerror or exc})")
-            continue
-        subdirs: list[str] = []
-        for entry in entries:
-            yield from _visit(entry, seen, subdirs)
-        stack.extend(reversed(subdirs))
-
-
-def _visit(
-    entry: os.DirEntry[str], seen: set[str], subdirs: list[str]
-) -> Iterator[Path | ItemError]:
-    if entry.name.startswith("."):
-        return
-    try:
-        is_dir = entry.is_dir(follow_symlinks=True)
-        is_file = not is_dir and entry.is_file(follow_symlinks=True)
-    except OSError as exc:
-        yield ItemError(entry.path, f"cannot inspect ({exc.strerror or exc})")
-        return
-    if is_dir:
-        real = os.path.realpath(entry.path)
-        if real in seen:
-            yield ItemError(
-                entry.path,
-                f"symbolic link loop: {entry.path} leads to {real}, a directory already visited",
-            )
-            return
-        seen.add(real)
-        subdirs.append(entry.path)
-    elif is_file:
-        if is_candidate(entry.path, entry.name):
-            yield Path(entry.path)
-    elif entry.is_symlink():
-        yield ItemError(entry.path, "broken symbolic link: its target does not exist")
+    return walk_files(root, lambda entry: is_candidate(entry.path, entry.name))
 
 
 def is_candidate(path: str, name: str) -> bool:

@@ -244,11 +244,11 @@ def test_unreadable_folder_is_an_item_error(tmp_path: Path, monkeypatch) -> None
             raise PermissionError(13, "Permission denied", str(path))
         return real_scandir(path)
 
-    monkeypatch.setattr("harvesters.bids.harvester.os.scandir", scandir)
+    monkeypatch.setattr("harvesters.walk.os.scandir", scandir)
     items = list(harvester().discover(tmp_path))
     errors = [i for i in items if not isinstance(i, Path)]
     assert [(e.item, e.error) for e in errors] == [
-        (str(locked), "cannot list folder: Permission denied")
+        (str(locked), "cannot list directory (Permission denied)")
     ]
     assert tmp_path / "dataset_description.json" in items
 

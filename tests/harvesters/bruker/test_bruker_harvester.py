@@ -241,7 +241,7 @@ def test_symlink_loop_is_reported_not_followed(tmp_path, harvester):
     records, errors = harvest(harvester, tmp_path)
     assert len(errors) == 1
     assert errors[0].item == str(study / "1" / "loop")
-    assert errors[0].error.startswith("symlink loop:")
+    assert errors[0].error.startswith("symbolic link loop:")
     assert len([r for r in records if r.key.startswith("scan:")]) == 4
 
 
