@@ -111,7 +111,7 @@ def default_samples() -> list[Sample]:
             "dicom",
             "dicom",
             write_pydicom_samples,
-            {"collection_title": DICOM_COLLECTION_TITLE},
+            {"collection_title": DICOM_COLLECTION_TITLE, "species": "human"},
         ),
         Sample("bids", "bids", sample_writer("harvesters.bids.sample", "write_sample_dataset")),
         Sample(

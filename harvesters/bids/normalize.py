@@ -12,24 +12,8 @@ import re
 from typing import Any
 
 from catalog.domain.records import Concept
-
-NCBITAXON = "http://purl.obolibrary.org/obo/NCBITaxon_"
-
-_TAXA: dict[str, tuple[str, tuple[str, ...]]] = {
-    "9606": ("Homo sapiens", ("human", "humans", "homo sapiens", "h. sapiens", "man")),
-    "10116": ("Rattus norvegicus", ("rat", "rats", "rattus norvegicus", "r. norvegicus")),
-    "10090": ("Mus musculus", ("mouse", "mice", "mus musculus", "m. musculus")),
-    "9544": ("Macaca mulatta", ("macaque", "rhesus", "rhesus macaque", "rhesus monkey",
-                                "macaca mulatta", "m. mulatta")),
-    "9483": ("Callithrix jacchus", ("marmoset", "common marmoset", "callithrix jacchus")),
-    "9823": ("Sus scrofa", ("pig", "swine", "minipig", "sus scrofa",
-                            "sus scrofa domesticus")),
-    "9940": ("Ovis aries", ("sheep", "ovis aries")),
-}  # fmt: skip
-
-_SPECIES_ALIASES: dict[str, str] = {
-    alias: taxon for taxon, (_, aliases) in _TAXA.items() for alias in aliases
-}
+from harvesters.species import human as human  # re-exported for the BIDS modules
+from harvesters.species import lookup_species
 
 DEFAULT_SPECIES_RULE = "bids:default-species"
 """BIDS participants.tsv `species`: "if this column is absent, homo sapiens is assumed"."""
@@ -37,18 +21,7 @@ DEFAULT_SPECIES_RULE = "bids:default-species"
 
 def species_concept(value: str | None) -> Concept | None:
     """NCBITaxon concept for a BIDS species value (name, alias, taxon id or IRI)."""
-    if not value:
-        return None
-    text = " ".join(value.strip().lower().replace("_", " ").split())
-    match = re.fullmatch(r"(?:.*ncbitaxon[_:/])?(\d+)", text)
-    taxon = match.group(1) if match else _SPECIES_ALIASES.get(text)
-    if taxon is None or taxon not in _TAXA:
-        return None
-    return Concept(iri=NCBITAXON + taxon, label=_TAXA[taxon][0])
-
-
-def human() -> Concept:
-    return Concept(iri=NCBITAXON + "9606", label="Homo sapiens")
+    return lookup_species(value)
 
 
 _SPDX: dict[str, str] = {

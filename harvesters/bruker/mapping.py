@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from catalog.domain.records import BidsInfo, Concept, Imaging
+from harvesters.species import require_species
 
 #: gamma / 2pi in MHz/T, to turn a base frequency into a field strength.
 GAMMA_MHZ_PER_T: dict[str, float] = {
@@ -29,40 +30,13 @@ GAMMA_MHZ_PER_T: dict[str, float] = {
     "129Xe": 11.777,
 }
 
-_TAXON = "http://purl.obolibrary.org/obo/NCBITaxon_"
-#: NCBITaxon id and binomial label per accepted name (common, binomial, lower case).
-SPECIES: dict[str, tuple[str, str]] = {
-    "rat": ("10116", "Rattus norvegicus"),
-    "mouse": ("10090", "Mus musculus"),
-    "human": ("9606", "Homo sapiens"),
-    "macaque": ("9544", "Macaca mulatta"),
-    "rhesus macaque": ("9544", "Macaca mulatta"),
-    "marmoset": ("9483", "Callithrix jacchus"),
-    "pig": ("9823", "Sus scrofa"),
-    "sheep": ("9940", "Ovis aries"),
-    "rabbit": ("9986", "Oryctolagus cuniculus"),
-    "zebrafish": ("7955", "Danio rerio"),
-}
-for _id, _label in list(SPECIES.values()):
-    SPECIES.setdefault(_label.lower(), (_id, _label))
-
 
 def species_concept(value: str) -> Concept:
     """A species Concept from a common/binomial name, an NCBITaxon IRI or CURIE.
 
     Raises ValueError for a name it does not know, with the names it does.
     """
-    text = value.strip()
-    known = SPECIES.get(text.lower())
-    if known:
-        return Concept(iri=_TAXON + known[0], label=known[1])
-    for prefix in (_TAXON, "NCBITaxon:", "NCBITaxon_", "obo:NCBITaxon_"):
-        if text.startswith(prefix) and text[len(prefix) :].isdigit():
-            taxon = text[len(prefix) :]
-            label = next((lab for tid, lab in SPECIES.values() if tid == taxon), None)
-            return Concept(iri=_TAXON + taxon, label=label or f"NCBITaxon:{taxon}")
-    names = ", ".join(sorted(k for k in SPECIES if " " not in k))
-    raise ValueError(f"unknown species {value!r}: use one of {names} or an NCBITaxon IRI")
+    return require_species(value)
 
 
 def scalar(value: Any) -> Any:

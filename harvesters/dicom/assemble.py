@@ -18,6 +18,7 @@ from typing import Any
 from catalog.domain.enums import Level
 from catalog.domain.records import (
     BidsInfo,
+    Concept,
     FileEntry,
     Imaging,
     RecordCreate,
@@ -56,6 +57,8 @@ class Context:
     location: Path
     harvester_version: str
     collection_title: str | None = None
+    species: Concept | None = None
+    """From the harvest option; DICOM itself only names species for veterinary data."""
 
     def source(self, external_id: str, raw: dict[str, Any] | None = None) -> SourceInfo:
         return SourceInfo(
@@ -176,7 +179,7 @@ def _subject_record(context: Context, subject: str, studies: list[Study]) -> Har
         level=Level.subject,
         title=subject,
         description=f"Subject {subject}: {len(studies)} session(s)",
-        subject=SubjectInfo(pseudonym=subject, sex=first.get("sex")),
+        subject=SubjectInfo(pseudonym=subject, sex=first.get("sex"), species=context.species),
         source=context.source(subject),
     )
     return HarvestedRecord(key=f"subject:{subject}", record=record, parent_key="collection")

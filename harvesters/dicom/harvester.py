@@ -23,6 +23,7 @@ from harvesters.dicom.discover import walk
 from harvesters.dicom.extract import read_values
 from harvesters.dicom.normalize import as_text, file_facts
 from harvesters.privacy import pseudonym
+from harvesters.species import require_species
 
 
 class DicomHarvester(Harvester):
@@ -90,9 +91,16 @@ class DicomHarvester(Harvester):
         self, location: Path, facts: Iterable[FileFacts]
     ) -> Iterator[HarvestedRecord | ItemError]:
         """collection -> subject -> session -> acquisition records (deterministic order)."""
+        species = None
+        if self.options.species:
+            try:
+                species = require_species(self.options.species)
+            except ValueError as exc:
+                yield ItemError("options.species", str(exc))
         context = Context(
             location=Path(location),
             harvester_version=self.version,
             collection_title=self.options.collection_title,
+            species=species,
         )
-        return assemble(context, facts)
+        yield from assemble(context, facts)

@@ -179,3 +179,14 @@ def test_harvest_report_json_shape(catalog: Catalog, tmp_path: Path) -> None:
     report = catalog.harvest.run(SYSTEM, "bids", str(write_sample_dataset(tmp_path / "b")))
     data = json.loads(report.model_dump_json())
     assert {"source", "created", "updated", "unchanged", "failed", "errors"} <= set(data)
+
+
+def test_dicom_species_option_reaches_subjects_and_facets(
+    catalog: Catalog, dicom_tree: Path
+) -> None:
+    catalog.harvest.run(SYSTEM, "dicom", str(dicom_tree), HarvestOptions(species="human"))
+    page = catalog.records.search(ANONYMOUS, SearchRequest(level="acquisition", size=1))
+    assert {f.label for f in page.facets["species"]} == {"Homo sapiens"}
+    bad = catalog.harvest.run(SYSTEM, "dicom", str(dicom_tree), HarvestOptions(species="yeti"))
+    assert [e.item for e in bad.errors] == ["options.species"]
+    assert "unknown species 'yeti'" in bad.errors[0].error
