@@ -8,11 +8,16 @@ FTS5 / tantivy ratio measured in this run. Not a test.
     python benchmarks/search_bench.py                    # 10^4 and 10^5
     python benchmarks/search_bench.py --sizes 1000000    # 10^6 (a few minutes, ~2 GB disk)
     python benchmarks/search_bench.py --service          # also through RecordService.search
+    python benchmarks/search_bench.py --reuse /tmp/sb    # keep both indexes for the next run
+
+Latency is wall time on whatever else the machine runs; with `--reuse` the indexing rate
+printed is the one measured when the cached index was built.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import shutil
 import sqlite3
@@ -24,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from catalog.domain.search import FACET_FIELDS, IndexDocument, SearchQuery
-from catalog.search.tantivy_backend import TantivyBackend
+from catalog.search.tantivy_backend import SCHEMA_VERSION, TantivyBackend
 
 QUERIES = [
     ("brain", "brain"),
@@ -100,24 +105,35 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
-def time_queries(run: Callable[[str], int], texts: list[str], repeats: int) -> list[float]:
-    """Milliseconds per call; each text once as warm-up, then `repeats` rounds."""
+def time_queries(
+    run: Callable[[str], int], texts: list[str], repeats: int
+) -> dict[str, list[float]]:
+    """Milliseconds per call for each text; each text once as warm-up, then `repeats` rounds."""
     for text in texts:
         run(text)
-    timings = []
+    timings: dict[str, list[float]] = {text: [] for text in texts}
     for _ in range(repeats):
         for text in texts:
             began = time.perf_counter()
             run(text)
-            timings.append((time.perf_counter() - began) * 1000)
+            timings[text].append((time.perf_counter() - began) * 1000)
     return timings
+
+
+def flat(timings: dict[str, list[float]]) -> list[float]:
+    return [ms for values in timings.values() for ms in values]
 
 
 # -- tantivy -------------------------------------------------------------------------
 
 
 def build_tantivy(n: int, directory: Path) -> tuple[TantivyBackend, float]:
+    """The index of n documents in `directory` (reused when a complete one is there)."""
+    rate_file = directory / "tantivy-rate.json"
     backend = TantivyBackend(directory / "index", writer_heap_mb=256, writer_threads=2)
+    if not backend.needs_rebuild and rate_file.is_file():
+        return backend, json.loads(rate_file.read_text())["rate"]
+    backend.clear()
     began = time.perf_counter()
     batch: list[IndexDocument] = []
     for doc in synthetic_documents(n):
@@ -127,7 +143,9 @@ def build_tantivy(n: int, directory: Path) -> tuple[TantivyBackend, float]:
             batch = []
     backend.index(batch)
     backend.commit()
-    return backend, n / (time.perf_counter() - began)
+    rate = n / (time.perf_counter() - began)
+    rate_file.write_text(json.dumps({"rate": rate}))
+    return backend, rate
 
 
 def tantivy_runner(backend: TantivyBackend) -> Callable[[str], int]:
@@ -163,6 +181,11 @@ FACET_COLUMNS = list(FACET_FIELDS)
 
 
 def build_fts5(n: int, directory: Path) -> tuple[sqlite3.Connection, float]:
+    """The FTS5 baseline of n documents in `directory` (reused when a complete one is there)."""
+    rate_file = directory / "fts5-rate.json"
+    if rate_file.is_file():
+        return sqlite3.connect(directory / "fts.db"), json.loads(rate_file.read_text())["rate"]
+    (directory / "fts.db").unlink(missing_ok=True)
     db = sqlite3.connect(directory / "fts.db")
     columns = ", ".join(f"{name} TEXT" for name in FACET_COLUMNS)
     db.execute(f"CREATE TABLE docs (rowid INTEGER PRIMARY KEY, id TEXT, public INT, {columns})")
@@ -180,7 +203,9 @@ def build_fts5(n: int, directory: Path) -> tuple[sqlite3.Connection, float]:
             [row, doc.title, doc.description, doc.text, doc.term_text],
         )
     db.commit()
-    return db, n / (time.perf_counter() - began)
+    rate = n / (time.perf_counter() - began)
+    rate_file.write_text(json.dumps({"rate": rate}))
+    return db, rate
 
 
 def fts5_runner(db: sqlite3.Connection) -> Callable[[str], int]:
@@ -210,33 +235,55 @@ def fts5_runner(db: sqlite3.Connection) -> Callable[[str], int]:
 # -- driver --------------------------------------------------------------------------
 
 
-def bench_size(n: int, repeats: int, with_service: bool) -> None:
-    directory = Path(tempfile.mkdtemp(prefix="imagora-bench-"))
+def bench_size(n: int, repeats: int, with_service: bool, reuse: Path | None) -> None:
+    """Indexes in a temporary folder, or kept under `reuse` (FTS5 apart from the schema)."""
+    base = reuse if reuse is not None else Path(tempfile.mkdtemp(prefix="imagora-bench-"))
+    folders = (base / f"{n}-{SCHEMA_VERSION}", base / f"{n}-fts5")
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
     try:
-        print(f"\n== {n:,} acquisitions ==")
-        backend, rate = build_tantivy(n, directory)
-        print(f"tantivy indexing: {rate:,.0f} docs/s")
-        tantivy_ms = time_queries(tantivy_runner(backend), [q for q, _ in QUERIES], repeats)
-        db, fts_rate = build_fts5(n, directory)
-        print(f"FTS5 indexing:    {fts_rate:,.0f} docs/s")
-        fts_repeats = max(1, repeats // 4) if n >= 500_000 else repeats
-        fts_ms = time_queries(fts5_runner(db), [m for _, m in QUERIES], fts_repeats)
-        report("tantivy (backend)", tantivy_ms)
-        report("SQLite FTS5", fts_ms)
-        p50 = statistics.median(fts_ms) / statistics.median(tantivy_ms)
-        p95 = percentile(fts_ms, 95) / percentile(tantivy_ms, 95)
-        print(f"ratio FTS5/tantivy: p50 {p50:.1f}x, p95 {p95:.1f}x")
-        if with_service:
-            runner = service_runner(backend, directory)
-            if runner is not None:
-                report(
-                    "tantivy via RecordService",
-                    time_queries(runner, [q for q, _ in QUERIES], repeats),
-                )
-        db.close()
-        backend.close()
+        run_size(n, repeats, with_service, *folders)
     finally:
-        shutil.rmtree(directory, ignore_errors=True)
+        if reuse is None:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def run_size(n: int, repeats: int, with_service: bool, directory: Path, fts_dir: Path) -> None:
+    print(f"\n== {n:,} acquisitions ==")
+    texts = [q for q, _ in QUERIES]
+    backend, rate = build_tantivy(n, directory)
+    print(f"tantivy indexing: {rate:,.0f} docs/s")
+    totals = {text: tantivy_runner(backend)(text) for text in texts}
+    columns = {"tantivy": time_queries(tantivy_runner(backend), texts, repeats)}
+    if with_service:
+        runner = service_runner(backend, directory)
+        if runner is not None:
+            columns["service"] = time_queries(runner, texts, repeats)
+    db, fts_rate = build_fts5(n, fts_dir)
+    print(f"FTS5 indexing:    {fts_rate:,.0f} docs/s")
+    fts_repeats = max(1, repeats // 4) if n >= 500_000 else repeats
+    fts = time_queries(fts5_runner(db), [m for _, m in QUERIES], fts_repeats)
+    columns["FTS5"] = {text: fts[match] for text, match in QUERIES}
+    per_query(columns, totals)
+    report("tantivy (backend)", flat(columns["tantivy"]))
+    if "service" in columns:
+        report("tantivy via RecordService", flat(columns["service"]))
+    report("SQLite FTS5", flat(columns["FTS5"]))
+    for label in [name for name in ("tantivy", "service") if name in columns]:
+        ours, theirs = flat(columns[label]), flat(columns["FTS5"])
+        p50 = statistics.median(theirs) / statistics.median(ours)
+        p95 = percentile(theirs, 95) / percentile(ours, 95)
+        print(f"ratio FTS5/{label}: p50 {p50:.1f}x, p95 {p95:.1f}x")
+    db.close()
+    backend.close()
+
+
+def per_query(columns: dict[str, dict[str, list[float]]], totals: dict[str, int]) -> None:
+    """Median milliseconds of each query, so the spread behind the percentiles shows."""
+    print(f"{'query':18s} {'hits':>9s} " + " ".join(f"{name + ' p50':>13s}" for name in columns))
+    for text, total in totals.items():
+        cells = " ".join(f"{statistics.median(col[text]):13.2f}" for col in columns.values())
+        print(f"{text:18s} {total:9,d} {cells}")
 
 
 def report(label: str, timings: list[float]) -> None:
@@ -251,9 +298,10 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated corpus sizes")
     parser.add_argument("--repeats", type=int, default=10, help="rounds over the query set")
     parser.add_argument("--service", action="store_true", help="also time RecordService.search")
+    parser.add_argument("--reuse", type=Path, help="keep (and reuse) the indexes in this folder")
     args = parser.parse_args()
     for size in (int(s) for s in args.sizes.split(",") if s.strip()):
-        bench_size(size, args.repeats, args.service)
+        bench_size(size, args.repeats, args.service, args.reuse)
 
 
 if __name__ == "__main__":

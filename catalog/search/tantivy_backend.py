@@ -9,14 +9,34 @@ parser), so user text cannot raise a parser error.
 Facets: every facet value is stored twice, once as an exact indexed term (filters) and
 once as a fast ``value<US>label`` column that a single terms-aggregation request counts,
 so one request returns exact counts for all nine facets together with their labels.
+
+Speed (10^6 records in 2 cores, see ``benchmarks/search_bench.py``):
+
+- a word is ONE term in the combined ``all`` field (title, description, text and concept
+  labels, as separate values) instead of a four-field disjunction; a title match adds
+  an optional ``title`` clause boosted by `TITLE_BOOST`, so title matches rank first
+  (description and text now weigh the same);
+- a two-word phrase is one term of ``pairs`` (the adjacent word pairs of each field), a
+  longer one checks positions only where all its pairs occur;
+- visibility excludes the few restricted records (``MustNot restricted``) instead of
+  intersecting with the dense set of public ones; the withdrawn filter and concept IRIs
+  are left out while no indexed document carries them;
+- the total is the sum of the ``level`` facet (every document has a level), so a search
+  is one scoring pass for the page and one unscored counting pass for total and facets,
+  run side by side on two threads (tantivy releases the GIL);
+- queries are flat boolean queries: nesting costs time in every pass.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import shutil
 import tempfile
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +45,13 @@ import tantivy
 
 from catalog.domain.errors import ConflictError
 from catalog.domain.records import FacetValue, RecordSummary
-from catalog.domain.search import FACET_FIELDS, IndexDocument, SearchQuery, SearchResult
+from catalog.domain.search import (
+    FACET_FIELDS,
+    ConceptClause,
+    IndexDocument,
+    SearchQuery,
+    SearchResult,
+)
 from catalog.search.base import SearchBackend
 from catalog.search.query import (
     TEXT_FIELDS,
@@ -43,15 +69,32 @@ from catalog.search.query import (
     updated_sort_key,
 )
 
-SCHEMA_VERSION = "imagora-tantivy-1"
+SCHEMA_VERSION = "imagora-tantivy-3"
 TOKENIZER = "imagora"
 #: Ties in relevance are ordered by id when the tie group ends within this many hits.
 TIE_WINDOW = 256
 #: Facet values returned per facet; counts stay exact below this per segment.
 FACET_SIZE = 200
 FACET_SEGMENT_SIZE = 10_000
-_EXACT_FIELDS = ("id", "parent_id", "collection_id", "ancestors", "readers", "status", "terms")
-_DISMAX_TIE_BREAKER = 0.2
+_EXACT_FIELDS = (
+    "id",
+    "parent_id",
+    "collection_id",
+    "ancestors",
+    "readers",
+    "status",
+    "terms",
+    "restricted",
+)
+#: The combined full-text field: every text field of `TEXT_FIELDS`, as separate values.
+ALL_FIELD = "all"
+#: Adjacent word pairs of each text field ("resting_state"): a two-word phrase is one term.
+PAIRS_FIELD = "pairs"
+PAIR_JOINER = "_"
+TITLE_BOOST = TEXT_FIELDS["title"]
+PUBLIC_KEY = "public"
+#: Filters on at most this many values are a union of term queries, beyond a term set.
+_TERM_UNION_MAX = 16
 
 
 def _analyzer() -> tantivy.TextAnalyzer:
@@ -67,8 +110,9 @@ def _analyzer() -> tantivy.TextAnalyzer:
 
 def _build_schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
-    for name in TEXT_FIELDS:
-        builder.add_text_field(name, tokenizer_name=TOKENIZER)
+    builder.add_text_field(ALL_FIELD, tokenizer_name=TOKENIZER)
+    builder.add_text_field("title", tokenizer_name=TOKENIZER)
+    builder.add_text_field(PAIRS_FIELD, tokenizer_name="whitespace", index_option="freq")
     builder.add_text_field("id", stored=True, fast=True, tokenizer_name="raw")
     for name in _EXACT_FIELDS[1:]:
         builder.add_text_field(name, stored=name == "terms", tokenizer_name="raw")
@@ -104,6 +148,8 @@ class TantivyBackend(SearchBackend):
         self._index.register_tokenizer(TOKENIZER, self._analyzer)
         self._writer: tantivy.IndexWriter | None = None
         self._lock = threading.RLock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
 
     # -- opening ------------------------------------------------------------------------
 
@@ -169,19 +215,22 @@ class TantivyBackend(SearchBackend):
         self._index.reload()
 
     def close(self) -> None:
-        """Release the writer; writes not committed are discarded."""
+        """Release the writer (writes not committed are discarded) and the search thread."""
         with self._lock:
             if self._writer is not None:
                 self._writer.rollback()
                 self._writer = None
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
 
     def _to_tantivy(self, doc: IndexDocument) -> tantivy.Document:
+        texts = [t for t in (doc.title, doc.description, doc.text, doc.term_text) if t]
         fields: dict[str, Any] = {
             "id": doc.id,
+            ALL_FIELD: texts,
+            PAIRS_FIELD: [_pairs_text(self._analyzer.analyze(t)) for t in texts],
             "title": doc.title,
-            "description": doc.description,
-            "text": doc.text,
-            "term_text": doc.term_text,
             "ancestors": list(doc.ancestors),
             "readers": list(doc.readers),
             "status": doc.status,
@@ -192,6 +241,8 @@ class TantivyBackend(SearchBackend):
             "f_level": doc.level,
             "fk_level": facet_key("level", doc.level, doc.facet_labels),
         }
+        if PUBLIC_KEY not in doc.readers:
+            fields["restricted"] = "1"
         for name in ("parent_id", "collection_id"):
             if getattr(doc, name):
                 fields[name] = getattr(doc, name)
@@ -209,37 +260,95 @@ class TantivyBackend(SearchBackend):
         clauses = parse_text(query.text, self._analyzer.analyze)
         if not clauses and not query.concepts and has_content(query.text):
             return _empty_result(query)  # e.g. a lone `"` or `*`: nothing to look for
-        scored = self._scored_query(clauses, query)
-        final = self._with_filters(scored, filters, query)
-        searcher = self._index.searcher()
-        total, hits = self._page(searcher, final, query, offset, size, ranked=scored is not None)
-        facets = self._facets(searcher, final) if query.with_facets else {}
+        view = self._current_view()
+        narrowing = self._filter_clauses(filters, query, view)
+        core = self._core_parts(clauses, query, view.searcher, scored=True)
+        ranking = self._final(core, narrowing)
+        page = _PageRequest(query, offset, size, ranked=bool(core))
+        if not query.with_facets:
+            total, hits = self._page(view.searcher, ranking, page, count=True)
+            return SearchResult(total=total, hits=hits, facets={})
+        matching = self._final(
+            self._core_parts(clauses, query, view.searcher, scored=False), narrowing
+        )
+        counting = self._count_in_background(view.searcher, matching)
+        hits = self._page(view.searcher, ranking, page, count=False)[1] if size else []
+        total, facets = counting.result()
         return SearchResult(total=total, hits=hits, facets=facets)
 
-    def _scored_query(self, clauses: list[TextClause], query: SearchQuery) -> tantivy.Query | None:
-        """Text clauses (all must match) OR any concept clause; None when neither is given."""
-        parts: list[tantivy.Query] = []
-        if clauses:
-            musts = [(tantivy.Occur.Must, self._clause_query(c)) for c in clauses]
-            parts.append(tantivy.Query.boolean_query(musts))
-        for concept in query.concepts:
-            iris = [iri for iri in concept.iris if iri]
-            if iris:
-                matcher = tantivy.Query.term_set_query(self._schema, "terms", iris)
-                weight = concept_weight(concept.direct, concept.boost)
-                parts.append(tantivy.Query.const_score_query(matcher, weight))
-        if not parts:
-            return None
-        if len(parts) == 1:
-            return parts[0]
-        return tantivy.Query.boolean_query([(tantivy.Occur.Should, p) for p in parts])
+    def _current_view(self) -> _View:
+        """The current searcher and what its queries may skip (a microsecond to get)."""
+        searcher = self._index.searcher()
+        return _View(searcher, searcher.doc_freq("status", "withdrawn") > 0)
 
-    def _clause_query(self, clause: TextClause) -> tantivy.Query:
-        per_field = [
-            tantivy.Query.boost_query(self._field_query(name, clause), boost)
-            for name, boost in TEXT_FIELDS.items()
+    def _count_in_background(
+        self, searcher: tantivy.Searcher, matching: tantivy.Query
+    ) -> Future[tuple[int, dict[str, list[FacetValue]]]]:
+        """Total and facet counts on a second thread while this one ranks the page."""
+        with self._lock:
+            # A forked child inherits the pool but not its threads: it needs its own.
+            if self._pool is None or self._pool_pid != os.getpid():
+                self._pool = ThreadPoolExecutor(2, thread_name_prefix="imagora-facets")
+                self._pool_pid = os.getpid()
+            pool = self._pool
+        return pool.submit(self._facets, searcher, matching)
+
+    def _core_parts(
+        self,
+        clauses: list[TextClause],
+        query: SearchQuery,
+        searcher: tantivy.Searcher,
+        *,
+        scored: bool,
+    ) -> list[tuple[tantivy.Occur, Any]]:
+        """The text clauses (all must match) OR any concept, as boolean sub-clauses.
+
+        The scored form adds the title boost; the unscored form (for counting) matches
+        the same documents, since ``all`` holds the title too.
+        """
+        words = self._text_parts(clauses, scored=scored)
+        wanted = [concept for concept in query.concepts if any(concept.iris)]
+        concepts = [self._concept_query(concept, searcher) for concept in wanted]
+        concepts = [concept for concept in concepts if concept is not None]
+        if not concepts:
+            # Concepts that no indexed record carries match nothing: words alone decide.
+            if words or not wanted:
+                return words
+            return [(tantivy.Occur.Must, tantivy.Query.empty_query())]
+        if words:
+            concepts.insert(0, tantivy.Query.boolean_query(words))
+        union = tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in concepts])
+        return [(tantivy.Occur.Must, union)]
+
+    def _text_parts(
+        self, clauses: list[TextClause], *, scored: bool
+    ) -> list[tuple[tantivy.Occur, Any]]:
+        """Each clause must match ``all``; when scored, a title match adds the title boost.
+
+        One clause ranks fastest as a union of its ``all`` and ``title`` forms (the same
+        documents, as ``all`` holds the title); several as required ``all`` clauses with
+        optional title clauses (a union is slow to skip through in an intersection).
+        """
+        musts = [(tantivy.Occur.Must, self._field_query(ALL_FIELD, c)) for c in clauses]
+        if not scored or not clauses:
+            return musts
+        titles = [
+            tantivy.Query.boost_query(self._field_query("title", c), TITLE_BOOST) for c in clauses
         ]
-        return tantivy.Query.disjunction_max_query(per_field, _DISMAX_TIE_BREAKER)
+        if len(clauses) == 1:
+            either = [(tantivy.Occur.Should, musts[0][1]), (tantivy.Occur.Should, titles[0])]
+            return [(tantivy.Occur.Must, tantivy.Query.boolean_query(either))]
+        return musts + [(tantivy.Occur.Should, title) for title in titles]
+
+    def _concept_query(
+        self, concept: ConceptClause, searcher: tantivy.Searcher
+    ) -> tantivy.Query | None:
+        """The concept's IRIs that the index holds; None when it holds none of them."""
+        iris = [iri for iri in concept.iris if iri and searcher.doc_freq("terms", iri)]
+        if not iris:
+            return None
+        weight = concept_weight(concept.direct, concept.boost)
+        return tantivy.Query.const_score_query(self._any_of("terms", iris), weight)
 
     def _field_query(self, name: str, clause: TextClause) -> tantivy.Query:
         words = list(clause.tokens)
@@ -248,25 +357,79 @@ class TantivyBackend(SearchBackend):
             return tantivy.Query.regex_query(self._schema, name, f"{words[0]}.*")
         if clause.kind == "prefix":
             return tantivy.Query.phrase_prefix_query(self._schema, name, words)
+        if clause.kind == "phrase" and name == ALL_FIELD:
+            return self._phrase_in_all(words)
         if clause.kind == "phrase":
             return tantivy.Query.phrase_query(self._schema, name, words)
         return tantivy.Query.term_query(self._schema, name, words[0])
 
-    def _with_filters(
-        self, scored: tantivy.Query | None, filters: dict[str, list[str]], query: SearchQuery
-    ) -> tantivy.Query:
-        subs = [(tantivy.Occur.Must, scored if scored is not None else tantivy.Query.all_query())]
-        for name, values in self._filter_terms(filters, query).items():
-            matcher = (
-                tantivy.Query.term_set_query(self._schema, name, values)
-                if values
-                else tantivy.Query.empty_query()
-            )
-            subs.append((tantivy.Occur.Must, tantivy.Query.const_score_query(matcher, 0.0)))
-        if not query.include_withdrawn:
+    def _phrase_in_all(self, words: list[str]) -> tantivy.Query:
+        """A two-word phrase is one indexed word pair; a longer one is checked on positions
+        only where all its pairs occur (word pairs never span two text fields)."""
+        pairs = [
+            tantivy.Query.term_query(self._schema, PAIRS_FIELD, pair) for pair in _word_pairs(words)
+        ]
+        if len(pairs) == 1:
+            return pairs[0]
+        phrase = tantivy.Query.phrase_query(self._schema, ALL_FIELD, words)
+        return _all_of([phrase, *(_unscored(pair) for pair in pairs)])
+
+    def _filter_clauses(
+        self, filters: dict[str, list[str]], query: SearchQuery, view: _View
+    ) -> list[tuple[tantivy.Occur, Any]]:
+        """Facet, parent, visibility and withdrawn filters (none of them scored)."""
+        subs = [
+            (tantivy.Occur.Must, _unscored(self._any_of(name, values)))
+            for name, values in self._filter_terms(filters, query).items()
+        ]
+        subs.extend(self._visibility(query.reader_keys))
+        if not query.include_withdrawn and view.has_withdrawn:
             withdrawn = tantivy.Query.term_query(self._schema, "status", "withdrawn")
             subs.append((tantivy.Occur.MustNot, withdrawn))
+        return subs
+
+    @staticmethod
+    def _final(
+        core: list[tuple[tantivy.Occur, Any]], narrowing: list[tuple[tantivy.Occur, Any]]
+    ) -> tantivy.Query:
+        """One flat boolean query (a nested boolean costs time for every matching document)."""
+        subs = core + narrowing
+        if not any(occur == tantivy.Occur.Must for occur, _ in subs):
+            subs.insert(0, (tantivy.Occur.Must, tantivy.Query.all_query()))
+        if len(subs) == 1:
+            return subs[0][1]
         return tantivy.Query.boolean_query(subs)
+
+    def _any_of(self, name: str, values: list[str]) -> tantivy.Query:
+        """Documents with any of `values` in field `name` (none for an empty list)."""
+        if not values:
+            return tantivy.Query.empty_query()
+        if len(values) == 1:
+            return tantivy.Query.term_query(self._schema, name, values[0])
+        if len(values) <= _TERM_UNION_MAX:
+            terms = [tantivy.Query.term_query(self._schema, name, value) for value in values]
+            return tantivy.Query.boolean_query([(tantivy.Occur.Should, t) for t in terms])
+        return tantivy.Query.term_set_query(self._schema, name, values)
+
+    def _visibility(self, reader_keys: list[str] | None) -> list[tuple[tantivy.Occur, Any]]:
+        """Clauses that keep the records these keys may read (None: no restriction).
+
+        Most records are public, so a reader holding the public key gets the few
+        restricted records excluded instead of an intersection with all public ones.
+        """
+        if reader_keys is None:
+            return []
+        keys = [key for key in reader_keys if key]
+        if PUBLIC_KEY not in keys:
+            return [(tantivy.Occur.Must, _unscored(self._any_of("readers", keys)))]
+        hidden = tantivy.Query.term_query(self._schema, "restricted", "1")
+        others = [key for key in keys if key != PUBLIC_KEY]
+        if others:
+            readable = self._any_of("readers", others)
+            hidden = tantivy.Query.boolean_query(
+                [(tantivy.Occur.Must, hidden), (tantivy.Occur.MustNot, readable)]
+            )
+        return [(tantivy.Occur.MustNot, hidden)]
 
     @staticmethod
     def _filter_terms(filters: dict[str, list[str]], query: SearchQuery) -> dict[str, list[str]]:
@@ -274,27 +437,20 @@ class TantivyBackend(SearchBackend):
         terms = {(f"f_{k}" if k in FACET_FIELDS else k): v for k, v in filters.items()}
         if query.parent_id is not None:
             terms["parent_id"] = [query.parent_id]
-        if query.reader_keys is not None:
-            terms["readers"] = [key for key in query.reader_keys if key]
         return terms
 
     def _page(
-        self,
-        searcher: tantivy.Searcher,
-        final: tantivy.Query,
-        query: SearchQuery,
-        offset: int,
-        size: int,
-        *,
-        ranked: bool,
+        self, searcher: tantivy.Searcher, final: tantivy.Query, page: _PageRequest, *, count: bool
     ) -> tuple[int, list[RecordSummary]]:
-        if query.sort == "relevance" and ranked:
-            return self._relevance_page(searcher, final, query, offset, size)
+        """(total when `count`, else 0; the hits of the page)."""
+        query, offset, size = page.query, page.offset, page.size
+        if query.sort == "relevance" and page.ranked:
+            return self._relevance_page(searcher, final, page, count=count)
         field = {"relevance": "id", "title": "k_title", "updated": "k_updated"}[query.sort]
         result = searcher.search(
             final,
             max(size, 1),
-            count=True,
+            count=count,
             order_by_field=field,
             offset=offset,
             order=tantivy.Order.Asc,
@@ -302,15 +458,10 @@ class TantivyBackend(SearchBackend):
         hits = [
             self._summary(searcher.doc(address), 0.0, query) for _, address in result.hits[:size]
         ]
-        return result.count, hits
+        return result.count or 0, hits
 
     def _relevance_page(
-        self,
-        searcher: tantivy.Searcher,
-        final: tantivy.Query,
-        query: SearchQuery,
-        offset: int,
-        size: int,
+        self, searcher: tantivy.Searcher, final: tantivy.Query, page: _PageRequest, *, count: bool
     ) -> tuple[int, list[RecordSummary]]:
         """Score order with ties ordered by id, consistently for every page.
 
@@ -318,23 +469,22 @@ class TantivyBackend(SearchBackend):
         `TIE_WINDOW` hits is re-sorted by id; a larger one keeps tantivy's order. Both
         rules depend only on the group, so pages never overlap or skip hits.
         """
-        need = offset + size
-        limit = need + 1
-        while True:
-            result = searcher.search(final, limit, count=True)
-            hits = result.hits
-            complete = len(hits) < limit
-            if complete or _group_start(hits, len(hits) - 1) >= need or limit > TIE_WINDOW:
-                break
-            limit = min(limit * 4, TIE_WINDOW + 1)
+        offset = page.offset
+        need = offset + page.size
+        # One pass that sees past the tie window: a second pass costs a full evaluation,
+        # a longer top list costs next to nothing.
+        limit = max(need, TIE_WINDOW) + 1
+        result = searcher.search(final, limit, count=count)
+        hits = result.hits
+        complete = len(hits) < limit
         docs: dict[int, tantivy.Document] = {}
         ordered = self._order_ties(searcher, hits, offset, need, complete, docs)
-        page = []
+        summaries = []
         for position in ordered[offset:need]:
             score, address = hits[position]
             doc = docs[position] if position in docs else searcher.doc(address)
-            page.append(self._summary(doc, float(score), query))
-        return result.count, page
+            summaries.append(self._summary(doc, float(score), page.query))
+        return result.count or 0, summaries
 
     @staticmethod
     def _order_ties(
@@ -365,35 +515,64 @@ class TantivyBackend(SearchBackend):
         explanation = concept_explanation(doc["terms"], query) if query.concepts else []
         return RecordSummary(**stored, score=score, explanation=explanation)
 
+    @staticmethod
     def _facets(
-        self, searcher: tantivy.Searcher, final: tantivy.Query
-    ) -> dict[str, list[FacetValue]]:
-        request = {
-            name: {
-                "terms": {
-                    "field": f"fk_{name}",
-                    "size": FACET_SIZE,
-                    "segment_size": FACET_SEGMENT_SIZE,
-                }
-            }
-            for name in FACET_FIELDS
-        }
-        answer = searcher.aggregate(final, request)
-        return {
+        searcher: tantivy.Searcher, final: tantivy.Query
+    ) -> tuple[int, dict[str, list[FacetValue]]]:
+        """(total, facets) from one aggregation pass; every document has a level."""
+        answer = searcher.aggregate(final, _FACET_REQUEST)
+        facets = {
             name: merge_facet_buckets(
                 (bucket["key"], int(bucket["doc_count"]))
                 for bucket in answer.get(name, {}).get("buckets", [])
             )
             for name in FACET_FIELDS
         }
+        level = answer.get("level", {})
+        total = sum(int(b["doc_count"]) for b in level.get("buckets", []))
+        return total + int(level.get("sum_other_doc_count", 0)), facets
 
 
-def _group_start(hits: list[tuple[Any, Any]], position: int) -> int:
-    """First position of the run of equal scores that contains `position`."""
-    score = hits[position][0]
-    while position > 0 and hits[position - 1][0] == score:
-        position -= 1
-    return position
+@dataclass(frozen=True)
+class _View:
+    """A searcher and whether its index holds withdrawn records at all."""
+
+    searcher: tantivy.Searcher
+    has_withdrawn: bool
+
+
+@dataclass(frozen=True)
+class _PageRequest:
+    query: SearchQuery
+    offset: int
+    size: int
+    ranked: bool
+
+
+_FACET_REQUEST: dict[str, Any] = {
+    name: {"terms": {"field": f"fk_{name}", "size": FACET_SIZE, "segment_size": FACET_SEGMENT_SIZE}}
+    for name in FACET_FIELDS
+}
+
+
+def _unscored(query: tantivy.Query) -> tantivy.Query:
+    return tantivy.Query.const_score_query(query, 0.0)
+
+
+def _all_of(queries: list[tantivy.Query]) -> tantivy.Query:
+    if len(queries) == 1:
+        return queries[0]
+    return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
+
+
+def _word_pairs(tokens: Sequence[str]) -> list[str]:
+    """Adjacent token pairs, as indexed in ``pairs`` (tokens never contain the joiner)."""
+    return list(map(PAIR_JOINER.join, itertools.pairwise(tokens)))
+
+
+def _pairs_text(tokens: Sequence[str]) -> str:
+    """The ``pairs`` value of one text field: its word pairs, space separated."""
+    return " ".join(map(PAIR_JOINER.join, itertools.pairwise(tokens)))
 
 
 def _empty_result(query: SearchQuery) -> SearchResult:

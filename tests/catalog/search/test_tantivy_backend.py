@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 from search_conformance import BackendConformance, ids, make_doc
 
 from catalog.domain.errors import ConflictError
-from catalog.domain.search import SearchQuery
+from catalog.domain.search import ConceptClause, SearchQuery
 from catalog.search.tantivy_backend import TIE_WINDOW, TantivyBackend
 
 
@@ -133,3 +136,38 @@ def test_withdrawn_filter_applies_once_the_index_holds_one():
     backend.commit()
     assert backend.search(SearchQuery(text="brain")).total == 0
     assert backend.search(SearchQuery(text="brain", include_withdrawn=True)).total == 1
+
+
+def test_concepts_no_record_carries_match_nothing():
+    backend = _loaded(
+        make_doc("annotated", title="Structural", terms=["urn:t:held"]),
+        make_doc("worded", title="brain anatomy"),
+    )
+    absent = ConceptClause("absent", ("urn:t:absent",))
+    assert backend.search(SearchQuery(concepts=[absent])).total == 0
+    assert ids(backend.search(SearchQuery(text="brain", concepts=[absent]))) == ["worded"]
+    mixed = ConceptClause("mixed", ("urn:t:absent", "urn:t:held"))
+    result = backend.search(SearchQuery(text="brain", concepts=[absent, mixed]))
+    assert set(ids(result)) == {"annotated", "worded"} and result.total == 2
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_search_works_in_a_forked_child():
+    backend = _loaded(make_doc("a", title="brain"))
+    assert backend.search(SearchQuery(text="brain")).total == 1  # starts the facet thread
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        signal.alarm(10)  # a child waiting on its parent's threads would hang: fail it
+        ok = backend.search(SearchQuery(text="brain")).total == 1
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_long_phrase_needs_the_words_in_a_row_not_just_its_pairs():
+    backend = _loaded(
+        make_doc("row", title="Spin echo planar imaging"),
+        make_doc("pairs", title="spin echo then echo planar"),
+    )
+    assert ids(backend.search(SearchQuery(text='"spin echo planar"'))) == ["row"]
+    assert set(ids(backend.search(SearchQuery(text='"echo planar"')))) == {"row", "pairs"}
