@@ -81,6 +81,8 @@ class IndexDocument:
     status: str = "active"
     terms: list[str] = field(default_factory=list)
     term_text: str = ""
+    term_details: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Per term IRI: label, scheme, rule and evidence, so hits can explain themselves."""
     field_strength_t: float | None = None
     updated: datetime | None = None
 

@@ -62,6 +62,7 @@ def index_mapping() -> dict[str, Any]:
     properties["k_title"] = {"type": "keyword"}
     properties["k_updated"] = {"type": "keyword"}
     properties["summary"] = {"type": "object", "enabled": False}
+    properties["term_details"] = {"type": "object", "enabled": False}
     analyzer = {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "asciifolding"]}
     return {
         "settings": {"analysis": {"analyzer": {"imagora": analyzer}}},
@@ -86,6 +87,7 @@ def es_document(doc: IndexDocument) -> dict[str, Any]:
         "k_title": title_sort_key(doc),
         "k_updated": updated_sort_key(doc),
         "summary": summary_fields(doc),
+        "term_details": doc.term_details,
         "f_level": doc.level,
         "fk_level": facet_key("level", doc.level, doc.facet_labels),
     }
@@ -136,7 +138,7 @@ def build_search_body(
         "size": size,
         "track_total_hits": True,
         "sort": _SORTS[query.sort] if scored or query.sort != "relevance" else [{"id": "asc"}],
-        "_source": ["summary", "terms"],
+        "_source": ["summary", "terms", "term_details"],
     }
     if query.with_facets:
         body["aggs"] = {
@@ -281,7 +283,11 @@ def parse_search_answer(answer: dict[str, Any], query: SearchQuery) -> SearchRes
 
 def _summary(hit: dict[str, Any], query: SearchQuery) -> RecordSummary:
     source = hit.get("_source", {})
-    explanation = concept_explanation(source.get("terms", []), query) if query.concepts else []
+    explanation = (
+        concept_explanation(source.get("terms", []), query, source.get("term_details"))
+        if query.concepts
+        else []
+    )
     score = hit.get("_score")
     return RecordSummary(**source["summary"], score=float(score or 0.0), explanation=explanation)
 

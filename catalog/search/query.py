@@ -250,15 +250,25 @@ def make_summary(stored: Mapping[str, Any], score: float, explanation: list) -> 
     return RecordSummary(**stored, score=score, explanation=explanation)
 
 
-def concept_explanation(doc_terms: Iterable[str], query: SearchQuery) -> list[dict[str, str]]:
-    """Which recognised concepts a hit matched, for the 'why this result' line."""
+def concept_explanation(
+    doc_terms: Iterable[str],
+    query: SearchQuery,
+    details: Mapping[str, Mapping[str, str]] | None = None,
+) -> list[dict[str, str]]:
+    """Which recognised concepts a hit matched, for the 'why this result' line.
+
+    With the document's term `details` each line also names the record's term, the rule
+    that produced it and the header fields it read, without a trip to the store.
+    """
     found = set(doc_terms)
     lines = []
     for clause in query.concepts:
         matched = [iri for iri in clause.iris if iri in found]
         if matched:
             kind = "direct" if clause.direct else "expanded"
-            lines.append({"concept": clause.label, "iri": matched[0], "match": kind})
+            line = {"concept": clause.label, "iri": matched[0], "match": kind}
+            line.update((details or {}).get(matched[0], {}))
+            lines.append(line)
     return lines
 
 

@@ -69,7 +69,7 @@ from catalog.search.query import (
     updated_sort_key,
 )
 
-SCHEMA_VERSION = "imagora-tantivy-3"
+SCHEMA_VERSION = "imagora-tantivy-4"
 TOKENIZER = "imagora"
 #: Ties in relevance are ordered by id when the tie group ends within this many hits.
 TIE_WINDOW = 256
@@ -122,6 +122,7 @@ def _build_schema() -> tantivy.Schema:
     builder.add_text_field("k_title", fast=True, tokenizer_name="raw", index_option="basic")
     builder.add_text_field("k_updated", fast=True, tokenizer_name="raw", index_option="basic")
     builder.add_bytes_field("summary", stored=True)
+    builder.add_bytes_field("term_info", stored=True)
     return builder.build()
 
 
@@ -238,6 +239,7 @@ class TantivyBackend(SearchBackend):
             "k_title": title_sort_key(doc),
             "k_updated": updated_sort_key(doc),
             "summary": orjson.dumps(summary_fields(doc)),
+            "term_info": orjson.dumps(doc.term_details),
             "f_level": doc.level,
             "fk_level": facet_key("level", doc.level, doc.facet_labels),
         }
@@ -512,7 +514,10 @@ class TantivyBackend(SearchBackend):
 
     def _summary(self, doc: tantivy.Document, score: float, query: SearchQuery) -> RecordSummary:
         stored = orjson.loads(doc["summary"][0])
-        explanation = concept_explanation(doc["terms"], query) if query.concepts else []
+        explanation = []
+        if query.concepts:
+            details = orjson.loads(doc["term_info"][0]) if doc.get_first("term_info") else {}
+            explanation = concept_explanation(doc["terms"], query, details)
         return RecordSummary(**stored, score=score, explanation=explanation)
 
     @staticmethod

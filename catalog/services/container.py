@@ -47,6 +47,12 @@ class Catalog:
     @classmethod
     def open(cls, settings: Settings | None = None) -> Catalog:
         catalog = cls(settings or Settings.load())
+        if getattr(catalog.backend, "needs_rebuild", False):
+            # a new or re-created index (e.g. after a schema upgrade): derive it again
+            with catalog.uow() as uow:
+                has_records = uow.records.count() > 0
+            if has_records:
+                catalog.index_sync.rebuild()
         catalog.index_sync.try_apply()  # replay whatever an interrupted writer left
         return catalog
 

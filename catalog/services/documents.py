@@ -129,6 +129,18 @@ def _text(record: StoredRecord, ancestors: list[StoredRecord]) -> str:
     return " ".join(p for p in parts if p)
 
 
+def _term_detail(term: dict) -> dict[str, str]:
+    """What an explanation line needs about one term (rule and the header fields read)."""
+    evidence = term.get("evidence") or {}
+    return {
+        "term": str(term.get("label", "")),
+        "scheme": str(term.get("scheme", "")),
+        "rule": str(term.get("rule", "")),
+        "fields": ", ".join(sorted(evidence)),
+        "evidence": "; ".join(f"{k}={v}" for k, v in sorted(evidence.items())),
+    }
+
+
 def to_document(record: StoredRecord, ancestors: list[StoredRecord]) -> IndexDocument:
     """The index form of one record, given its ancestors (root first)."""
     facets, labels = _facets(record, ancestors)
@@ -156,6 +168,7 @@ def to_document(record: StoredRecord, ancestors: list[StoredRecord]) -> IndexDoc
         status=record.status,
         terms=sorted({t["iri"] for t in terms}),
         term_text=" ".join(sorted({t["label"] for t in terms})),
+        term_details={t["iri"]: _term_detail(t) for t in terms},
         field_strength_t=(record.body.get("imaging") or {}).get("field_strength_t"),
         updated=record.updated,
     )

@@ -250,9 +250,9 @@ class SearchOntology:
         """Add recognised concepts, full explanations and (when asked) the facet trees."""
         if query.text.strip():
             page.concepts = self.terms.recognised(query.text, exact)
-        clauses = [*query.concepts, *extra]
-        if clauses and page.hits:
-            self._explain(page, clauses)
+        if extra and page.hits:
+            # concept= filters are not scored clauses: the index explained nothing for them
+            self._explain(page, [*query.concepts, *extra])
         if trees:
             ids, page.facet_trees_approximate = self._matching_ids(page, query)
             with self.uow_factory() as uow:

@@ -56,7 +56,9 @@ def test_rebuild_recreates_the_index_from_the_store(tmp_path: Path) -> None:
         catalog.records.create(SYSTEM, RecordCreate(level="collection", title=f"Study {i}"))
     catalog.close()
     shutil.rmtree(settings.index_dir)
-    catalog = Catalog.open(settings)
+    catalog = Catalog.open(settings)  # a missing index is derived again on open
+    assert catalog.records.search(ANONYMOUS, SearchRequest(text="study")).total == 5
+    catalog.backend.clear()
     assert catalog.records.search(ANONYMOUS, SearchRequest()).total == 0
     seen: list[tuple[int, int]] = []
     assert catalog.index_sync.rebuild(lambda done, total: seen.append((done, total))) == 5

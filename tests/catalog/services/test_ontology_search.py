@@ -99,6 +99,8 @@ def test_every_hit_explains_its_match(sqlite_catalog: Catalog, populated: dict[s
     reason = hit.explanation[0]
     assert reason["concept"] == "T1-weighted"
     assert reason["match"] in ("expanded", "narrower")
+    assert reason["rule"] == "sequence_name:mprage"  # which rule made the record's term
+    assert "series_description" in reason["fields"]  # and which header field it read
 
 
 def test_rejected_term_stays_rejected_on_reannotation(
