@@ -11,6 +11,7 @@ constraints. Text not recognised is returned as `residual_text` for full-text se
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -79,8 +80,23 @@ def expand(
     vocabulary: Vocabulary | None = None,
     schemes: Iterable[str] = RECOGNISED_SCHEMES,
 ) -> Expansion:
-    """Recognise concepts in `text` and turn them into search clauses (see module doc)."""
-    vocab = _vocabulary(vocabulary)
+    """Recognise concepts in `text` and turn them into search clauses (see module doc).
+
+    Calls with the shipped vocabulary are memoised: a search asks for the same expansion
+    twice (clauses for the backend, concepts for the page), and users repeat queries.
+    The result is shared, so callers must not mutate it.
+    """
+    if vocabulary is None and schemes is RECOGNISED_SCHEMES:
+        return _expand_default(text, exact)
+    return _expand(text, exact, _vocabulary(vocabulary), schemes)
+
+
+@functools.lru_cache(maxsize=2048)
+def _expand_default(text: str, exact: bool) -> Expansion:
+    return _expand(text, exact, Vocabulary.load(), RECOGNISED_SCHEMES)
+
+
+def _expand(text: str, exact: bool, vocab: Vocabulary, schemes: Iterable[str]) -> Expansion:
     found = recognise(text, vocab, schemes)
     clauses: list[ConceptClause] = []
     for span, group in _by_span(found):

@@ -95,12 +95,15 @@ class Vocabulary:
     @classmethod
     def load(cls, data_dir: Path | None = None) -> Vocabulary:
         """The vocabulary of `data_dir` (default: the shipped bundle), cached per process."""
-        return _load_cached(Path(data_dir or DATA_DIR).resolve())
+        if data_dir is None:
+            return _load_default()  # the hot path: no filesystem call per query
+        return _load_cached(Path(data_dir).resolve())
 
     @classmethod
     def clear_cache(cls) -> None:
         """Forget cached vocabularies (after the data files changed on disk)."""
         _load_cached.cache_clear()
+        _load_default.cache_clear()
 
     @classmethod
     def from_files(cls, paths: Iterable[Path]) -> Vocabulary:
@@ -216,6 +219,11 @@ class Vocabulary:
             if any(n.casefold() == wanted for n in concept.notations):
                 return concept
         return None
+
+
+@functools.lru_cache(maxsize=1)
+def _load_default() -> Vocabulary:
+    return _load_cached(DATA_DIR.resolve())
 
 
 @functools.lru_cache(maxsize=4)

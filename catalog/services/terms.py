@@ -16,6 +16,7 @@ counts need a `terms` aggregation in the backends (see the report for issue 4).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -154,26 +155,9 @@ class TermService:
         """The concepts the search recognised in `text`, with how far each was expanded."""
         if not text.strip():
             return []
-        from ontologies.expansion import expand
-
-        vocab = self.vocabulary
-        expansion = expand(text, exact=exact, vocabulary=vocab)
-        narrower = {c.label: c.iris for c in expansion.clauses if not c.direct}
-        found: list[QueryConcept] = []
-        for clause in (c for c in expansion.clauses if c.direct):
-            match = next(r for r in expansion.recognised if r.concept_iri == clause.iris[0])
-            below = sorted(narrower.get(clause.label, ()), key=lambda i: vocab.label(i).casefold())
-            found.append(
-                QueryConcept(
-                    label=clause.label,
-                    iri=clause.iris[0],
-                    scheme=match.scheme,
-                    matched=text[match.span[0] : match.span[1]],
-                    narrower=len(below),
-                    narrower_labels=[vocab.label(i) for i in below[:NARROWER_LABELS_SHOWN]],
-                )
-            )
-        return found
+        if self._load is None:  # the shipped vocabulary: memoised, as every search asks
+            return [c.model_copy() for c in _recognised_default(text, exact)]
+        return _recognised(text, exact, self.vocabulary)
 
     def concept_clauses(self, iri: str) -> list[ConceptClause]:
         """A concept filter: the concept itself and its narrower concepts (part-of too in
@@ -388,3 +372,35 @@ def _recount(nodes: list[FacetNode], rolled: dict[str, int]) -> list[FacetNode]:
         node.count = rolled.get(node.iri, node.count)
         node.children = _recount(node.children, rolled)
     return sorted(nodes, key=lambda n: (-n.count, n.label.casefold()))
+
+
+@functools.lru_cache(maxsize=2048)
+def _recognised_default(text: str, exact: bool) -> tuple[QueryConcept, ...]:
+    from ontologies.graph import Vocabulary
+
+    return tuple(_recognised(text, exact, Vocabulary.load(), shipped=True))
+
+
+def _recognised(
+    text: str, exact: bool, vocab: Vocabulary, *, shipped: bool = False
+) -> list[QueryConcept]:
+    from ontologies.expansion import expand
+
+    # expansions with the shipped vocabulary are memoised (the search just made this one)
+    expansion = expand(text, exact=exact, vocabulary=None if shipped else vocab)
+    narrower = {c.label: c.iris for c in expansion.clauses if not c.direct}
+    found: list[QueryConcept] = []
+    for clause in (c for c in expansion.clauses if c.direct):
+        match = next(r for r in expansion.recognised if r.concept_iri == clause.iris[0])
+        below = sorted(narrower.get(clause.label, ()), key=lambda i: vocab.label(i).casefold())
+        found.append(
+            QueryConcept(
+                label=clause.label,
+                iri=clause.iris[0],
+                scheme=match.scheme,
+                matched=text[match.span[0] : match.span[1]],
+                narrower=len(below),
+                narrower_labels=[vocab.label(i) for i in below[:NARROWER_LABELS_SHOWN]],
+            )
+        )
+    return found

@@ -42,9 +42,11 @@ def page_links(
 ) -> dict[str, str]:
     """self/first/last always; prev/next only where such a page exists."""
     last = last_page(total, size)
+    base = urlencode([(k, v) for k, v in params if k != param])  # encoded once, not 4 times
+    joint = f"{prefix}?{base}&" if base else f"{prefix}?"
 
     def at(number: int) -> str:
-        return url(prefix, with_param(params, param, str(number)))
+        return f"{joint}{param}={number}"
 
     links = {"self": at(page), "first": at(1), "last": at(last)}
     if page > 1:
