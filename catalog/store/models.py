@@ -112,4 +112,11 @@ class HarvestRunRow(Base):
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-Index("ix_records_parent_status", RecordRow.parent_id, RecordRow.status)
+# Children lookups filter on all three: one index serving the whole WHERE clause also
+# stops SQLite (which has no statistics) from scanning ix_records_visibility instead.
+Index(
+    "ix_records_parent_status_visibility",
+    RecordRow.parent_id,
+    RecordRow.status,
+    RecordRow.visibility,
+)

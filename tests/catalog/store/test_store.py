@@ -37,7 +37,7 @@ def test_migrations_create_every_table_and_are_idempotent(catalog: Catalog) -> N
         "alembic_version",
     } <= tables
     with catalog.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
 
 
 def test_save_get_roundtrip_keeps_body_and_timezone(catalog: Catalog) -> None:
