@@ -9,20 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 import click
-import pydantic
 from rich.markup import escape
 
 from catalog.cli.context import EXIT_USAGE, CliError, CliState
 from catalog.cli.render import echo_json, err, out, progress_bars
-from catalog.domain.errors import NotFoundError
+from catalog.domain.errors import NotFoundError, ValidationError
 from catalog.domain.identity import SYSTEM
 from catalog.domain.results import HarvestReport
 from catalog.services.demo import DemoReport, run_demo
+from catalog.services.harvest import HarvestService
 from harvesters.base import Harvester, HarvestOptions
 from harvesters.registry import harvesters
-
-#: Filled in by the service, never by the user.
-_INTERNAL_OPTIONS = {"secret"}
 
 
 def _flag(name: str) -> str:
@@ -36,7 +33,7 @@ def _harvester_class(kind: str) -> type[Harvester]:
         raise CliError(exc.message, EXIT_USAGE) from exc
 
 
-def _parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
+def parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
     values: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
@@ -46,24 +43,13 @@ def _parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
-def build_options(kind: str, cls: type[Harvester], given: dict[str, Any]) -> HarvestOptions:
+def build_options(kind: str, given: dict[str, Any]) -> HarvestOptions:
     """The harvester's `Options` from the command line; unknown options are refused."""
-    fields = set(cls.Options.model_fields) - _INTERNAL_OPTIONS
-    values = {name: value for name, value in given.items() if value is not None}
-    unknown = sorted(name for name in values if name not in fields)
-    if unknown:
-        takes = ", ".join(_flag(name) for name in sorted(fields)) or "no options"
-        refused = ", ".join(_flag(name) for name in unknown)
-        raise CliError(
-            f"the {kind} harvester does not take {refused}; it takes: {takes}", EXIT_USAGE
-        )
+    _harvester_class(kind)  # an unknown TYPE is a usage error
     try:
-        return cls.Options(**values)
-    except pydantic.ValidationError as exc:
-        first = exc.errors()[0]
-        name = _flag(str(first["loc"][0])) if first["loc"] else "options"
-        message = f"invalid {name} for the {kind} harvester: {first['msg']}"
-        raise CliError(message, EXIT_USAGE) from None
+        return HarvestService.parse_options(kind, given, spell=_flag)
+    except ValidationError as exc:
+        raise CliError(exc.message, EXIT_USAGE) from None
 
 
 def render_report(report: HarvestReport) -> None:
@@ -97,8 +83,7 @@ def harvest(
     state: CliState, kind: str, location: str, as_json: bool, extra: tuple[str, ...], **given: Any
 ) -> None:
     """Harvest LOCATION with the TYPE harvester (see `imagora plugins`)."""
-    cls = _harvester_class(kind)
-    options = build_options(kind, cls, {**given, **_parse_pairs(extra)})
+    options = build_options(kind, {**given, **parse_pairs(extra)})
     with progress_bars() as progress:
         report = state.catalog.harvest.run(SYSTEM, kind, location, options, progress)
     if as_json:

@@ -20,6 +20,7 @@ from catalog.cli.context import CliState, ImagoraGroup
 from catalog.cli.harvest import demo, harvest
 from catalog.cli.plugins import plugins
 from catalog.cli.records import access, search, show
+from catalog.cli.sources import sources
 
 
 @click.group(cls=ImagoraGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -51,7 +52,19 @@ def serve(state: CliState, host: str, port: int) -> None:
     uvicorn.run("catalog.web.app:create_app", factory=True, host=host, port=port)
 
 
-for command in (demo, harvest, search, show, access, index, tokens, plugins, annotate, terms):
+for command in (
+    demo,
+    harvest,
+    sources,
+    search,
+    show,
+    access,
+    index,
+    tokens,
+    plugins,
+    annotate,
+    terms,
+):
     cli.add_command(command)
 
 

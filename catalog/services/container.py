@@ -14,6 +14,7 @@ from catalog.services.annotation import AnnotationService
 from catalog.services.harvest import HarvestService
 from catalog.services.indexing import IndexSync
 from catalog.services.records import Expander, RecordService
+from catalog.services.sources import SourceService
 from catalog.services.terms import SearchOntology, TermService
 from catalog.services.tokens import TokenService
 from catalog.settings import Settings
@@ -42,6 +43,7 @@ class Catalog:
         )
         self.tokens = TokenService(self.uow)
         self.harvest = HarvestService(self.uow, self.index_sync, settings.secret(), annotate)
+        self.sources = SourceService(self.uow, self.harvest)
         self.annotation = AnnotationService(self.uow, self.records, self.index_sync, annotate)
 
     @classmethod

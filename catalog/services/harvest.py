@@ -16,8 +16,12 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
+
+import pydantic
 
 from catalog.domain.enums import RecordStatus
+from catalog.domain.errors import ValidationError
 from catalog.domain.identity import Identity
 from catalog.domain.records import RecordCreate, Term
 from catalog.domain.results import HarvestReport
@@ -54,6 +58,33 @@ class HarvestService:
         self.secret = secret
         self.annotate = annotate
 
+    @staticmethod
+    def parse_options(
+        kind: str, values: dict[str, Any], spell: Callable[[str], str] = str
+    ) -> HarvestOptions:
+        """The harvester's typed `Options` from plain values; unknown names are refused
+        with the list of those the harvester takes (`spell` writes a name as the caller
+        knows it, e.g. as a command-line flag)."""
+        cls = harvesters.get(kind)
+        fields = set(cls.Options.model_fields) - {"secret"}
+        given = {name: value for name, value in values.items() if value is not None}
+        unknown = sorted(name for name in given if name not in fields)
+        if unknown:
+            takes = ", ".join(spell(n) for n in sorted(fields)) or "no options"
+            refused = ", ".join(spell(n) for n in unknown)
+            raise ValidationError(
+                f"the {kind} harvester does not take {refused}; it takes: {takes}",
+                field="options",
+            )
+        try:
+            return cls.Options(**given)
+        except pydantic.ValidationError as exc:
+            first = exc.errors()[0]
+            name = str(first["loc"][0]) if first["loc"] else "options"
+            raise ValidationError(
+                f"invalid {spell(name)} for the {kind} harvester: {first['msg']}", field=name
+            ) from None
+
     def make_harvester(self, kind: str, options: HarvestOptions | None = None) -> Harvester:
         cls = harvesters.get(kind)
         opts = options or cls.Options()
@@ -80,6 +111,7 @@ class HarvestService:
         states = self._scan(harvester, root, cached, report, progress)
         facts = [FileFacts(**f) for s in states.values() for f in s.facts]
         produced = self._assemble(harvester, root, facts, report)
+        _attach_checksums(produced, {path: state.checksum for path, state in states.items()})
         with self.uow_factory() as uow:
             self._upsert(uow, source, produced, harvester, report, progress)
             for path, state in states.items():
@@ -281,6 +313,18 @@ class HarvestService:
         stored.status = RecordStatus.withdrawn.value
         stored.withdrawn_at = stored.updated = utcnow()
         uow.records.save(stored, snapshot=False)
+
+
+def _attach_checksums(produced: list[HarvestedRecord], checksums: dict[str, str]) -> None:
+    """Provenance: each listed file gets the SHA-256 the incremental state computed."""
+    for item in produced:
+        record = item.record
+        for entry in record.files:
+            found = checksums.get(entry.path)
+            if found and not entry.checksum:
+                entry.checksum = found
+            if entry.checksum:
+                record.source.checksums.setdefault(entry.path, entry.checksum)
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -100,6 +100,21 @@ class HarvestFileRow(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+class HarvestSourceRow(Base):
+    """A registered source, harvested on demand or every `interval_minutes`."""
+
+    __tablename__ = "harvest_sources"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    location: Mapped[str] = mapped_column(String(2048))
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+    interval_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_run: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_report: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
 class HarvestRunRow(Base):
     """The report of each harvest run, kept for operators."""
 

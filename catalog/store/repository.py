@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from catalog.store.models import (
     HarvestFileRow,
     HarvestRunRow,
+    HarvestSourceRow,
     OutboxRow,
     RecordRow,
     RecordVersionRow,
@@ -310,6 +311,59 @@ class HarvestStateRepository:
         )
 
 
+@dataclass
+class StoredSource:
+    name: str
+    kind: str
+    location: str
+    options: dict[str, Any]
+    interval_minutes: int | None = None
+    enabled: bool = True
+    last_run: datetime | None = None
+    last_report: dict[str, Any] | None = None
+
+
+class SourceRepository:
+    """Registered harvest sources."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, name: str) -> StoredSource | None:
+        row = self.session.get(HarvestSourceRow, name)
+        return _to_source(row) if row is not None else None
+
+    def list(self) -> list[StoredSource]:
+        rows = self.session.scalars(select(HarvestSourceRow).order_by(HarvestSourceRow.name))
+        return [_to_source(r) for r in rows]
+
+    def save(self, source: StoredSource) -> None:
+        row = self.session.get(HarvestSourceRow, source.name)
+        if row is None:
+            row = HarvestSourceRow(name=source.name)
+            self.session.add(row)
+        row.kind, row.location, row.options = source.kind, source.location, source.options
+        row.interval_minutes, row.enabled = source.interval_minutes, source.enabled
+        row.last_run, row.last_report = source.last_run, source.last_report
+
+    def remove(self, name: str) -> bool:
+        result = self.session.execute(delete(HarvestSourceRow).where(HarvestSourceRow.name == name))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _to_source(row: HarvestSourceRow) -> StoredSource:
+    return StoredSource(
+        name=row.name,
+        kind=row.kind,
+        location=row.location,
+        options=dict(row.options),
+        interval_minutes=row.interval_minutes,
+        enabled=row.enabled,
+        last_run=_aware(row.last_run),
+        last_report=row.last_report,
+    )
+
+
 class UnitOfWork:
     """One transaction: `with uow_factory() as uow: ...; uow.commit()`; rollback otherwise."""
 
@@ -322,6 +376,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(self.session)
         self.tokens = TokenRepository(self.session)
         self.harvest = HarvestStateRepository(self.session)
+        self.sources = SourceRepository(self.session)
         return self
 
     def commit(self) -> None:

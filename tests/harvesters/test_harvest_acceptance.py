@@ -7,6 +7,7 @@ withdrawals, error entries, and a catalogue that survives bad input.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Iterator
@@ -190,3 +191,18 @@ def test_dicom_species_option_reaches_subjects_and_facets(
     bad = catalog.harvest.run(SYSTEM, "dicom", str(dicom_tree), HarvestOptions(species="yeti"))
     assert [e.item for e in bad.errors] == ["options.species"]
     assert "unknown species 'yeti'" in bad.errors[0].error
+
+
+def test_records_keep_file_checksums_and_harvester_version(
+    catalog: Catalog, dicom_tree: Path
+) -> None:
+    catalog.harvest.run(SYSTEM, "dicom", str(dicom_tree))
+    hit = catalog.records.search(
+        ANONYMOUS, SearchRequest(filters={"manufacturer": ["Toshiba"]}, level="acquisition")
+    ).hits[0]
+    record = catalog.records.get(ANONYMOUS, hit.id)
+    entry = record.files[0]
+    digest = hashlib.sha256((dicom_tree / entry.path).read_bytes()).hexdigest()
+    assert entry.checksum == f"sha256:{digest}"
+    assert record.source.checksums[entry.path] == entry.checksum
+    assert record.source.harvester_version and record.source.location
