@@ -153,7 +153,8 @@ class TantivyBackend(SearchBackend):
         self._writer: tantivy.IndexWriter | None = None
         self._lock = threading.RLock()
         self._pool: ThreadPoolExecutor | None = None
-        self._df_memo: tuple[object, dict[str, bool]] = (None, {})
+        self._generation = 0  # bumped on every reload: what searchers see has changed
+        self._df_memo: tuple[int, dict[str, bool]] = (-1, {})
         self._pool_pid = 0
 
     # -- opening ------------------------------------------------------------------------
@@ -209,6 +210,7 @@ class TantivyBackend(SearchBackend):
             # Finishing merges also drops the writer, which releases the writer lock.
             writer.wait_merging_threads()
             self._index.reload()
+            self._generation += 1
 
     def clear(self) -> None:
         """Drop every document and commit at once (rebuilds start from an empty index)."""
@@ -218,6 +220,7 @@ class TantivyBackend(SearchBackend):
 
     def refresh(self) -> None:
         self._index.reload()
+        self._generation += 1
 
     def close(self) -> None:
         """Release the writer (writes not committed are discarded) and the search thread."""
@@ -362,11 +365,12 @@ class TantivyBackend(SearchBackend):
         return tantivy.Query.const_score_query(self._any_of("terms", iris), weight)
 
     def _holds(self, searcher: tantivy.Searcher, iri: str) -> bool:
-        """Does any record carry `iri`? Memoised per searcher: a search asks twice."""
-        owner, known = self._df_memo
-        if owner is not searcher:
+        """Does any record carry `iri`? Memoised until the index next changes: concept
+        expansions name dozens of IRIs, and the same ones come back query after query."""
+        generation, known = self._df_memo
+        if generation != self._generation:
             known = {}
-            self._df_memo = (searcher, known)
+            self._df_memo = (self._generation, known)
         if iri not in known:
             known[iri] = searcher.doc_freq("terms", iri) > 0
         return known[iri]
