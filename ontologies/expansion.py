@@ -114,6 +114,16 @@ def _by_span(found: Sequence[Recognised]) -> list[tuple[tuple[int, int], list[Re
 def _clauses_for(
     phrase: str, group: list[Recognised], vocab: Vocabulary, exact: bool
 ) -> list[ConceptClause]:
+    """Clauses for one recognised phrase; memoised per concept group in the vocabulary,
+    since new queries keep naming the same concepts ("brain" in "brain scan 17")."""
+    key = (tuple((r.concept_iri, r.label) for r in group), exact)
+    memo: dict = vocab.cache.setdefault("expansion_clauses", {})  # type: ignore[assignment]
+    if key not in memo:
+        memo[key] = _build_clauses(group, vocab, exact)
+    return list(memo[key])
+
+
+def _build_clauses(group: list[Recognised], vocab: Vocabulary, exact: bool) -> list[ConceptClause]:
     direct = tuple(dict.fromkeys(r.concept_iri for r in group))
     label = " / ".join(dict.fromkeys(r.label for r in group)) if len(group) > 1 else group[0].label
     clauses = [ConceptClause(label=label, iris=direct, boost=DIRECT_BOOST, direct=True)]

@@ -392,7 +392,7 @@ def _recognised(
     found: list[QueryConcept] = []
     for clause in (c for c in expansion.clauses if c.direct):
         match = next(r for r in expansion.recognised if r.concept_iri == clause.iris[0])
-        below = sorted(narrower.get(clause.label, ()), key=lambda i: vocab.label(i).casefold())
+        below = _sorted_by_label(vocab, narrower.get(clause.label, ()))
         found.append(
             QueryConcept(
                 label=clause.label,
@@ -404,3 +404,12 @@ def _recognised(
             )
         )
     return found
+
+
+def _sorted_by_label(vocab: Vocabulary, iris: Iterable[str]) -> list[str]:
+    """IRIs in label order, memoised per vocabulary (the same expansions recur)."""
+    key = tuple(iris)
+    memo: dict = vocab.cache.setdefault("iris_by_label", {})  # type: ignore[assignment]
+    if key not in memo:
+        memo[key] = sorted(key, key=lambda i: vocab.label(i).casefold())
+    return memo[key]
