@@ -215,6 +215,7 @@ class RecordPublic(RecordCreate):
     access: Access = Field(default_factory=Access)
     version: int = 1
     published_versions: list[int] = Field(default_factory=list)
+    license_inherited: bool = Field(False, description="True when `license` is an ancestor's")
     status: RecordStatus = RecordStatus.active
     withdrawn_at: datetime | None = None
     parents: list[ParentRef] = Field(default_factory=list, description="Root first")

@@ -349,10 +349,20 @@ def build_stored(
 def to_public(
     stored: StoredRecord, ancestors: list[StoredRecord], children: int, published: list[int]
 ) -> RecordPublic:
-    """The caller-facing form of a stored record."""
+    """The caller-facing form of a stored record.
+
+    A record without its own licence shows its nearest ancestor's (the collection is what
+    gets licensed), flagged `license_inherited`.
+    """
+    inherited = None
+    if not stored.body.get("license"):
+        inherited = next(
+            (a.body["license"] for a in reversed(ancestors) if a.body.get("license")), None
+        )
     return RecordPublic.model_validate(
         {
             **stored.body,
+            **({"license": inherited, "license_inherited": True} if inherited else {}),
             "id": stored.id,
             "level": stored.level,
             "title": stored.title,

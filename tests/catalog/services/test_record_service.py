@@ -190,3 +190,11 @@ def test_tokens_authenticate_with_role_and_can_be_revoked(catalog: Catalog) -> N
         catalog.tokens.authenticate(token)
     with catalog.uow() as uow:  # only the hash is stored
         assert all(token not in str(t) for t in uow.tokens.list())
+
+
+def test_licence_is_inherited_from_the_collection(catalog: Catalog) -> None:
+    ids = _tree(catalog)
+    acq = catalog.records.get(ANONYMOUS, ids["acq"])
+    assert (acq.license, acq.license_inherited) == ("CC-BY-4.0", True)
+    col = catalog.records.get(ANONYMOUS, ids["col"])
+    assert (col.license, col.license_inherited) == ("CC-BY-4.0", False)
