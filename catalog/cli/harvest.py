@@ -6,6 +6,7 @@ option the harvester does not declare is refused with the list of those it does 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -52,6 +53,27 @@ def build_options(kind: str, given: dict[str, Any]) -> HarvestOptions:
         raise CliError(exc.message, EXIT_USAGE) from None
 
 
+_SOURCE_OPTIONS = (
+    click.option("--species", help="Species of the subjects when the source does not say."),
+    click.option("--collection-title", help="Title of the collection record."),
+    click.option("--user", help="User name for a remote source."),
+    click.option("--password", help="Password for a remote source."),
+    click.option("--token", help="API token for a remote source."),
+    click.option("--project", help="Harvest only this project."),
+    click.option("--study", help="Harvest only this study."),
+    click.option(
+        "--option", "-o", "extra", multiple=True, metavar="NAME=VALUE", help="Other source option."
+    ),
+)
+
+
+def source_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The source options `harvest` and `sources add` share (validated by the harvester)."""
+    for option in reversed(_SOURCE_OPTIONS):
+        command = option(command)
+    return command
+
+
 def render_report(report: HarvestReport) -> None:
     console = out()
     console.print(
@@ -68,16 +90,7 @@ def render_report(report: HarvestReport) -> None:
 @click.argument("kind", metavar="TYPE")
 @click.argument("location")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (last line).")
-@click.option("--species", help="Species of the subjects when the source does not say.")
-@click.option("--collection-title", help="Title of the collection record.")
-@click.option("--user", help="User name for a remote source.")
-@click.option("--password", help="Password for a remote source.")
-@click.option("--token", help="API token for a remote source.")
-@click.option("--project", help="Harvest only this project.")
-@click.option("--study", help="Harvest only this study.")
-@click.option(
-    "--option", "-o", "extra", multiple=True, metavar="NAME=VALUE", help="Other source option."
-)
+@source_options
 @click.pass_obj
 def harvest(
     state: CliState, kind: str, location: str, as_json: bool, extra: tuple[str, ...], **given: Any

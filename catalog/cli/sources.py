@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from catalog.cli.context import CliState
-from catalog.cli.harvest import parse_pairs, render_report
+from catalog.cli.harvest import parse_pairs, render_report, source_options
 from catalog.cli.render import echo_json, out, progress_bars
 from catalog.domain.identity import SYSTEM
 from catalog.domain.results import HarvestReport
@@ -29,11 +29,7 @@ def sources() -> None:
 @click.argument("kind", metavar="TYPE")
 @click.argument("location")
 @click.option("--every", help="Harvest every 30m, 6h, 1d ... (omit: only when asked).")
-@click.option("--species", help="Species of the subjects when the source does not say.")
-@click.option("--collection-title", help="Title of the collection record.")
-@click.option(
-    "--option", "-o", "extra", multiple=True, metavar="NAME=VALUE", help="Other source option."
-)
+@source_options
 @click.pass_obj
 def add(
     state: CliState,
