@@ -14,7 +14,6 @@ import hashlib
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -114,9 +113,13 @@ class HarvestService:
         _attach_checksums(produced, {path: state.checksum for path, state in states.items()})
         with self.uow_factory() as uow:
             self._upsert(uow, source, produced, harvester, report, progress)
+            fresh: list[FileState] = []
             for path, state in states.items():
-                if cached.get(path) != state:
+                if path not in cached:
+                    fresh.append(state)
+                elif cached[path] != state:
                     uow.harvest.put(source, state)
+            uow.harvest.add_many(source, fresh)
             uow.harvest.remove(source, [p for p in cached if p not in states])
             uow.harvest.add_run(source, started, report.model_dump(mode="json"))
             uow.commit()
@@ -187,7 +190,8 @@ class HarvestService:
             facts = harvester.read(path)
         except (ValueError, OSError, KeyError, IndexError, TypeError, EOFError) as exc:
             return checksum, None, str(exc) or exc.__class__.__name__
-        return checksum, [asdict(f) for f in facts], None
+        # shallow: the facts were just built for us (dataclasses.asdict deep-copies them)
+        return checksum, [{"path": f.path, "kind": f.kind, "data": f.data} for f in facts], None
 
     @staticmethod
     def _collect(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.store.models import (
@@ -296,6 +296,25 @@ class HarvestStateRepository:
             self.session.add(row)
         row.size, row.mtime_ns, row.checksum = state.size, state.mtime_ns, state.checksum
         row.facts, row.error = state.facts, state.error
+
+    def add_many(self, source: str, states: Sequence[FileState]) -> None:
+        """Insert states of files never seen before in one statement (first harvests)."""
+        if states:
+            self.session.execute(
+                insert(HarvestFileRow),
+                [
+                    {
+                        "source": source,
+                        "path": s.path,
+                        "size": s.size,
+                        "mtime_ns": s.mtime_ns,
+                        "checksum": s.checksum,
+                        "facts": s.facts,
+                        "error": s.error,
+                    }
+                    for s in states
+                ],
+            )
 
     def remove(self, source: str, paths: Sequence[str]) -> None:
         if paths:
