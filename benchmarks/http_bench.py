@@ -154,10 +154,29 @@ def phases(requests: int) -> dict[str, list[str]]:
         "search, all queries distinct (cache misses)": [
             f"/api/records?q=brain+scan+{n}&modality=MR" for n in range(requests)
         ],
+        # every URL distinct and each matching thousands of records: full facet counting
+        "search, broad queries, all distinct": _broad_queries(requests),
         "record GET /api/records/{id} (store, no cache)": [
             f"/api/records/acq{n % 1000:06d}" for n in range(max(requests // 4, 1))
         ],
     }
+
+
+def _broad_queries(count: int) -> list[str]:
+    """Distinct URLs of queries that match 1,000s of records (pages x sorts x filters).
+
+    Pages 1-10, where people look; deep pages sorted by title or date are slower (tantivy
+    orders string fast fields in time linear in the offset).
+    """
+    urls = []
+    for text in ("brain", "scan", "rat brain", "brain scan"):
+        for sort in ("relevance", "title", "updated"):
+            for modality in ("", "&modality=MR", "&modality=PT", "&modality=CT"):
+                for page in range(1, 11):
+                    urls.append(
+                        f"/api/records?q={text.replace(' ', '+')}&sort={sort}{modality}&page={page}"
+                    )
+    return urls[: max(count, 1)]
 
 
 def main() -> None:

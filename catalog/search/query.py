@@ -281,14 +281,17 @@ def title_sort_key(doc: IndexDocument) -> str:
     return f"{doc.title.casefold()[:SORT_KEY_TITLE_CHARS]}\x00{doc.id}"
 
 
-def updated_sort_key(doc: IndexDocument) -> str:
-    """Ascending order of this key = newest first, ties broken by id; undated last."""
+def updated_sort_value(doc: IndexDocument) -> int:
+    """Ascending order of this number = newest first; undated last (ties: see callers)."""
     updated = doc.updated
     if updated is None:
-        micros = 0
-    else:
-        if updated.tzinfo is None:
-            updated = updated.replace(tzinfo=UTC)
-        micros = int((updated - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds() * 1_000_000)
-    inverted = _MAX_TIMESTAMP_US - max(micros, 0)
-    return f"{inverted:018d}\x00{doc.id}"
+        return _MAX_TIMESTAMP_US
+    if updated.tzinfo is None:
+        updated = updated.replace(tzinfo=UTC)
+    micros = int((updated - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds() * 1_000_000)
+    return _MAX_TIMESTAMP_US - max(micros, 0)
+
+
+def updated_sort_key(doc: IndexDocument) -> str:
+    """Ascending order of this key = newest first, ties broken by id; undated last."""
+    return f"{updated_sort_value(doc):018d}\x00{doc.id}"

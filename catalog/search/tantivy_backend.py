@@ -66,10 +66,11 @@ from catalog.search.query import (
     parse_text,
     summary_fields,
     title_sort_key,
-    updated_sort_key,
+    updated_sort_value,
 )
 
-SCHEMA_VERSION = "imagora-tantivy-4"
+SCHEMA_VERSION = "imagora-tantivy-5"
+UPDATED_FIELD = "n_updated"
 TOKENIZER = "imagora"
 #: Ties in relevance are ordered by id when the tie group ends within this many hits.
 TIE_WINDOW = 256
@@ -123,7 +124,8 @@ def _build_schema() -> tantivy.Schema:
         builder.add_text_field(f"f_{name}", tokenizer_name="raw")
         builder.add_text_field(f"fk_{name}", fast=True, tokenizer_name="raw", index_option="basic")
     builder.add_text_field("k_title", fast=True, tokenizer_name="raw", index_option="basic")
-    builder.add_text_field("k_updated", fast=True, tokenizer_name="raw", index_option="basic")
+    # a number, not a string: tantivy orders string fast fields in time linear in the offset
+    builder.add_unsigned_field(UPDATED_FIELD, fast=True)
     builder.add_bytes_field("summary", stored=True)
     builder.add_bytes_field("term_info", stored=True)
     return builder.build()
@@ -244,7 +246,7 @@ class TantivyBackend(SearchBackend):
             "status": doc.status,
             "terms": list(doc.terms),
             "k_title": title_sort_key(doc),
-            "k_updated": updated_sort_key(doc),
+            UPDATED_FIELD: updated_sort_value(doc),
             "summary": orjson.dumps(summary_fields(doc)),
             "term_info": orjson.dumps(doc.term_details),
             "f_level": doc.level,
@@ -471,7 +473,9 @@ class TantivyBackend(SearchBackend):
         query, offset, size = page.query, page.offset, page.size
         if query.sort == "relevance" and page.ranked:
             return self._relevance_page(searcher, final, page, count=count)
-        field = {"relevance": "id", "title": "k_title", "updated": "k_updated"}[query.sort]
+        if query.sort == "updated":
+            return self._relevance_page(searcher, final, page, count=count, field=UPDATED_FIELD)
+        field = {"relevance": "id", "title": "k_title"}[query.sort]
         result = searcher.search(
             final,
             max(size, 1),
@@ -486,9 +490,16 @@ class TantivyBackend(SearchBackend):
         return result.count or 0, hits
 
     def _relevance_page(
-        self, searcher: tantivy.Searcher, final: tantivy.Query, page: _PageRequest, *, count: bool
+        self,
+        searcher: tantivy.Searcher,
+        final: tantivy.Query,
+        page: _PageRequest,
+        *,
+        count: bool,
+        field: str | None = None,
     ) -> tuple[int, list[RecordSummary]]:
-        """Score order with ties ordered by id, consistently for every page.
+        """Score order (or ascending `field` order) with ties ordered by id, consistently
+        for every page.
 
         tantivy breaks score ties by internal address. A tie group that ends within
         `TIE_WINDOW` hits is re-sorted by id; a larger one keeps tantivy's order. Both
@@ -499,7 +510,12 @@ class TantivyBackend(SearchBackend):
         # One pass that sees past the tie window: a second pass costs a full evaluation,
         # a longer top list costs next to nothing.
         limit = max(need, TIE_WINDOW) + 1
-        result = searcher.search(final, limit, count=count)
+        if field is None:
+            result = searcher.search(final, limit, count=count)
+        else:
+            result = searcher.search(
+                final, limit, count=count, order_by_field=field, order=tantivy.Order.Asc
+            )
         hits = result.hits
         complete = len(hits) < limit
         docs: dict[int, tantivy.Document] = {}
@@ -508,7 +524,7 @@ class TantivyBackend(SearchBackend):
         for position in ordered[offset:need]:
             score, address = hits[position]
             doc = docs[position] if position in docs else searcher.doc(address)
-            summaries.append(self._summary(doc, float(score), page.query))
+            summaries.append(self._summary(doc, 0.0 if field else float(score), page.query))
         return result.count or 0, summaries
 
     @staticmethod
