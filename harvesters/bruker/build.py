@@ -83,6 +83,7 @@ class RecordBuilder:
         self.options = options
         self.version = version
         self.errors: list[ItemError] = []
+        self.aliases: dict[str, str] = {}
 
     def build(self, facts: Iterable[FileFacts]) -> Iterator[HarvestedRecord | ItemError]:
         layout = Layout()
@@ -91,6 +92,7 @@ class RecordBuilder:
                 self.errors.append(ItemError(fact.path, str(fact.data.get("error"))))
             else:
                 layout.add(virtual_path(fact.path, self.location.parent), fact)
+        self.aliases = _folder_aliases(layout)
         sessions = self._sessions(layout)
         self.species = _SpeciesLookup(layout.species_maps, self._default_species())
         yield from self.errors
@@ -109,7 +111,7 @@ class RecordBuilder:
         for scan in layout.scans.values():
             if not scan.usable:
                 continue
-            label = layout.session_label(scan, self.location)
+            label = self._redact(layout.session_label(scan, self.location))
             session = sessions.setdefault(label, Session(label, str(scan.dir.parent)))
             session.subject = session.subject or layout.subjects.get(scan.dir.parent)
             session.scans.append(scan)
@@ -128,11 +130,17 @@ class RecordBuilder:
 
     # -- records ----------------------------------------------------------------------------
 
+    def _redact(self, text: str) -> str:
+        """`text` with study folder names that embed a subject id replaced (see read)."""
+        for folder, redacted in self.aliases.items():
+            text = text.replace(folder, redacted)
+        return text
+
     def _source(self, external_id: str | None, raw: dict[str, Any]) -> SourceInfo:
         return SourceInfo(
             type="bruker",
             location=str(self.location),
-            external_id=external_id,
+            external_id=self._redact(external_id) if external_id else external_id,
             harvester_version=self.version,
             raw=raw,
         )
@@ -222,7 +230,7 @@ class RecordBuilder:
             shown = (
                 str(virtual_path(path, self.location.parent)) if Path(path).is_absolute() else path
             )
-            entries.append(FileEntry(path=shown, size=size, format="JCAMP-DX"))
+            entries.append(FileEntry(path=self._redact(shown), size=size, format="JCAMP-DX"))
         return entries
 
     def _imaging(self, scan: Scan) -> Imaging:
@@ -291,3 +299,13 @@ class _SpeciesLookup:
         if entry:
             return Concept(iri=entry["iri"], label=entry["label"]), entry.get("strain")
         return self.fallback, None
+
+
+def _folder_aliases(layout: Layout) -> dict[str, str]:
+    """Study folder name -> the same name with the subject id pseudonymised."""
+    aliases: dict[str, str] = {}
+    for fact in layout.subjects.values():
+        pair = fact.data.get("folder_alias")
+        if pair and len(pair) == 2:
+            aliases[str(pair[0])] = str(pair[1])
+    return aliases

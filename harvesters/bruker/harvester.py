@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
@@ -62,7 +63,10 @@ class BrukerHarvester(Harvester):
         if kind == "species_map":
             data = self._species_rows(text, name)
         else:
-            data = file_facts(kind, parse_jcamp(text, name), self._pseudonym)
+            parsed = parse_jcamp(text, name)
+            data = file_facts(kind, parsed, self._pseudonym)
+            if kind == "subject":
+                data.update(_folder_alias(name, parsed.get("SUBJECT_id"), data.get("pseudonym")))
         data["size"] = len(raw)
         return FileFacts(path=name, kind=kind, data=data)
 
@@ -139,3 +143,16 @@ def _walk(root: Path) -> Iterator[Path | ItemError]:
 def _wanted(entry: os.DirEntry[str]) -> bool:
     path = Path(entry.path)
     return bool(is_archive(path) or file_kind(PurePosixPath(path.as_posix())))
+
+
+def _folder_alias(path: str, subject_id: object, alias: str | None) -> dict[str, Any]:
+    """ParaVision names study folders `<date>_<time>_<SUBJECT_id>_<n>_<m>` by default, so
+    the folder name would carry the subject id into record ids, file lists and keys:
+    remember the folder's name with the id replaced by the pseudonym (the build step
+    applies it to every path of the study)."""
+    ident = str(subject_id or "").strip()
+    folder = PurePosixPath(path).parent.name
+    if len(ident) < 2 or not alias or ident.lower() not in folder.lower():
+        return {}
+    redacted = re.sub(re.escape(ident), alias, folder, flags=re.IGNORECASE)
+    return {"folder_alias": [folder, redacted]}

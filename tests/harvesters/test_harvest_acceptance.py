@@ -206,3 +206,25 @@ def test_records_keep_file_checksums_and_harvester_version(
     assert entry.checksum == f"sha256:{digest}"
     assert record.source.checksums[entry.path] == entry.checksum
     assert record.source.harvester_version and record.source.location
+
+
+def test_paravision_folder_named_after_the_subject_leaks_nothing(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    """ParaVision names study folders <date>_<time>_<SUBJECT_id>_..: ids, keys and file
+    lists must carry the pseudonym instead."""
+    study = write_sample_study(tmp_path / "pv")
+    named = study.with_name("20240725_090212_RatA01_1_1")  # the sample's SUBJECT_id
+    study.rename(named)
+    assert "RatA01" in (named / "subject").read_text(encoding="latin-1")
+    report = catalog.harvest.run(
+        SYSTEM, "bruker", str(tmp_path / "pv"), HarvestOptions(species="rat")
+    )
+    assert report.failed == 0 and report.created == 6
+    page = catalog.records.search(SYSTEM, SearchRequest(size=50))
+    for hit in page.hits:
+        dumped = catalog.records.get(SYSTEM, hit.id).model_dump_json()
+        assert "RatA01" not in dumped and "rata01" not in dumped.lower()
+    acquisitions = catalog.records.search(SYSTEM, SearchRequest(level="acquisition")).hits
+    record = catalog.records.get(SYSTEM, acquisitions[0].id)
+    assert "_sub-" in record.files[0].path  # the pseudonym took the id's place
