@@ -111,6 +111,7 @@ class HarvestService:
         facts = [FileFacts(**f) for s in states.values() for f in s.facts]
         produced = self._assemble(harvester, root, facts, report)
         _attach_checksums(produced, {path: state.checksum for path, state in states.items()})
+        _pseudonymise_paths(produced, _path_aliases(facts))
         with self.uow_factory() as uow:
             self._upsert(uow, source, produced, harvester, report, progress)
             fresh: list[FileState] = []
@@ -324,11 +325,48 @@ def _attach_checksums(produced: list[HarvestedRecord], checksums: dict[str, str]
     for item in produced:
         record = item.record
         for entry in record.files:
-            found = checksums.get(entry.path)
+            found = _lookup(checksums, entry.path)
             if found and not entry.checksum:
                 entry.checksum = found
             if entry.checksum:
                 record.source.checksums.setdefault(entry.path, entry.checksum)
+
+
+def _lookup(checksums: dict[str, str], path: str) -> str | None:
+    """The checksum of a listed path; harvesters may list paths relative to a folder above
+    the harvested one (e.g. with the study folder's name), so leading parts may go."""
+    parts = path.split("/")
+    for start in range(min(len(parts), 4)):
+        found = checksums.get("/".join(parts[start:]))
+        if found:
+            return found
+    return None
+
+
+def _path_aliases(facts: list[FileFacts]) -> dict[str, str]:
+    """Path components a harvester found to embed a subject's id or name (e.g. a PACS
+    export folder `DOE^JOHN/` or a ParaVision study `..._RatA01_1_1`) -> their
+    pseudonymised form."""
+    aliases: dict[str, str] = {}
+    for fact in facts:
+        for pair in fact.data.get("path_aliases") or []:
+            if len(pair) == 2:
+                aliases[str(pair[0])] = str(pair[1])
+    return aliases
+
+
+def _pseudonymise_paths(produced: list[HarvestedRecord], aliases: dict[str, str]) -> None:
+    """Listed file paths (and the checksum keys) never show those components."""
+    if not aliases:
+        return
+    for item in produced:
+        source = item.record.source
+        for entry in item.record.files:
+            public = "/".join(aliases.get(part, part) for part in entry.path.split("/"))
+            if public != entry.path:
+                if entry.path in source.checksums:
+                    source.checksums[public] = source.checksums.pop(entry.path)
+                entry.path = public
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -230,7 +230,7 @@ class RecordBuilder:
             shown = (
                 str(virtual_path(path, self.location.parent)) if Path(path).is_absolute() else path
             )
-            entries.append(FileEntry(path=self._redact(shown), size=size, format="JCAMP-DX"))
+            entries.append(FileEntry(path=shown, size=size, format="JCAMP-DX"))
         return entries
 
     def _imaging(self, scan: Scan) -> Imaging:

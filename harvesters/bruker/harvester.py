@@ -155,4 +155,5 @@ def _folder_alias(path: str, subject_id: object, alias: str | None) -> dict[str,
     if len(ident) < 2 or not alias or ident.lower() not in folder.lower():
         return {}
     redacted = re.sub(re.escape(ident), alias, folder, flags=re.IGNORECASE)
-    return {"folder_alias": [folder, redacted]}
+    # folder_alias: ids and keys (build step); path_aliases: listed files (harvest service)
+    return {"folder_alias": [folder, redacted], "path_aliases": [[folder, redacted]]}

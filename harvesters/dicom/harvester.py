@@ -21,7 +21,7 @@ from harvesters.dicom import tags as T
 from harvesters.dicom.assemble import Context, assemble
 from harvesters.dicom.discover import walk
 from harvesters.dicom.extract import read_values
-from harvesters.dicom.normalize import as_text, file_facts
+from harvesters.dicom.normalize import as_text, file_facts, path_aliases
 from harvesters.privacy import pseudonym
 from harvesters.species import require_species
 
@@ -57,7 +57,11 @@ class DicomHarvester(Harvester):
         if values.get("MediaStorageSOPClassUID") == T.MEDIA_STORAGE_DIRECTORY:
             files = sorted(values.get("ReferencedFiles") or [])
             return [FileFacts(path=name, kind="dicomdir", data={"referenced_files": files})]
-        return [FileFacts(path=name, kind="dicom", data=self._facts(values, reader, size))]
+        data = self._facts(values, reader, size)
+        aliases = path_aliases(name, values, data["subject"])
+        if aliases:
+            data["path_aliases"] = aliases
+        return [FileFacts(path=name, kind="dicom", data=data)]
 
     def _facts(self, values: dict[str, Any], reader: str, size: int) -> dict[str, Any]:
         study_uid = as_text(values.get("StudyInstanceUID"))

@@ -9,6 +9,7 @@ descriptions do not contain the patient's name; they are never part of the outpu
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from harvesters.dicom import tags as T
@@ -69,6 +70,30 @@ def mentions_name(text: str | None, patient_name: Any) -> bool:
     parts = [p for p in re.split(r"[\^\s=,]+", name.lower()) if len(p) >= 3]
     lowered = text.lower()
     return any(part in lowered for part in parts)
+
+
+def path_aliases(path: str, values: dict[str, Any], alias: str) -> list[list[str]]:
+    """[folder or file name, same with the patient's id/name parts replaced by `alias`].
+
+    PACS and scanner exports often name folders after the patient (`DOE^JOHN/`,
+    `12345678/`); the catalogue lists file paths, so such components are pseudonymised
+    too. The raw names stay in the harvest state only (to map paths), never in records.
+    """
+    words = [
+        p for p in re.split(r"[\^\s=,]+", (as_text(values.get("PatientName")) or "")) if len(p) >= 3
+    ]
+    patient_id = as_text(values.get("PatientID")) or ""
+    if len(patient_id) >= 3:
+        words.append(patient_id)
+    pattern = "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+    if not pattern:
+        return []
+    aliases = []
+    for part in Path(path).parts[-8:]:
+        redacted = re.sub(pattern, alias, part, flags=re.IGNORECASE)
+        if redacted != part:
+            aliases.append([part, redacted])
+    return aliases
 
 
 def file_facts(values: dict[str, Any], *, subject: str, reader: str, size: int) -> dict[str, Any]:

@@ -228,3 +228,27 @@ def test_paravision_folder_named_after_the_subject_leaks_nothing(
     acquisitions = catalog.records.search(SYSTEM, SearchRequest(level="acquisition")).hits
     record = catalog.records.get(SYSTEM, acquisitions[0].id)
     assert "_sub-" in record.files[0].path  # the pseudonym took the id's place
+    assert record.files[0].checksum and record.files[0].checksum.startswith("sha256:")
+
+
+def test_dicom_folders_named_after_the_patient_are_pseudonymised(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    mr = Path(get_testdata_file("MR_small.dcm", download=False))  # type: ignore[arg-type]
+    ds = pydicom.dcmread(mr, stop_before_pixels=True)
+    name, patient_id = str(ds.PatientName), str(ds.PatientID)
+    folder = tmp_path / "export" / name / patient_id
+    folder.mkdir(parents=True)
+    shutil.copy(mr, folder / "IM0001.dcm")
+    report = catalog.harvest.run(SYSTEM, "dicom", str(tmp_path / "export"))
+    assert report.failed == 0
+    hit = catalog.records.search(SYSTEM, SearchRequest(level="acquisition")).hits[0]
+    record = catalog.records.get(SYSTEM, hit.id)
+    dumped = record.model_dump_json()
+    for part in [*name.split("^"), patient_id]:
+        assert part not in dumped
+    (entry,) = record.files
+    assert entry.path.endswith("/IM0001.dcm") and entry.path.count("sub-") >= 2
+    digest = hashlib.sha256((folder / "IM0001.dcm").read_bytes()).hexdigest()
+    assert entry.checksum == f"sha256:{digest}"
+    assert record.source.checksums == {entry.path: entry.checksum}
