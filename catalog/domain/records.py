@@ -283,6 +283,3 @@ class RecordPage(_Model):
     facet_trees: dict[str, list[FacetNode]] = Field(
         default_factory=dict, description="contrast / species / anatomy trees, when asked for"
     )
-    facet_trees_approximate: bool = Field(
-        False, description="True when the trees were counted on a sample of the matches"
-    )

@@ -60,6 +60,8 @@ class SearchQuery:
     with_facets: bool = True
     concepts: list[ConceptClause] = field(default_factory=list)
     include_withdrawn: bool = False
+    with_term_counts: bool = False
+    """Also count matching records per concept, broader concepts included (facet trees)."""
     parent_id: str | None = None
 
 
@@ -82,6 +84,9 @@ class IndexDocument:
     terms: list[str] = field(default_factory=list)
     term_text: str = ""
     term_details: dict[str, dict[str, str]] = field(default_factory=dict)
+    term_closure: list[str] = field(default_factory=list)
+    """The terms plus every broader (and, for anatomy, containing) concept: counting
+    records per closure IRI counts each record once per facet-tree node."""
     """Per term IRI: label, scheme, rule and evidence, so hits can explain themselves."""
     field_strength_t: float | None = None
     updated: datetime | None = None
@@ -92,3 +97,4 @@ class SearchResult:
     total: int
     hits: list[RecordSummary]
     facets: dict[str, list[FacetValue]]
+    term_counts: dict[str, int] = field(default_factory=dict)

@@ -35,7 +35,16 @@ from catalog.search.query import (
 )
 
 FACET_SIZE = 200
-_KEYWORD_FIELDS = ("id", "parent_id", "collection_id", "ancestors", "readers", "status", "terms")
+_KEYWORD_FIELDS = (
+    "id",
+    "parent_id",
+    "collection_id",
+    "ancestors",
+    "readers",
+    "status",
+    "terms",
+    "closure",
+)
 _SORTS: dict[str, list[Any]] = {
     "relevance": ["_score", {"id": "asc"}],
     "title": [{"k_title": "asc"}],
@@ -88,6 +97,7 @@ def es_document(doc: IndexDocument) -> dict[str, Any]:
         "k_updated": updated_sort_key(doc),
         "summary": summary_fields(doc),
         "term_details": doc.term_details,
+        "closure": list(doc.term_closure),
         "f_level": doc.level,
         "fk_level": facet_key("level", doc.level, doc.facet_labels),
     }
@@ -144,6 +154,8 @@ def build_search_body(
         body["aggs"] = {
             name: {"terms": {"field": f"fk_{name}", "size": FACET_SIZE}} for name in FACET_FIELDS
         }
+        if query.with_term_counts:
+            body["aggs"]["closure"] = {"terms": {"field": "closure", "size": 5000}}
     return body
 
 
@@ -278,7 +290,9 @@ def parse_search_answer(answer: dict[str, Any], query: SearchQuery) -> SearchRes
         for name in FACET_FIELDS:
             buckets = aggregations.get(name, {}).get("buckets", [])
             facets[name] = merge_facet_buckets((b["key"], int(b["doc_count"])) for b in buckets)
-    return SearchResult(total=total, hits=hits, facets=facets)
+    closure = answer.get("aggregations", {}).get("closure", {}).get("buckets", [])
+    terms = {str(b["key"]): int(b["doc_count"]) for b in closure}
+    return SearchResult(total=total, hits=hits, facets=facets, term_counts=terms)
 
 
 def _summary(hit: dict[str, Any], query: SearchQuery) -> RecordSummary:

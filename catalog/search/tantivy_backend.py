@@ -69,7 +69,10 @@ from catalog.search.query import (
     updated_sort_value,
 )
 
-SCHEMA_VERSION = "imagora-tantivy-5"
+SCHEMA_VERSION = "imagora-tantivy-6"
+CLOSURE_FIELD = "closure"
+#: At most this many concept counts per search (the vocabularies hold fewer concepts).
+TERM_COUNT_SIZE = 5000
 UPDATED_FIELD = "n_updated"
 TOKENIZER = "imagora"
 #: Ties in relevance are ordered by id when the tie group ends within this many hits.
@@ -128,6 +131,7 @@ def _build_schema() -> tantivy.Schema:
     builder.add_unsigned_field(UPDATED_FIELD, fast=True)
     builder.add_bytes_field("summary", stored=True)
     builder.add_bytes_field("term_info", stored=True)
+    builder.add_text_field(CLOSURE_FIELD, fast=True, tokenizer_name="raw", index_option="basic")
     return builder.build()
 
 
@@ -249,6 +253,7 @@ class TantivyBackend(SearchBackend):
             UPDATED_FIELD: updated_sort_value(doc),
             "summary": orjson.dumps(summary_fields(doc)),
             "term_info": orjson.dumps(doc.term_details),
+            CLOSURE_FIELD: list(doc.term_closure),
             "f_level": doc.level,
             "fk_level": facet_key("level", doc.level, doc.facet_labels),
         }
@@ -285,12 +290,12 @@ class TantivyBackend(SearchBackend):
         if view.searcher.num_docs < PARALLEL_COUNT_MIN_DOCS:
             # small index: a thread hand-off costs more CPU than counting takes
             hits = self._page(view.searcher, ranking, page, count=False)[1] if size else []
-            total, facets = self._facets(view.searcher, matching)
-            return SearchResult(total=total, hits=hits, facets=facets)
-        counting = self._count_in_background(view.searcher, matching)
+            total, facets, terms = self._facets(view.searcher, matching, query.with_term_counts)
+            return SearchResult(total=total, hits=hits, facets=facets, term_counts=terms)
+        counting = self._count_in_background(view.searcher, matching, query.with_term_counts)
         hits = self._page(view.searcher, ranking, page, count=False)[1] if size else []
-        total, facets = counting.result()
-        return SearchResult(total=total, hits=hits, facets=facets)
+        total, facets, terms = counting.result()
+        return SearchResult(total=total, hits=hits, facets=facets, term_counts=terms)
 
     def _current_view(self) -> _View:
         """The current searcher and what its queries may skip (a microsecond to get)."""
@@ -298,8 +303,8 @@ class TantivyBackend(SearchBackend):
         return _View(searcher, searcher.doc_freq("status", "withdrawn") > 0)
 
     def _count_in_background(
-        self, searcher: tantivy.Searcher, matching: tantivy.Query
-    ) -> Future[tuple[int, dict[str, list[FacetValue]]]]:
+        self, searcher: tantivy.Searcher, matching: tantivy.Query, with_terms: bool
+    ) -> Future[tuple[int, dict[str, list[FacetValue]], dict[str, int]]]:
         """Total and facet counts on a second thread while this one ranks the page."""
         with self._lock:
             # A forked child inherits the pool but not its threads: it needs its own.
@@ -307,7 +312,7 @@ class TantivyBackend(SearchBackend):
                 self._pool = ThreadPoolExecutor(2, thread_name_prefix="imagora-facets")
                 self._pool_pid = os.getpid()
             pool = self._pool
-        return pool.submit(self._facets, searcher, matching)
+        return pool.submit(self._facets, searcher, matching, with_terms)
 
     def _core_parts(
         self,
@@ -561,10 +566,17 @@ class TantivyBackend(SearchBackend):
 
     @staticmethod
     def _facets(
-        searcher: tantivy.Searcher, final: tantivy.Query
-    ) -> tuple[int, dict[str, list[FacetValue]]]:
-        """(total, facets) from one aggregation pass; every document has a level."""
-        answer = searcher.aggregate(final, _FACET_REQUEST)
+        searcher: tantivy.Searcher, final: tantivy.Query, with_terms: bool = False
+    ) -> tuple[int, dict[str, list[FacetValue]], dict[str, int]]:
+        """(total, facets, concept counts) from one aggregation pass; every document has
+        a level, so the level counts add up to the total."""
+        answer = searcher.aggregate(
+            final, _FACET_AND_TERM_REQUEST if with_terms else _FACET_REQUEST
+        )
+        terms = {
+            str(b["key"]): int(b["doc_count"])
+            for b in answer.get(CLOSURE_FIELD, {}).get("buckets", [])
+        }
         facets = {
             name: merge_facet_buckets(
                 (bucket["key"], int(bucket["doc_count"]))
@@ -574,7 +586,7 @@ class TantivyBackend(SearchBackend):
         }
         level = answer.get("level", {})
         total = sum(int(b["doc_count"]) for b in level.get("buckets", []))
-        return total + int(level.get("sum_other_doc_count", 0)), facets
+        return total + int(level.get("sum_other_doc_count", 0)), facets, terms
 
 
 @dataclass(frozen=True)
@@ -628,3 +640,11 @@ def temporary_backend() -> tuple[TantivyBackend, Path]:
     """A backend on a fresh temporary directory (benchmarks, multi-process tests)."""
     directory = Path(tempfile.mkdtemp(prefix="imagora-index-"))
     return TantivyBackend(directory / "index"), directory
+
+
+_FACET_AND_TERM_REQUEST: dict[str, Any] = {
+    **_FACET_REQUEST,
+    CLOSURE_FIELD: {
+        "terms": {"field": CLOSURE_FIELD, "size": TERM_COUNT_SIZE, "segment_size": TERM_COUNT_SIZE}
+    },
+}

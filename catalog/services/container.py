@@ -33,11 +33,13 @@ class Catalog:
         migrate(self.engine)
         self._sessions = session_factory(self.engine)
         self.backend = backend or open_search_backend(settings)
-        self.index_sync = IndexSync(self.uow, self.backend, settings.data_dir / "index.lock")
+        self.index_sync = IndexSync(
+            self.uow, self.backend, settings.data_dir / "index.lock", closure=_ontology_closure()
+        )
         annotate = _ontology_annotator()
         expander = _ontology_expander()
         self.terms = TermService()
-        ontology = SearchOntology(self.terms, self.uow, self.backend) if expander else None
+        ontology = SearchOntology(self.terms, self.uow) if expander else None
         self.records = RecordService(
             self.uow, self.backend, self.index_sync, expander, annotate, ontology
         )
@@ -81,3 +83,11 @@ def _ontology_annotator():  # type: ignore[no-untyped-def]
     except ImportError:
         return None
     return record_annotator()
+
+
+def _ontology_closure():  # type: ignore[no-untyped-def]
+    try:
+        from ontologies.integration import term_closure
+    except ImportError:
+        return None
+    return term_closure()

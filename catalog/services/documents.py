@@ -6,6 +6,7 @@ the collection) so that filtering acquisitions by species works without joins.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import date
 
 from catalog.domain.search import IndexDocument
@@ -141,7 +142,13 @@ def _term_detail(term: dict) -> dict[str, str]:
     }
 
 
-def to_document(record: StoredRecord, ancestors: list[StoredRecord]) -> IndexDocument:
+#: term IRIs -> those IRIs plus their broader concepts (from the ontology layer)
+Closure = Callable[[Iterable[str]], set[str]]
+
+
+def to_document(
+    record: StoredRecord, ancestors: list[StoredRecord], closure: Closure | None = None
+) -> IndexDocument:
     """The index form of one record, given its ancestors (root first)."""
     facets, labels = _facets(record, ancestors)
     own_terms = [t for t in record.body.get("terms") or [] if t.get("status") != "rejected"]
@@ -169,6 +176,7 @@ def to_document(record: StoredRecord, ancestors: list[StoredRecord]) -> IndexDoc
         terms=sorted({t["iri"] for t in terms}),
         term_text=" ".join(sorted({t["label"] for t in terms})),
         term_details={t["iri"]: _term_detail(t) for t in terms},
+        term_closure=sorted(closure(t["iri"] for t in terms)) if closure and terms else [],
         field_strength_t=(record.body.get("imaging") or {}).get("field_strength_t"),
         updated=record.updated,
     )

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from catalog.domain.errors import ImagoraError
 from catalog.search.base import SearchBackend
-from catalog.services.documents import to_document
+from catalog.services.documents import Closure, to_document
 from catalog.store.repository import RecordRepository, StoredRecord, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -60,11 +60,13 @@ class IndexSync:
         backend: SearchBackend,
         lock_path: Path,
         batch_size: int = 500,
+        closure: Closure | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.backend = backend
         self.lock_path = lock_path
         self.batch_size = batch_size
+        self.closure = closure
         self._stamp = lock_path.with_suffix(".stamp")
         self._seen_stamp = -1
 
@@ -138,7 +140,7 @@ class IndexSync:
         cache: dict[str, StoredRecord] = {r.id: r for r in records}
         docs = []
         for record in records:
-            docs.append(to_document(record, _ancestors(repo, record, cache)))
+            docs.append(to_document(record, _ancestors(repo, record, cache), self.closure))
         if docs:
             self.backend.index(docs)
 

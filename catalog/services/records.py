@@ -141,8 +141,8 @@ class RecordService:
             facets=result.facets,
         )
         if self.ontology is not None:
-            trees = request.facet_trees
-            self.ontology.enrich(page, query, concept, exact=request.exact, trees=trees)
+            counts = result.term_counts if request.facet_trees else None
+            self.ontology.enrich(page, query, concept, exact=request.exact, term_counts=counts)
         return page
 
     def _concept_clauses(self, iri: str | None) -> list[ConceptClause]:
@@ -186,6 +186,7 @@ class RecordService:
             concepts=concepts,
             include_withdrawn=request.include_withdrawn,
             parent_id=request.parent_id,
+            with_term_counts=request.facet_trees,
         )
 
     # ----- writing ---------------------------------------------------------------------

@@ -7,11 +7,10 @@ the backend has answered: it explains each hit from the record's stored terms (r
 header fields, which the index does not keep) and builds the contrast / species /
 anatomy facet trees.
 
-Facet tree counts come from the store, not the index: the terms of up to
-`TREE_SAMPLE` matching records are loaded (the backend pages through the matches with
-facets off) and each record counts once under every concept it reaches through its
-broader links. With more matches than that the trees are flagged as approximate; exact
-counts need a `terms` aggregation in the backends (see the report for issue 4).
+Facet tree counts come from the index, in the same aggregation pass as the other facets:
+each document carries the closure of its terms (the terms and every broader concept), so
+counting documents per closure IRI counts each record once under every tree node it
+reaches, exactly, however many records match.
 """
 
 from __future__ import annotations
@@ -19,15 +18,13 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from catalog.domain.errors import QuerySyntaxError
 from catalog.domain.records import FacetNode, QueryConcept, RecordPage, Term
-from catalog.domain.search import MAX_PAGE_SIZE, ConceptClause, SearchQuery
-from catalog.search.base import SearchBackend
+from catalog.domain.search import ConceptClause, SearchQuery
 from catalog.store.repository import StoredRecord, UnitOfWork
 
 if TYPE_CHECKING:
@@ -37,7 +34,6 @@ if TYPE_CHECKING:
 TREE_SCHEMES: dict[str, str] = {"contrast": "mri", "species": "species", "anatomy": "anatomy"}
 TREE_LABELS: dict[str, str] = {"contrast": "Contrast", "species": "Species", "anatomy": "Anatomy"}
 #: Most matching records whose terms are loaded to count the facet trees.
-TREE_SAMPLE = 1_000
 MAX_SUGGESTIONS = 50
 NARROWER_LABELS_SHOWN = 5
 DIRECT_BOOST = 2.0
@@ -185,22 +181,24 @@ class TermService:
 
         return explain(terms, clauses)
 
-    def facet_trees(self, records_terms: Iterable[Sequence[Term]]) -> dict[str, list[FacetNode]]:
-        """Trees per TREE_SCHEMES; each record counts once per concept it reaches."""
+    def facet_trees_from_counts(self, counts: dict[str, int]) -> dict[str, list[FacetNode]]:
+        """Trees per TREE_SCHEMES from the index's counts per concept, broader concepts
+        included (each record counted once per node: exact, however many records match)."""
         from ontologies.facets import facet_tree
 
         vocab = self.vocabulary
-        term_sets = [{t.iri for t in terms} for terms in records_terms]
         trees: dict[str, list[FacetNode]] = {}
         for name, scheme in TREE_SCHEMES.items():
-            direct = _direct_counts(term_sets, vocab, scheme)
-            if not direct:
-                continue
-            rolled = _rolled_counts(term_sets, vocab, scheme)
-            roots = [
-                FacetNode.model_validate(n.to_dict()) for n in facet_tree(direct, scheme, vocab)
-            ]
-            trees[name] = _recount(roots, rolled)
+            rolled = {
+                iri: n
+                for iri, n in counts.items()
+                if (concept := vocab.get(iri)) is not None and concept.scheme == scheme
+            }
+            if rolled:
+                nodes = facet_tree(rolled, scheme, vocab)  # the shape; counts set below
+                trees[name] = _recount(
+                    [FacetNode.model_validate(n.to_dict()) for n in nodes], rolled
+                )
         return trees
 
 
@@ -211,13 +209,9 @@ class SearchOntology:
         self,
         terms: TermService,
         uow_factory: Callable[[], UnitOfWork],
-        backend: SearchBackend,
-        sample: int = TREE_SAMPLE,
     ) -> None:
         self.terms = terms
         self.uow_factory = uow_factory
-        self.backend = backend
-        self.sample = sample
 
     def concept_clauses(self, iri: str) -> list[ConceptClause]:
         return self.terms.concept_clauses(iri)
@@ -229,19 +223,17 @@ class SearchOntology:
         extra: Sequence[ConceptClause] = (),
         *,
         exact: bool = False,
-        trees: bool = False,
+        term_counts: dict[str, int] | None = None,
     ) -> None:
-        """Add recognised concepts, full explanations and (when asked) the facet trees."""
+        """Add recognised concepts, full explanations and (given the index's per-concept
+        counts) the facet trees."""
         if query.text.strip():
             page.concepts = self.terms.recognised(query.text, exact)
         if extra and page.hits:
             # concept= filters are not scored clauses: the index explained nothing for them
             self._explain(page, [*query.concepts, *extra])
-        if trees:
-            ids, page.facet_trees_approximate = self._matching_ids(page, query)
-            with self.uow_factory() as uow:
-                found = record_terms(uow, ids)
-            page.facet_trees = self.terms.facet_trees(found.values())
+        if term_counts is not None:
+            page.facet_trees = self.terms.facet_trees_from_counts(term_counts)
 
     def _explain(self, page: RecordPage, clauses: Sequence[ConceptClause]) -> None:
         with self.uow_factory() as uow:
@@ -250,22 +242,6 @@ class SearchOntology:
             lines = self.terms.explain(found.get(hit.id, []), clauses)
             if lines:
                 hit.explanation = lines
-
-    def _matching_ids(self, page: RecordPage, query: SearchQuery) -> tuple[list[str], bool]:
-        """Ids of up to `sample` matches (the page's own when it holds them all)."""
-        if query.page == 1 and page.total <= len(page.hits):
-            return [hit.id for hit in page.hits], False
-        wanted = min(page.total, self.sample)
-        ids: list[str] = []
-        number = 1
-        while len(ids) < wanted:
-            batch = replace(query, page=number, size=MAX_PAGE_SIZE, with_facets=False)
-            hits = self.backend.search(batch).hits
-            ids.extend(hit.id for hit in hits)
-            if len(hits) < MAX_PAGE_SIZE:
-                break
-            number += 1
-        return ids[:wanted], page.total > wanted
 
 
 def record_terms(uow: UnitOfWork, ids: Sequence[str]) -> dict[str, list[Term]]:
@@ -337,34 +313,6 @@ def _suggestion(concept: Concept, matched: str) -> TermSuggestion:
 def _links(vocab: Vocabulary, iris: Iterable[str]) -> list[ConceptLink]:
     links = [ConceptLink(iri=i, label=vocab.label(i)) for i in dict.fromkeys(iris)]
     return sorted(links, key=lambda link: link.label.casefold())
-
-
-def _direct_counts(term_sets: list[set[str]], vocab: Vocabulary, scheme: str) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for iris in term_sets:
-        for iri in iris:
-            concept = vocab.get(iri)
-            if concept is not None and concept.scheme == scheme:
-                counts[iri] = counts.get(iri, 0) + 1
-    return counts
-
-
-def _rolled_counts(term_sets: list[set[str]], vocab: Vocabulary, scheme: str) -> dict[str, int]:
-    """Records per concept, counting a record once even when several of its terms lie
-    below that concept (what a `concept=` filter on the node would return)."""
-    with_part_of = vocab.scheme_uses_part_of(scheme)
-    counts: dict[str, int] = {}
-    for iris in term_sets:
-        reached: set[str] = set()
-        for iri in iris:
-            concept = vocab.get(iri)
-            if concept is None or concept.scheme != scheme:
-                continue
-            reached.add(iri)
-            reached.update(vocab.broader_closure(iri, include_part_of=with_part_of))
-        for node in reached:
-            counts[node] = counts.get(node, 0) + 1
-    return counts
 
 
 def _recount(nodes: list[FacetNode], rolled: dict[str, int]) -> list[FacetNode]:

@@ -10,6 +10,7 @@ from catalog.domain.records import Imaging, RecordCreate, Term
 from catalog.services.container import Catalog
 from catalog.services.records import SearchRequest
 from catalog.services.terms import TermService
+from ontologies.integration import term_closure
 
 T1 = "http://purl.obolibrary.org/obo/OBI_0003341"
 MPRAGE = "https://w3id.org/imagora/vocab/mr-technique/mprage"
@@ -56,7 +57,12 @@ def test_facet_trees_count_each_record_once_per_node() -> None:
     mprage = Term(iri=MPRAGE, label="MPRAGE", scheme="mri")
     spgr = Term(iri=SPGR, label="SPGR", scheme="mri")
     t1 = Term(iri=T1, label="T1-weighted", scheme="mri")
-    trees = TermService().facet_trees([[mprage, t1], [spgr], []])
+    close = term_closure()  # what the index stores per record
+    counts: dict[str, int] = {}
+    for record_terms in ([mprage, t1], [spgr], []):
+        for iri in close(t.iri for t in record_terms):
+            counts[iri] = counts.get(iri, 0) + 1
+    trees = TermService().facet_trees_from_counts(counts)
     (root,) = trees["contrast"]
     (t1_node,) = root.children
     assert (t1_node.label, t1_node.count) == ("T1-weighted", 2)  # not 3
@@ -81,12 +87,11 @@ def test_concept_filter_reaches_narrower_and_explains(sqlite_catalog: Catalog) -
     assert why["rule"] == "sequence_name:mprage" and why["fields"] == "series_description"
     assert why["evidence"] == "series_description=t1_mprage_sag"
     assert page.facet_trees["contrast"][0].count == 1
-    assert page.facet_trees_approximate is False
     with pytest.raises(QuerySyntaxError, match="unknown concept"):
         cat.records.search(ANONYMOUS, SearchRequest(concept="http://example.org/x"))
 
 
-def test_trees_are_flagged_approximate_beyond_the_sample(sqlite_catalog: Catalog) -> None:
+def test_tree_counts_are_exact_and_come_from_the_index(sqlite_catalog: Catalog) -> None:
     cat = sqlite_catalog
     for number in range(5):
         cat.records.create(
@@ -97,8 +102,22 @@ def test_trees_are_flagged_approximate_beyond_the_sample(sqlite_catalog: Catalog
                 imaging=Imaging(modality="MR", series_description="t1_mprage"),
             ),
         )
-    assert cat.records.ontology is not None
-    cat.records.ontology.sample = 3
+    # a page of 2 hits, yet every one of the 5 matches is counted, once per node
     page = cat.records.search(ANONYMOUS, SearchRequest(text="Scan", size=2, facet_trees=True))
-    assert page.total == 5 and page.facet_trees_approximate is True
-    assert page.facet_trees["contrast"][0].count == 3
+    assert page.total == 5 and len(page.hits) == 2
+    root = page.facet_trees["contrast"][0]
+    assert root.count == 5
+    mprage = _find(root, "MPRAGE")
+    assert mprage is not None and mprage.count == 5
+    with cat.uow() as uow:  # no store reads are needed for the counts
+        assert uow.records.count() == 5
+
+
+def _find(node, label):  # type: ignore[no-untyped-def]
+    if node.label == label:
+        return node
+    for child in node.children:
+        found = _find(child, label)
+        if found is not None:
+            return found
+    return None
