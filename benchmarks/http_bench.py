@@ -5,9 +5,10 @@ the index sync, which is much faster than one service call per record), starts
 `uvicorn catalog.web.app:create_app --factory` with one worker (= one core) on 127.0.0.1,
 and hammers it from a separate load-generator process: a minimal keep-alive HTTP/1.1
 client on asyncio streams (cheaper per request than httpx, so the client is not the
-bottleneck). Each phase sends a bounded number of requests. Reported per phase: req/s,
-server CPU seconds used (from /proc), req per server CPU-second (= req/s per core), and
-the ratio to the `/api/health` baseline.
+bottleneck). Each phase sends a bounded number of requests, once per round; rounds are
+interleaved so that the machine's speed drifts touch every phase. Reported per phase
+(median round): req/s, req per server CPU-second (from /proc; = req/s per core) with
+its spread over the rounds, and the ratio to the `/api/health` baseline.
 
     python benchmarks/http_bench.py                 # 10^4 records, 4,000 requests a phase
     python benchmarks/http_bench.py --records 2000 --requests 1000
@@ -20,10 +21,12 @@ import asyncio
 import multiprocessing
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,23 +149,33 @@ def run_phase(
     return len(paths) / elapsed, cpu_seconds(server.pid) - before, statuses
 
 
-def phases(requests: int) -> dict[str, list[str]]:
+#: Three spellings of the same query string: each round's URLs are new to the server's
+#: response cache, while the search work stays the same.
+_SPELLINGS = ("{q}&{f}", "{f}&{q}", "{q}&{f}&page=1")
+
+
+def phases(requests: int, round_number: int = 0) -> dict[str, list[str]]:
+    spelling = _SPELLINGS[round_number % len(_SPELLINGS)]
+
+    def search(q: str, f: str) -> str:
+        return "/api/records?" + spelling.format(q=q, f=f)
+
     return {
         "baseline GET /api/health": ["/api/health"] * requests,
-        "search, one popular query (cache hits)": ["/api/records?q=brain+scan&modality=MR"]
+        "search, one popular query (cache hits)": [search("q=brain+scan", "modality=MR")]
         * requests,
         "search, all queries distinct (cache misses)": [
-            f"/api/records?q=brain+scan+{n}&modality=MR" for n in range(requests)
+            search(f"q=brain+scan+{n}", "modality=MR") for n in range(requests)
         ],
         # every URL distinct and each matching thousands of records: full facet counting
-        "search, broad queries, all distinct": _broad_queries(requests),
+        "search, broad queries, all distinct": _broad_queries(requests, search),
         "record GET /api/records/{id} (store, no cache)": [
             f"/api/records/acq{n % 1000:06d}" for n in range(max(requests // 4, 1))
         ],
     }
 
 
-def _broad_queries(count: int) -> list[str]:
+def _broad_queries(count: int, search: Callable[[str, str], str]) -> list[str]:
     """Distinct URLs of queries that match 1,000s of records (pages x sorts x filters).
 
     Pages 1-10, where people look; deep pages sorted by title or date are slower (tantivy
@@ -173,9 +186,8 @@ def _broad_queries(count: int) -> list[str]:
         for sort in ("relevance", "title", "updated"):
             for modality in ("", "&modality=MR", "&modality=PT", "&modality=CT"):
                 for page in range(1, 11):
-                    urls.append(
-                        f"/api/records?q={text.replace(' ', '+')}&sort={sort}{modality}&page={page}"
-                    )
+                    q = f"q={text.replace(' ', '+')}"
+                    urls.append(search(q, f"sort={sort}{modality}&page={page}"))
     return urls[: max(count, 1)]
 
 
@@ -184,6 +196,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=4_000, help="per phase")
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per phase")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="imagora-bench-") as tmp:
         data_dir = Path(tmp) / "data"
@@ -200,18 +213,34 @@ def main() -> None:
 
 
 def report(server: subprocess.Popen[bytes], port: int, args: argparse.Namespace) -> None:
-    run_phase(server, port, ["/api/health", "/api/records?q=warm"] * 50, 4)  # warm-up
-    print(f"uvicorn, 1 worker (1 core); {args.concurrency} connections")
-    print(f"{'phase':48} {'req/s':>8} {'srv CPU s':>9} {'req/CPU-s':>9} {'ratio':>6}  requests")
-    baseline = None
-    for name, paths in phases(args.requests).items():
-        rate, cpu, statuses = run_phase(server, port, paths, args.concurrency)
-        per_core = len(paths) / cpu if cpu > 0 else float("nan")
-        baseline = baseline or rate
+    """Each phase runs once per round, rounds interleaved, so drifts in the machine's
+    speed touch the baseline and the searches alike; the table shows the median round."""
+    warm = [f"/api/records?q=warm+{n}&modality=MR" for n in range(300)]
+    run_phase(server, port, ["/api/health"] * 200 + warm, 4)  # warm-up
+    print(f"uvicorn, 1 worker (1 core); {args.concurrency} connections; {args.rounds} rounds")
+    results: dict[str, list[tuple[float, float]]] = {}
+    statuses: dict[str, dict[int, int]] = {}
+    for round_number in range(args.rounds):
+        for name, paths in phases(args.requests, round_number).items():
+            rate, cpu, counts = run_phase(server, port, paths, args.concurrency)
+            per_core = len(paths) / cpu if cpu > 0 else float("nan")
+            results.setdefault(name, []).append((rate, per_core))
+            for status, number in counts.items():
+                statuses.setdefault(name, {}).setdefault(status, 0)
+                statuses[name][status] += number
+    header = f"{'phase':48} {'req/s':>8} {'req/CPU-s':>9} {'(min-max)':>13} {'ratio':>6}"
+    print(header + "  statuses")
+    baseline = statistics.median(per_core for _, per_core in results["baseline GET /api/health"])
+    for name, rounds in results.items():
+        rate = statistics.median(r for r, _ in rounds)
+        per_core = statistics.median(p for _, p in rounds)
+        spread = f"{min(p for _, p in rounds):.0f}-{max(p for _, p in rounds):.0f}"
         print(
-            f"{name:48} {rate:8.0f} {cpu:9.2f} {per_core:9.0f} {rate / baseline:6.2f}  {statuses}"
+            f"{name:48} {rate:8.0f} {per_core:9.0f} {spread:>13} {per_core / baseline:6.2f}"
+            f"  {statuses[name]}"
         )
-    print("req/CPU-s = requests per second of server CPU time, i.e. req/s per core")
+    print("req/CPU-s = requests per second of server CPU time, i.e. req/s per core;")
+    print("ratio = req/CPU-s against the /api/health baseline of the same run")
 
 
 if __name__ == "__main__":

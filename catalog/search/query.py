@@ -72,6 +72,8 @@ def clean_text(text: str) -> str:
     """Drop what no backend can take: lone surrogates, control and format characters."""
     if not text:
         return ""
+    if text.isascii() and text.isprintable():  # the common case, without a per-char pass
+        return text.strip()
     safe = text.encode("utf-8", "replace").decode("utf-8")
     safe = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in safe)
     return safe.strip()

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 
+from catalog.domain.identity import ANONYMOUS
 from catalog.search.base import SearchBackend
 from catalog.search.registry import open_search_backend
 from catalog.services.annotation import AnnotationService
 from catalog.services.harvest import HarvestService
 from catalog.services.indexing import IndexSync
-from catalog.services.records import Expander, RecordService
+from catalog.services.records import Expander, RecordService, SearchRequest
 from catalog.services.sources import SourceService
 from catalog.services.terms import SearchOntology, TermService
 from catalog.services.tokens import TokenService
@@ -62,6 +63,19 @@ class Catalog:
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self._sessions)
+
+    def warm_up(self) -> None:
+        """Load now what the first search would load: the vocabularies (parsed from
+        Turtle, ~0.5-1 s), the label matcher, the index searcher and the serialisers.
+
+        A server calls this at start-up so that its first visitor does not wait for it;
+        CLI commands that never search skip the cost. Failures are logged, not raised:
+        a search would report them properly.
+        """
+        try:
+            self.records.search(ANONYMOUS, SearchRequest(text="brain", size=1))
+        except Exception:
+            log.warning("warming up the search path failed", exc_info=True)
 
     def close(self) -> None:
         self.backend.close()

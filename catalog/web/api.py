@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request
+from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
+from catalog.domain.identity import Identity
 from catalog.domain.records import RecordCreate, RecordPage, RecordPublic, RecordUpdate, Term
 from catalog.domain.search import FACET_FIELDS
 from catalog.services.container import Catalog
@@ -25,7 +27,7 @@ from catalog.web.deps import (
     get_identity,
     parse_search,
 )
-from catalog.web.paging import page_links
+from catalog.web.paging import page_links, query_page_links
 from catalog.web.responses import json_response, raw_json_response
 
 router = APIRouter(prefix="/api", tags=["records"])
@@ -52,6 +54,10 @@ def _linked(page: RecordPage, settings: Settings, request: Request) -> RecordPag
     params = list(request.query_params.multi_items())
     page.links = page_links(prefix, params, page.page, page.size, page.total)
     return page
+
+
+#: The search endpoint's path (also served by `catalog.web.fastpath`).
+SEARCH_PATH = "/api/records"
 
 
 @router.get("/health", tags=["service"], summary="Liveness check")
@@ -86,21 +92,42 @@ _SEARCH_OPENAPI = {
     openapi_extra=_SEARCH_OPENAPI,
 )
 async def search_records(request: Request) -> Response:
-    """Parameters are parsed here, not by FastAPI, to keep the hot path cheap (see bench)."""
+    """Parameters are parsed here, not by FastAPI, to keep the hot path cheap (see bench).
+
+    Anonymous searches usually never get here: `SearchFastPath` answers them before
+    FastAPI's routing; this route serves callers with a token and renders every error.
+    """
     identity = await get_identity(request)
-    cache = _cache(request)
-    key = (identity.user, identity.role, request.url.path, request.url.query)
-    body = cache.get(key)
-    if body is None:
-        catalog: Catalog = request.app.state.catalog
-        epoch, generation = cache.epoch, cache.generation()
-        search = parse_search(request, catalog.settings.page_size)
-        # inline, not in the thread pool: a search is ~1 ms of CPU, and handing it to a
-        # thread cost more than it took (GIL contention halved requests/s per core)
-        result = catalog.records.search(identity, search)
-        body = _linked(result, catalog.settings, request).model_dump_json().encode()
-        cache.put(key, body, epoch, generation)
+    catalog: Catalog = request.app.state.catalog
+    body = search_json(catalog, _cache(request), identity, request.url.path, request.url.query)
     return raw_json_response(body)
+
+
+def search_json(
+    catalog: Catalog, cache: ResponseCache, identity: Identity, path: str, query: str
+) -> bytes:
+    """The serialised answer to a search URL: from the short-lived cache, else searched.
+
+    `query` is the raw query string (Starlette's `request.url.query`); it is parsed only
+    on a cache miss. Raises the service's errors (bad parameters, bad query syntax).
+    """
+    key = (identity.user, identity.role, path, query)
+    body = cache.get(key)
+    if body is not None:
+        return body
+    epoch, generation = cache.epoch, cache.generation()
+    params = QueryParams(query)
+    settings = catalog.settings
+    # inline, not in the thread pool: a search is a fraction of a millisecond of CPU, and
+    # handing it to a thread cost more than it took (GIL contention halved req/s per core)
+    page = catalog.records.search(identity, parse_search(params, settings.page_size))
+    prefix = settings.base_url + path
+    page.links = query_page_links(prefix, query, page.page, page.size, page.total) or page_links(
+        prefix, list(params.multi_items()), page.page, page.size, page.total
+    )
+    body = page.__pydantic_serializer__.to_json(page)
+    cache.put(key, body, epoch, generation)
+    return body
 
 
 @router.get(

@@ -23,6 +23,7 @@ from catalog.settings import Settings
 from catalog.web import api, pages
 from catalog.web.cache import ResponseCache, stamp_generation
 from catalog.web.errors import install_error_handlers
+from catalog.web.fastpath import SearchFastPath
 from catalog.web.limits import BodySizeLimit
 from catalog.web.templating import configure_templates
 
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         _attach(app, catalog)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(SearchFastPath)  # added last = runs first
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.router)
     _include_optional(app)
@@ -69,6 +71,7 @@ def _lifespan(settings: Settings, given: Catalog | None):  # type: ignore[no-unt
             yield
             return
         catalog = Catalog.open(settings)
+        catalog.warm_up()  # the first visitor should not wait for the vocabularies to load
         _attach(app, catalog)
         try:
             yield

@@ -9,6 +9,7 @@ when this process writes a record, or after `ttl` seconds, whichever comes first
 
 from __future__ import annotations
 
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -21,9 +22,11 @@ Key = tuple[Hashable, ...]
 def stamp_generation(stamp: Path) -> Callable[[], int]:
     """A generation counter read from the index stamp file's modification time."""
 
+    name = str(stamp)
+
     def generation() -> int:
         try:
-            return stamp.stat().st_mtime_ns
+            return os.stat(name).st_mtime_ns
         except FileNotFoundError:
             return -1
 

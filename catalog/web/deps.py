@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 
 from catalog.domain.errors import AuthenticationError, ValidationError
 from catalog.domain.identity import ANONYMOUS, Identity
@@ -54,17 +55,17 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 IdentityDep = Annotated[Identity, Depends(get_identity)]
 
 
-def filters_from(request: Request) -> dict[str, list[str]]:
+def filters_from(params: QueryParams) -> dict[str, list[str]]:
     """Every non-reserved query parameter, repeatable; the service validates the names."""
     filters: dict[str, list[str]] = {}
-    for name, value in request.query_params.multi_items():
+    for name, value in params.multi_items():
         if name not in RESERVED_PARAMS:
             filters.setdefault(name, []).append(value)
     return filters
 
 
-def _int_param(request: Request, name: str, default: int) -> int:
-    raw = request.query_params.get(name)
+def _int_param(params: QueryParams, name: str, default: int) -> int:
+    raw = params.get(name)
     if raw is None or raw == "":
         return default
     try:
@@ -75,31 +76,30 @@ def _int_param(request: Request, name: str, default: int) -> int:
         ) from None
 
 
-def parse_search(request: Request, default_size: int) -> SearchRequest:
+def parse_search(params: QueryParams, default_size: int) -> SearchRequest:
     """A SearchRequest straight from the query string (the API's hot path)."""
-    sort = request.query_params.get("sort") or "relevance"
+    sort = params.get("sort") or "relevance"
     if sort not in SORT_ORDERS:
         raise ValidationError(
             f"query.sort: Input should be one of {', '.join(SORT_ORDERS)}", field="sort"
         )
     return search_request_from(
-        request,
-        request.query_params.get("q", ""),
-        _int_param(request, "page", 1),
-        _int_param(request, "size", default_size),
+        params,
+        params.get("q", ""),
+        _int_param(params, "page", 1),
+        _int_param(params, "size", default_size),
         sort,
     )
 
 
 def search_request_from(
-    request: Request, q: str = "", page: int = 1, size: int = 20, sort: str = "relevance"
+    params: QueryParams, q: str = "", page: int = 1, size: int = 20, sort: str = "relevance"
 ) -> SearchRequest:
     """The service's SearchRequest from already-typed params plus the facet filters."""
-    params = request.query_params
     exact = params.get("exact", "").strip().lower() in _TRUE
     return SearchRequest(
         text=q,
-        filters=filters_from(request),
+        filters=filters_from(params),
         page=page,
         size=size,
         sort=sort,  # type: ignore[arg-type]  # validated by the route's Literal

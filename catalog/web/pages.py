@@ -184,7 +184,7 @@ def search_page(
     sort: SortOrder = "relevance",
 ) -> Response:
     params = list(request.query_params.multi_items())
-    search = search_request_from(request, q, page, catalog.settings.page_size, sort)
+    search = search_request_from(request.query_params, q, page, catalog.settings.page_size, sort)
     search.facet_trees = True
     context: dict[str, Any] = {"q": q, "error": None, "result": None, "sort": sort}
     context["hidden"] = [(k, v) for k, v in params if k not in RESERVED_PARAMS]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 
@@ -10,7 +11,7 @@ from search_conformance import BackendConformance, ids, make_doc
 
 from catalog.domain.errors import ConflictError
 from catalog.domain.search import ConceptClause, SearchQuery
-from catalog.search.tantivy_backend import TIE_WINDOW, TantivyBackend
+from catalog.search.tantivy_backend import SMALL_RESULT_FACETS, TIE_WINDOW, TantivyBackend
 
 
 class TestTantivyConformance(BackendConformance):
@@ -171,3 +172,44 @@ def test_long_phrase_needs_the_words_in_a_row_not_just_its_pairs():
     )
     assert ids(backend.search(SearchQuery(text='"spin echo planar"'))) == ["row"]
     assert set(ids(backend.search(SearchQuery(text='"echo planar"')))) == {"row", "pairs"}
+
+
+@pytest.mark.parametrize("sort", ["relevance", "title", "updated"])
+def test_few_matches_count_facets_exactly_like_the_aggregation(sort):
+    """Searches with at most SMALL_RESULT_FACETS matches count facets from stored keys;
+    the aggregation (forced here by asking for concept counts too) must agree exactly."""
+    sizes = (1, 5, SMALL_RESULT_FACETS, SMALL_RESULT_FACETS + 1, 40)
+    makers = ["Siemens", "GE", "Bruker", "Philips"]
+    docs = [
+        make_doc(
+            f"d{i:02d}",
+            title=" ".join(["scan"] + [f"upto{m}" for m in sizes if i < m]),
+            facets={
+                "modality": ["MR", "PT", "CT"][i % 3],
+                "manufacturer": makers[(i * 7) % 4],
+                "field_strength": ["3", "7", "9.4"][i % 3],
+                "sequence": None if i % 4 == 0 else "T2w",
+            },
+            facet_labels={"manufacturer": "Siemens Healthineers"} if i % 5 == 0 else {},
+        )
+        for i in range(40)
+    ]
+    backend = TantivyBackend(None, writer_heap_mb=15, writer_threads=1)
+    backend.index(docs)
+    backend.commit()
+    for text in [
+        "upto1",
+        "upto5",
+        f"upto{SMALL_RESULT_FACETS}",
+        f"upto{SMALL_RESULT_FACETS + 1}",
+        "nothing",
+    ]:
+        for page, size in ((1, 20), (2, 3), (1, 1)):
+            query = SearchQuery(text=text, sort=sort, page=page, size=size)
+            fast = backend.search(query)
+            aggregated = backend.search(dataclasses.replace(query, with_term_counts=True))
+            assert fast.total == aggregated.total, (text, page, size)
+            assert ids(fast) == ids(aggregated), (text, page, size)
+            assert fast.facets == aggregated.facets, (text, page, size)
+    assert backend.search(SearchQuery(text="upto5")).total == 5
+    backend.close()
