@@ -253,7 +253,12 @@ class FacetValue(_Model):
 
 
 class QueryConcept(_Model):
-    """A concept recognised in the query text and how far the search expanded it."""
+    """A concept recognised in the query text and how far the search expanded it.
+
+    Frozen: searches share the memoised instances of a query text instead of copying them.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
     label: str
     iri: str

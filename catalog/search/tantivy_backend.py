@@ -38,7 +38,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +111,10 @@ _TERM_UNION_MAX = 16
 #: (a stored document reads in ~3 us; an aggregation costs ~100 us before its first doc).
 SMALL_RESULT_FACETS = 24
 FACET_KEYS_FIELD = "facet_keys"
+#: Query objects kept for reuse (clauses and filter sets), at most.
+_QUERY_MEMO_MAX = 20_000
+#: The memo's pseudo-field for a title clause with the title boost applied.
+TITLE_BOOSTED = "title^"
 
 
 def _analyzer() -> tantivy.TextAnalyzer:
@@ -171,6 +175,7 @@ class TantivyBackend(SearchBackend):
         self._pool: ThreadPoolExecutor | None = None
         self._generation = 0  # bumped on every reload: what searchers see has changed
         self._df_memo: tuple[int, dict[tuple[str, ...], list[str]]] = (-1, {})
+        self._query_memo: dict[Hashable, Any] = {}
         self._pool_pid = 0
 
     # -- opening ------------------------------------------------------------------------
@@ -377,9 +382,7 @@ class TantivyBackend(SearchBackend):
         musts = [(tantivy.Occur.Must, self._field_query(ALL_FIELD, c)) for c in clauses]
         if not scored or not clauses:
             return musts
-        titles = [
-            tantivy.Query.boost_query(self._field_query("title", c), TITLE_BOOST) for c in clauses
-        ]
+        titles = [self._field_query(TITLE_BOOSTED, c) for c in clauses]
         if len(clauses) == 1:
             either = [(tantivy.Occur.Should, musts[0][1]), (tantivy.Occur.Should, titles[0])]
             return [(tantivy.Occur.Must, tantivy.Query.boolean_query(either))]
@@ -412,7 +415,24 @@ class TantivyBackend(SearchBackend):
         return held
 
     def _field_query(self, name: str, clause: TextClause) -> tantivy.Query:
+        """The query for one clause in one field; memoised, as the same words come back
+        search after search (a query object is immutable and holds no index state)."""
+        key = (name, clause)
+        query = self._query_memo.get(key)
+        if query is None:
+            query = self._build_field_query(name, clause)
+            self._remember(key, query)
+        return query
+
+    def _remember(self, key: Hashable, value: Any) -> None:
+        if len(self._query_memo) >= _QUERY_MEMO_MAX:
+            self._query_memo.clear()  # a bound, against a stream of distinct words
+        self._query_memo[key] = value
+
+    def _build_field_query(self, name: str, clause: TextClause) -> tantivy.Query:
         words = list(clause.tokens)
+        if name == TITLE_BOOSTED:
+            return tantivy.Query.boost_query(self._field_query("title", clause), TITLE_BOOST)
         if clause.kind == "prefix" and len(words) == 1:
             # Tokens hold only letters and digits, so they are safe inside a regex.
             return tantivy.Query.regex_query(self._schema, name, f"{words[0]}.*")
@@ -438,7 +458,24 @@ class TantivyBackend(SearchBackend):
     def _filter_clauses(
         self, filters: dict[str, list[str]], query: SearchQuery, view: _View
     ) -> list[tuple[tantivy.Occur, Any]]:
-        """Facet, parent, visibility and withdrawn filters (none of them scored)."""
+        """Facet, parent, visibility and withdrawn filters (none of them scored); memoised
+        per distinct set, since most searches share a few (anonymous, one facet or none)."""
+        key = (
+            "filters",
+            tuple((name, tuple(values)) for name, values in sorted(filters.items())),
+            query.parent_id,
+            None if query.reader_keys is None else tuple(query.reader_keys),
+            query.include_withdrawn or not view.has_withdrawn,
+        )
+        subs = self._query_memo.get(key)
+        if subs is None:
+            subs = self._build_filter_clauses(filters, query, view)
+            self._remember(key, subs)
+        return list(subs)
+
+    def _build_filter_clauses(
+        self, filters: dict[str, list[str]], query: SearchQuery, view: _View
+    ) -> list[tuple[tantivy.Occur, Any]]:
         subs = [
             (tantivy.Occur.Must, _unscored(self._any_of(name, values)))
             for name, values in self._filter_terms(filters, query).items()

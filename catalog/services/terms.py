@@ -152,7 +152,7 @@ class TermService:
         if not text.strip():
             return []
         if self._load is None:  # the shipped vocabulary: memoised, as every search asks
-            return [c.model_copy() for c in _recognised_default(text, exact)]
+            return list(_recognised_default(text, exact))  # frozen models: safe to share
         return _recognised(text, exact, self.vocabulary)
 
     def concept_clauses(self, iri: str) -> list[ConceptClause]:
