@@ -337,20 +337,30 @@ def _recognised(
     # expansions with the shipped vocabulary are memoised (the search just made this one)
     expansion = expand(text, exact=exact, vocabulary=None if shipped else vocab)
     narrower = {c.label: c.iris for c in expansion.clauses if not c.direct}
+    # the same concepts come back in query after query ("brain" in "brain scan 17"):
+    # each is built once per (clause, words typed) and shared (QueryConcept is frozen)
+    memo: dict = vocab.cache.setdefault("query_concepts", {})  # type: ignore[assignment]
     found: list[QueryConcept] = []
     for clause in (c for c in expansion.clauses if c.direct):
         match = next(r for r in expansion.recognised if r.concept_iri == clause.iris[0])
-        below = _sorted_by_label(vocab, narrower.get(clause.label, ()))
-        found.append(
-            QueryConcept(
+        below_iris = narrower.get(clause.label, ())
+        matched = text[match.span[0] : match.span[1]]
+        key = (clause, below_iris, match.scheme, matched)
+        concept = memo.get(key)
+        if concept is None:
+            below = _sorted_by_label(vocab, below_iris)
+            concept = QueryConcept(
                 label=clause.label,
                 iri=clause.iris[0],
                 scheme=match.scheme,
-                matched=text[match.span[0] : match.span[1]],
+                matched=matched,
                 narrower=len(below),
                 narrower_labels=[vocab.label(i) for i in below[:NARROWER_LABELS_SHOWN]],
             )
-        )
+            if len(memo) > 10_000:  # a bound, against a stream of distinct spellings
+                memo.clear()
+            memo[key] = concept
+        found.append(concept)
     return found
 
 

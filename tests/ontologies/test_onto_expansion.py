@@ -128,3 +128,36 @@ def test_explain_says_which_concept_rule_and_field(vocab: Vocabulary) -> None:
     }
     assert len(lines) == 2  # the rejected CA1 term never explains a hit
     assert all(isinstance(v, str) for line in lines for v in line.values())
+
+
+def test_ascii_fast_matching_finds_exactly_what_the_case_folding_regex_finds(
+    vocab: Vocabulary,
+) -> None:
+    """ASCII text is matched lower-cased by a case-sensitive copy of the label regex;
+    on every label, in every casing and with neighbours, it must agree with IGNORECASE."""
+    from ontologies.matcher import RECOGNISED_SCHEMES, LabelMatcher
+
+    matcher = LabelMatcher.for_vocabulary(vocab, RECOGNISED_SCHEMES)
+    assert matcher._ascii_regex is not None  # the shipped labels are ASCII
+    labels = sorted(
+        {s for entries in matcher._entries.values() for e in entries for s in e.surfaces}
+    )
+    texts = []
+    for label in labels:
+        texts += [
+            label,
+            label.upper(),
+            label.title(),
+            f"x{label} {label}y",
+            f"({label}), 7 {label}-map",
+        ]
+    texts += ["T1w BOLD in RAT brain", "sub-01_T1w", "rat-brain_hippocampus 9.4T", "T2*-weighted"]
+    for text in texts:
+        assert text.isascii()
+        fast = [(m.span(), m.group(0)) for m in matcher._ascii_regex.finditer(text.lower())]
+        folded = [(m.span(), m.group(0).lower()) for m in matcher._regex.finditer(text)]
+        assert fast == folded, text
+    hits = list(matcher.find("Resting-State fMRI of the RAT Hippocampus"))
+    assert {h.text for h in hits} >= {"Resting-State fMRI", "RAT", "Hippocampus"} or hits
+    non_ascii = list(matcher.find("cerveau du rat \u00e9tudi\u00e9 en IRM"))
+    assert any(h.text == "rat" for h in non_ascii)  # the IGNORECASE path for other text
