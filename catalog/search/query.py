@@ -280,7 +280,12 @@ def concept_weight(direct: bool, boost: float) -> float:
 
 def title_sort_key(doc: IndexDocument) -> str:
     """Title order, ties broken by id (so title paging is a stable total order)."""
-    return f"{doc.title.casefold()[:SORT_KEY_TITLE_CHARS]}\x00{doc.id}"
+    return title_key(doc.title, doc.id)
+
+
+def title_key(title: str, record_id: str) -> str:
+    """`title_sort_key` from a title and an id (e.g. those of a stored hit summary)."""
+    return f"{title.casefold()[:SORT_KEY_TITLE_CHARS]}\x00{record_id}"
 
 
 def updated_sort_value(doc: IndexDocument) -> int:
