@@ -330,7 +330,9 @@ class TantivyBackend(SearchBackend):
         if view.searcher.num_docs < PARALLEL_COUNT_MIN_DOCS:
             # small index: a thread hand-off costs more CPU than counting takes
             small = SMALL_RESULT_FACETS if not query.with_term_counts else 0
-            total, hits, every = self._page(view.searcher, ranking, page, count=True, every=small)
+            # no count: tantivy then skips non-competitive blocks (block-max WAND); a
+            # complete top list tells the total by itself
+            total, hits, every = self._page(view.searcher, ranking, page, count=False, every=small)
             if every is not None:
                 return SearchResult(total=total, hits=hits, facets=_facets_of(every))
             matching = self._matching(clauses, query, view, narrowing)
@@ -605,8 +607,9 @@ class TantivyBackend(SearchBackend):
         )
         docs = [searcher.doc(address) for address in addresses[offset:]]
         hits = [self._summary(doc, 0.0, query) for doc in docs]
-        seen_all = count and offset == 0 and total <= min(every, len(docs))
-        return total, hits, docs[:total] if seen_all else None
+        # fewer than asked for: these are all the matches
+        seen_all = size > 0 and offset == 0 and len(addresses) < size and len(docs) <= every
+        return (len(docs) if seen_all else total), hits, docs if seen_all else None
 
     def _relevance_page(
         self,
