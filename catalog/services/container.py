@@ -31,6 +31,9 @@ class Catalog:
     def __init__(self, settings: Settings, backend: SearchBackend | None = None) -> None:
         self.settings = settings
         self.engine = make_engine(settings.effective_database_url)
+        #: SQLite runs in this process: its calls are CPU work, not waits on a server, so
+        #: the web layer makes them inline instead of through a thread (see web/deps.py).
+        self.local_store = self.engine.dialect.name == "sqlite"
         migrate(self.engine)
         self._sessions = session_factory(self.engine)
         self.backend = backend or open_search_backend(settings)

@@ -24,6 +24,7 @@ from catalog.web.deps import (
     CatalogDep,
     IdentityDep,
     SettingsDep,
+    call_store,
     get_identity,
     parse_search,
 )
@@ -136,8 +137,8 @@ def search_json(
     responses=_ERRORS,  # type: ignore[arg-type]
     summary="One record",
 )
-def get_record(record_id: str, catalog: CatalogDep, identity: IdentityDep) -> Response:
-    return json_response(catalog.records.get(identity, record_id))
+async def get_record(record_id: str, catalog: CatalogDep, identity: IdentityDep) -> Response:
+    return json_response(await call_store(catalog, catalog.records.get, identity, record_id))
 
 
 @router.get(
@@ -146,7 +147,7 @@ def get_record(record_id: str, catalog: CatalogDep, identity: IdentityDep) -> Re
     responses=_ERRORS,  # type: ignore[arg-type]
     summary="A record's children, by title",
 )
-def get_children(
+async def get_children(
     request: Request,
     record_id: str,
     catalog: CatalogDep,
@@ -155,7 +156,7 @@ def get_children(
     page: int = 1,
     size: Annotated[int, Query(description="Children per page (1-100)")] = 50,
 ) -> Response:
-    result = catalog.records.children(identity, record_id, page=page, size=size)
+    result = await call_store(catalog, catalog.records.children, identity, record_id, page, size)
     return json_response(_linked(result, settings, request))
 
 

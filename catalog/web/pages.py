@@ -20,12 +20,20 @@ from markupsafe import Markup
 from starlette.responses import Response
 
 from catalog.domain.errors import QuerySyntaxError
+from catalog.domain.identity import Identity
 from catalog.domain.records import FacetNode, FacetValue, RecordPage, RecordPublic
 from catalog.domain.search import FACET_FIELDS, SortOrder
+from catalog.services.container import Catalog
 from catalog.services.records import SearchRequest
 from catalog.services.terms import TREE_LABELS
 from catalog.settings import Settings
-from catalog.web.deps import RESERVED_PARAMS, CatalogDep, IdentityDep, search_request_from
+from catalog.web.deps import (
+    RESERVED_PARAMS,
+    CatalogDep,
+    IdentityDep,
+    call_store,
+    search_request_from,
+)
 from catalog.web.paging import Params, page_links, toggled, url
 
 router = APIRouter(include_in_schema=False)
@@ -175,13 +183,19 @@ def why_lines(explanation: list[dict[str, str]]) -> list[WhyLine]:
 
 @router.get("/", response_class=Response)
 @router.get("/search", response_class=Response)
-def search_page(
+async def search_page(
     request: Request,
     catalog: CatalogDep,
     identity: IdentityDep,
     q: str = "",
     page: Annotated[int, Query()] = 1,
     sort: SortOrder = "relevance",
+) -> Response:
+    return await call_store(catalog, _search_page, request, catalog, identity, q, page, sort)
+
+
+def _search_page(
+    request: Request, catalog: Catalog, identity: Identity, q: str, page: int, sort: SortOrder
 ) -> Response:
     params = list(request.query_params.multi_items())
     search = search_request_from(request.query_params, q, page, catalog.settings.page_size, sort)
@@ -210,7 +224,7 @@ def search_page(
     )
 
 
-def _concept_filter(catalog: CatalogDep, params: Params, concept: str) -> ActiveFilter:
+def _concept_filter(catalog: Catalog, params: Params, concept: str) -> ActiveFilter:
     remaining = [(k, v) for k, v in params if k not in ("page", "concept")]
     label = catalog.terms.label(concept)
     return ActiveFilter("Concept", f"{label} and narrower", url("/search", remaining))
@@ -218,7 +232,7 @@ def _concept_filter(catalog: CatalogDep, params: Params, concept: str) -> Active
 
 # ----- term page ----------------------------------------------------------------------
 @router.get("/terms", response_class=Response)
-def term_page(
+async def term_page(
     request: Request,
     catalog: CatalogDep,
     identity: IdentityDep,
@@ -226,6 +240,12 @@ def term_page(
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
     """A concept, its neighbours, and the visible records annotated with it or below."""
+    return await call_store(catalog, _term_page, request, catalog, identity, iri, page)
+
+
+def _term_page(
+    request: Request, catalog: Catalog, identity: Identity, iri: str, page: int
+) -> Response:
     term = catalog.terms.detail(iri)
     search = SearchRequest(concept=iri, page=page, size=TERM_RECORDS_PAGE_SIZE)
     records = catalog.records.search(identity, search)
@@ -375,12 +395,20 @@ def _head_extra(request: Request, record: RecordPublic, settings: Settings) -> M
 
 
 @router.get("/records/{record_id}", response_class=Response)
-def record_page(
+async def record_page(
     request: Request,
     record_id: str,
     catalog: CatalogDep,
     identity: IdentityDep,
     children_page: Annotated[int, Query(ge=1)] = 1,
+) -> Response:
+    return await call_store(
+        catalog, _record_page, request, record_id, catalog, identity, children_page
+    )
+
+
+def _record_page(
+    request: Request, record_id: str, catalog: Catalog, identity: Identity, children_page: int
 ) -> Response:
     record = catalog.records.get(identity, record_id)
     settings = catalog.settings
