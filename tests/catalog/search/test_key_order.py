@@ -89,3 +89,12 @@ def test_long_shared_prefixes_fall_back_to_the_string_column(backend) -> None:
     assert len(LONG.encode()) > TITLE_ORDER.levels * CHUNK_BYTES
     result = index.search(SearchQuery(text="hippocampus", sort="title", page=2, size=9))
     assert ids(result) == [rid for _, rid in longs][9:18]
+
+
+@pytest.mark.parametrize("sort", ["title", "relevance"])
+def test_counting_only_pages_give_the_total_without_hits(backend, sort) -> None:
+    index, pairs, _ = backend
+    result = index.search(SearchQuery(sort=sort, size=0))
+    assert result.total == len(pairs) and result.hits == []
+    few = index.search(SearchQuery(text="zeta", sort=sort, size=0))
+    assert few.total == 1 and few.hits == []

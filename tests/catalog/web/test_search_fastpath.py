@@ -23,6 +23,8 @@ URLS = [
     "/api/records?q=T1-weighted&exact=true",
     "/api/records?q=caf%C3%A9%20brain&sort=updated",
     "/api/records?q=rat&facet_trees=true",
+    "/api/records?q=%FF%FErat",  # not UTF-8 once decoded: replaced, as Starlette does
+    "/api/records?q=rat&page=99",  # past the last page: no hits, links still right
 ]
 
 
@@ -58,6 +60,7 @@ def test_errors_are_rendered_by_the_full_application(client: TestClient) -> None
         "/api/records?sort=sideways": (422, "invalid_input", "query.sort"),
         "/api/records?colour=red": (400, "bad_query", "colour"),
         "/api/records?size=1000": (400, "bad_query", "size"),
+        "/api/records?q=rat%00brain": (400, "bad_query", "NUL"),
     }
     for url, (status, code, named) in cases.items():
         response = client.get(url)
