@@ -21,6 +21,7 @@ from catalog.cli.harvest import demo, harvest
 from catalog.cli.plugins import plugins
 from catalog.cli.records import access, search, show
 from catalog.cli.sources import sources
+from catalog.services.container import Catalog
 
 
 @click.group(cls=ImagoraGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -41,15 +42,29 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=1,
+    show_default=True,
+    help="Server processes; one per core to use. They share the store and the index, and "
+    "each sees the others' writes (the index stamp tells them to reload).",
+)
 @click.pass_obj
-def serve(state: CliState, host: str, port: int) -> None:
+def serve(state: CliState, host: str, port: int, workers: int) -> None:
     """Serve the web pages and the API."""
     import uvicorn
 
     if state.data_dir is not None:
         # The app factory reads its settings itself; hand the override on through them.
         os.environ["IMAGORA_DATA_DIR"] = str(state.data_dir)
-    uvicorn.run("catalog.web.app:create_app", factory=True, host=host, port=port)
+    if workers > 1:
+        # Migrate the store and bring the index up to date once, here, so that the
+        # workers do not race to do it when they start together (e.g. after an upgrade).
+        Catalog.open(state.settings).close()
+    uvicorn.run(
+        "catalog.web.app:create_app", factory=True, host=host, port=port, workers=workers
+    )
 
 
 for command in (
