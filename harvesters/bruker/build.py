@@ -178,14 +178,13 @@ class RecordBuilder:
         visu = next(iter(session.visu()), {}).get("params", {})
         sex = enum_name(params.get("SUBJECT_sex") or params.get("SUBJECT_gender"))
         sex = sex or enum_name(visu.get("VisuSubjectSex"))
-        weight = params.get("SUBJECT_weight", visu.get("VisuSubjectWeight"))
         species, strain = self.species.lookup(name)
         return SubjectInfo(
             pseudonym=name,
             species=species,
             strain=strain,
             sex=_SEX.get(sex.lower(), "unknown") if sex else None,
-            weight_kg=float(weight) if isinstance(weight, int | float) and weight > 0 else None,
+            weight_kg=_weight_kg(params.get("SUBJECT_weight"), visu.get("VisuSubjectWeight")),
             age=session.subject.data.get("age") if with_age and session.subject else None,
         )
 
@@ -309,3 +308,12 @@ def _folder_aliases(layout: Layout) -> dict[str, str]:
         if pair and len(pair) == 2:
             aliases[str(pair[0])] = str(pair[1])
     return aliases
+
+
+def _weight_kg(subject_grams: object, visu_kg: object) -> float | None:
+    """The subject's weight in kg: the subject file's `SUBJECT_weight` is in grams, the
+    reconstruction's `VisuSubjectWeight` in kg. Zero or negative means "not entered"."""
+    for value, scale in ((subject_grams, 0.001), (visu_kg, 1.0)):
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            return round(float(value) * scale, 6)
+    return None

@@ -148,7 +148,7 @@ class StudyWriter:
             ("SUBJECT_study_nr", "1"),
             ("SUBJECT_type", self.enum("Quadruped", "Quadruped")),
             ("SUBJECT_sex", self.enum(s.sex, s.sex.title())),
-            ("SUBJECT_weight", num(s.weight_kg)),
+            ("SUBJECT_weight", num(s.weight_kg * 1000)),  # grams in the subject file
             ("SUBJECT_dbirth", string(s.birth.strftime("%d %b %Y" if self.pv5 else "%Y%m%d"))),
             ("SUBJECT_date", self.date(_STUDY_TIME)),
             ("SUBJECT_study_instance_uid", string(self.study_uid)),

@@ -368,3 +368,12 @@ def test_sample_study_for_demo(tmp_path, harvester):
     assert all(r.imaging.field_strength_t == 9.4 for r in found.values())
     with pytest.raises(ValueError, match="unknown ParaVision version '4'"):
         write_sample_study(tmp_path, "4")
+
+
+def test_weight_is_grams_in_the_subject_file_and_kg_in_visu_pars() -> None:
+    from harvesters.bruker.build import _weight_kg
+
+    assert _weight_kg(350, 0.35) == 0.35  # SUBJECT_weight (g) wins
+    assert _weight_kg(None, 0.025) == 0.025  # VisuSubjectWeight (kg) as a fallback
+    assert _weight_kg(0, 0.0) is None  # zero: not entered
+    assert _weight_kg("heavy", None) is None and _weight_kg(True, None) is None
