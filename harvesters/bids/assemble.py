@@ -4,8 +4,9 @@ Keys: "collection"; "subject:<label>"; "session:<sub>/<ses>" ("session:<sub>/_" 
 subject has no session folders); "file:<relative path without extension>" for raw
 acquisitions and derived files; "dataset:derivatives/<pipeline>" for each derivative
 dataset.  Records depend only on the facts they are built from (an acquisition on its
-own files and the sidecars that apply to it), so a changed sidecar updates only the
-acquisitions it applies to.
+own files, the sidecars that apply to it and the scans.tsv row that lists it), so a
+changed sidecar updates only the acquisitions it applies to.  Files a `.bidsignore`
+matches never get here: `discover` leaves them out.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from catalog.domain.enums import Level, RelationType
 from catalog.domain.records import (
     BidsInfo,
     FileEntry,
+    Imaging,
     RecordCreate,
     Related,
     SourceInfo,
@@ -39,6 +41,7 @@ from harvesters.bids.paths import (
     relative_to_root,
     strip_extension,
 )
+from harvesters.bids.scans import ScanRow, scan_rows
 from harvesters.privacy import pseudonym
 
 COLLECTION_KEY = "collection"
@@ -55,6 +58,13 @@ class _Dataset:
     participants_sidecar: dict[str, Any] = field(default_factory=dict)
     sidecars: list[Sidecar] = field(default_factory=list)
     files: dict[str, FileFacts] = field(default_factory=dict)
+    scans_files: list[str] = field(default_factory=list)
+    scans: dict[str, ScanRow] = field(default_factory=dict)
+    """scans.tsv rows by the path (relative to the location) of the file they list."""
+
+    def scan_of(self, paths: Iterable[str]) -> ScanRow | None:
+        """The scans.tsv row of the first of `paths` that one lists."""
+        return next((self.scans[p] for p in paths if p in self.scans), None)
 
 
 @dataclass
@@ -74,6 +84,7 @@ class Assembly:
         self.version = version
         self.datasets: dict[str, _Dataset] = {}
         self.errors: list[ItemError] = []
+        self.scan_issues: list[validation.Issue] = []
 
     # -- grouping ------------------------------------------------------------------------
 
@@ -108,6 +119,8 @@ class Assembly:
             dataset.participants_sidecar = fact.data
         elif fact.kind == "sidecar":
             self._sidecar(dataset, rel, fact)
+        elif fact.kind == "scans":
+            self._scans(dataset, rel, fact)
         else:
             dataset.files[rel] = fact
 
@@ -119,6 +132,13 @@ class Assembly:
         directory = rel.rpartition("/")[0]
         metadata = fact.data.get("metadata") or {}
         dataset.sidecars.append(Sidecar(rel, directory, name.entities, name.suffix, metadata))
+
+    def _scans(self, dataset: _Dataset, rel: str, fact: FileFacts) -> None:
+        dataset.scans_files.append(rel)
+        for target, row in scan_rows(rel, fact.data):
+            dataset.scans.setdefault(target, row)
+            if row.issue is not None:
+                self.scan_issues.append(row.issue)
 
     # -- records -------------------------------------------------------------------------
 
@@ -258,21 +278,22 @@ class _RawBuilder:
         name = parse_name(rel) or BidsName()
         metadata, sources = self.index.merged(rel, name, "")
         header = next((f.data.get("header") for _, f in files if f.data.get("header")), None)
+        scan = self.dataset.scan_of(r for r, _ in files)
         issues = validation.sidecar_issues(rel, name, metadata)
+        issues += [scan.issue] if scan and scan.issue else []
         self.issues.extend(issues)
         subject, session = _session_of(rel)
+        raw = {"sidecar": metadata, "sidecar_files": sources, "nifti": header}
         record = RecordCreate(
             level=Level.acquisition,
             title=stem.rpartition("/")[2],
-            imaging=meta.imaging(metadata, name.datatype, header),
+            imaging=_dated(meta.imaging(metadata, name.datatype, header), scan, raw),
             subject=self.subject(subject).info,
             bids=BidsInfo(
                 datatype=name.datatype, suffix=name.suffix, entities=name.entities, rule="bids:path"
             ),
             files=self._file_entries([r for r, _ in files] + self._companions(rel, name)),
-            source=self.assembly.source(
-                stem, {"sidecar": metadata, "sidecar_files": sources, "nifti": header}
-            ),
+            source=self.assembly.source(stem, raw),
             quality={"issues": issues} if issues else {},
         )
         return HarvestedRecord(f"file:{stem}", record, f"session:{subject}/{session}")
@@ -357,7 +378,7 @@ class _RawBuilder:
                 )
             )
         raw_paths = [r for r in self.dataset.files]
-        raw_paths += [s.path for s in self.dataset.sidecars]
+        raw_paths += [s.path for s in self.dataset.sidecars] + self.dataset.scans_files
         self.issues.extend(validation.filename_issues(sorted(raw_paths)))
         listed = None
         if self.dataset.participants is not None:
@@ -365,6 +386,7 @@ class _RawBuilder:
         self.issues.extend(validation.participants_issues(listed, set(subject_labels)))
         for label in subject_labels:
             self.subject(label)  # species issues are found while building subjects
+        self.issues.extend(self.assembly.scan_issues)  # derivatives' scans.tsv included
 
 
 def _session_of(rel: str) -> tuple[str, str]:
@@ -372,6 +394,16 @@ def _session_of(rel: str) -> tuple[str, str]:
     subject = parts[0][4:]
     session = parts[1][4:] if len(parts) > 2 and parts[1].startswith("ses-") else "_"
     return subject, session
+
+
+def _dated(imaging: Imaging, scan: ScanRow | None, raw: dict[str, Any]) -> Imaging:
+    """`imaging` with the scans.tsv date; the row's other columns go to `raw["scans"]`."""
+    if scan is None:
+        return imaging
+    raw["scans"] = scan.columns
+    if scan.acquired is None:
+        return imaging
+    return imaging.model_copy(update={"acquisition_date": scan.acquired})
 
 
 def _sorted_issues(issues: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -440,25 +472,25 @@ class _DerivedBuilder:
         facts = [self.dataset.files[path] for path in paths]
         header = next((f.data.get("header") for f in facts if f.data.get("header")), None)
         info = self.raw.subject(name.subject).info if name.subject else SubjectInfo()
+        raw = {
+            "sidecar": metadata,
+            "sidecar_files": sources,
+            "nifti": header,
+            "pipeline": self._pipeline_name(),
+        }
+        scan = self.dataset.scan_of(paths)
+        imaging = _dated(meta.imaging(metadata, name.datatype, header), scan, raw)
         record = RecordCreate(
             level=Level.derived,
             title=stem.rpartition("/")[2],
-            imaging=meta.imaging(metadata, name.datatype, header),
+            imaging=imaging,
             subject=info,
             bids=BidsInfo(
                 datatype=name.datatype, suffix=name.suffix, entities=name.entities, rule="bids:path"
             ),
             related=self._origin(),
             files=[_file_entry(path, fact) for path, fact in zip(paths, facts, strict=True)],
-            source=self.assembly.source(
-                stem,
-                {
-                    "sidecar": metadata,
-                    "sidecar_files": sources,
-                    "nifti": header,
-                    "pipeline": self._pipeline_name(),
-                },
-            ),
+            source=self.assembly.source(stem, raw),
         )
         return HarvestedRecord(f"file:{stem}", record, self.key)
 

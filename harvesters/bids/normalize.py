@@ -1,4 +1,4 @@
-"""BIDS values to catalogue values: SPDX licences, NCBITaxon species, sex, age, units.
+"""BIDS values to catalogue values: SPDX licences, NCBITaxon species, sex, age, units, dates.
 
 BIDS leaves these as free text (`License: "CC0"`, `species: "rat"`), while the catalogue
 stores identifiers that exporters and facets can rely on.  Every mapping here is a table
@@ -9,6 +9,7 @@ lookup after light cleaning; an unknown value maps to None and the raw text stay
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from catalog.domain.records import Concept
@@ -142,3 +143,26 @@ def doi(value: Any) -> str | None:
 
 def is_url(value: Any) -> bool:
     return isinstance(value, str) and re.match(r"^https?://\S+$", value.strip()) is not None
+
+
+_ACQ_TIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})?"
+)
+ACQ_TIME_FORMAT = "YYYY-MM-DDThh:mm:ss[.000000][Z|±hh:mm]"
+
+
+def acquisition_date(value: str) -> date:
+    """The date of a scans.tsv `acq_time` as written (shifted years such as 1880 included).
+
+    ValueError when it is not the BIDS datetime form or not a real date and time.
+    """
+    match = _ACQ_TIME.fullmatch(value.strip())
+    if match is None:
+        raise ValueError(f"not a BIDS datetime ({ACQ_TIME_FORMAT})")
+    year, month, day, hour, minute, second = (int(part) for part in match.groups())
+    if hour > 23 or minute > 59 or second > 59:
+        raise ValueError(f"out of range (time {hour:02d}:{minute:02d}:{second:02d})")
+    try:
+        return date(year, month, day)
+    except ValueError as exc:
+        raise ValueError(f"not a real date ({exc})") from exc

@@ -4,6 +4,10 @@ Facts depend on the file alone (never on its neighbours) so that a changed file 
 invalidates its own cache entry; inheritance and hierarchy are resolved later in
 `assemble`.  Privacy is enforced here, before anything is cached: identifying
 participants.tsv columns are dropped and sidecars lose DICOM PS3.15 identifying keys.
+
+Kinds: `dataset_description`, `participants` (+ `_sidecar`), `readme`, `scans`
+(`sub-<label>[_ses-<label>]_scans.tsv`: acquisition times and per-file columns), `sidecar`
+(any other JSON), `image` (NIfTI, header only) and `file` (anything else: size only).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +31,9 @@ PARTICIPANT_COLUMNS: tuple[str, ...] = (
 
 README_CHARS = 4000
 
+SCANS_NAME = re.compile(r"sub-[0-9a-zA-Z]+(?:_ses-[0-9a-zA-Z]+)?_scans\.tsv")
+"""A subject's or session's scans file (its folder is checked when it is assembled)."""
+
 
 def read_facts(path: Path) -> list[FileFacts]:
     """Facts of one file; `ValueError` (naming file, line, column) for malformed content."""
@@ -39,6 +47,8 @@ def read_facts(path: Path) -> list[FileFacts]:
         described = _json_object(path)
         kept = {k: v for k, v in described.items() if k in PARTICIPANT_COLUMNS}
         return [FileFacts(str(path), "participants_sidecar", kept)]
+    if SCANS_NAME.fullmatch(name):
+        return [FileFacts(str(path), "scans", _scans(path))]
     if name.split(".")[0].upper() == "README":
         return [FileFacts(str(path), "readme", {"text": _text(path)[:README_CHARS]})]
     if extension == ".json":
@@ -87,6 +97,30 @@ def _participants(path: Path) -> dict[str, Any]:
         "dropped_columns": sorted(set(header) - set(PARTICIPANT_COLUMNS)),
         "rows": rows,
     }
+
+
+def _scans(path: Path) -> dict[str, Any]:
+    """Rows of a scans.tsv: file line, `filename`, raw `acq_time`, other columns.
+
+    The acq_time is kept as written (it is parsed, and a bad one reported, when the
+    acquisitions are assembled); identifying DICOM keywords used as columns are dropped.
+    """
+    reader = csv.reader(io.StringIO(_text(path)), delimiter="\t")
+    header = [column.strip() for column in next(reader, [])]
+    if "filename" not in header:
+        raise ValueError(f"{path}: line 1: no filename column (found {header[:6]})")
+    rows = []
+    for row in reader:
+        cells = {column: _cell(row, index) for index, column in enumerate(header) if column}
+        filename = cells.pop("filename", None)
+        if filename is None:
+            continue
+        acq_time = cells.pop("acq_time", None)
+        other = scrub_header(cells)
+        rows.append(
+            {"line": reader.line_num, "filename": filename, "acq_time": acq_time, "other": other}
+        )
+    return {"rows": rows}
 
 
 def _cell(row: list[str], index: int) -> str | None:
