@@ -72,6 +72,7 @@ class LabelMatcher:
         self._vocabulary = vocabulary
         self._schemes = tuple(schemes)
         self._entries: dict[str, list[_Entry]] = {}
+        self._named: dict[str, list[tuple[Concept, str]]] = {}
         for rank, scheme in enumerate(self._schemes):
             for concept in vocabulary.concepts(scheme):
                 self._add_concept(concept, rank)
@@ -130,15 +131,22 @@ class LabelMatcher:
         for match in matches:
             start, end = match.span()
             phrase = text[start:end]
-            entries = self._entries.get(normalise(phrase), [])
-            for entry in self._resolve(entries):
+            for concept, label in self._concepts_named(phrase):
                 yield LabelHit(
-                    start=start,
-                    end=end,
-                    text=phrase,
-                    concept=self._vocabulary.concept(entry.iri),
-                    matched_label=entry.surface(phrase),
+                    start=start, end=end, text=phrase, concept=concept, matched_label=label
                 )
+
+    def _concepts_named(self, phrase: str) -> list[tuple[Concept, str]]:
+        """(concept, label as matched) for each concept a phrase names; memoised, since
+        queries keep naming the same few phrases ("brain" in "brain scan 17")."""
+        found = self._named.get(phrase)
+        if found is None:
+            entries = self._resolve(self._entries.get(normalise(phrase), []))
+            found = [(self._vocabulary.concept(e.iri), e.surface(phrase)) for e in entries]
+            if len(self._named) >= 10_000:  # a bound, against a stream of distinct phrases
+                self._named.clear()
+            self._named[phrase] = found
+        return found
 
     def _resolve(self, entries: list[_Entry]) -> list[_Entry]:
         """Order candidates and drop those cross-linked to a better-ranked candidate."""

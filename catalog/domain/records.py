@@ -247,6 +247,10 @@ class RecordSummary(_Model):
 
 
 class FacetValue(_Model):
+    """One facet value with its count. Frozen: searches share equal instances."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
     value: str
     label: str
     count: int

@@ -36,6 +36,7 @@ Speed (10^6 records in 2 cores, see ``benchmarks/search_bench.py``):
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import shutil
@@ -684,9 +685,10 @@ class TantivyBackend(SearchBackend):
     def _summary(self, doc: tantivy.Document, score: float, query: SearchQuery) -> RecordSummary:
         stored = orjson.loads(doc["summary"][0])
         explanation = []
-        if query.concepts:
+        terms = doc["terms"] if query.concepts else None
+        if terms:  # a record without terms matched no concept
             details = orjson.loads(doc["term_info"][0]) if doc.get_first("term_info") else {}
-            explanation = concept_explanation(doc["terms"], query, details)
+            explanation = concept_explanation(terms, query, details)
         return RecordSummary(**stored, score=score, explanation=explanation)
 
     @staticmethod
@@ -755,12 +757,19 @@ def _facets_of(docs: Sequence[tantivy.Document]) -> dict[str, list[FacetValue]]:
             facets[name] = []
         elif len(keys) == 1:  # the usual case for a handful of hits: nothing to merge
             ((key, count),) = keys.items()
-            value, _, label = key.partition(FACET_KEY_SEP)
-            facets[name] = [FacetValue(value=value, label=label or value, count=count)]
+            facets[name] = [_facet_value(key, count)]
         else:
             ranked = sorted(keys.items(), key=lambda item: (-item[1], item[0]))
             facets[name] = merge_facet_buckets(ranked)
     return facets
+
+
+@functools.lru_cache(maxsize=4096)
+def _facet_value(key: str, count: int) -> FacetValue:
+    """One facet value from its stored key; shared (FacetValue is frozen), since the same
+    few values and small counts come back in search after search."""
+    value, _, label = key.partition(FACET_KEY_SEP)
+    return FacetValue(value=value, label=label or value, count=count)
 
 
 def _unscored(query: tantivy.Query) -> tantivy.Query:
