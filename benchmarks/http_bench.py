@@ -8,7 +8,8 @@ client on asyncio streams (cheaper per request than httpx, so the client is not 
 bottleneck). Each phase sends a bounded number of requests, once per round; rounds are
 interleaved so that the machine's speed drifts touch every phase. Reported per phase
 (median round): req/s, req per server CPU-second (from /proc; = req/s per core) with
-its spread over the rounds, and the ratio to the `/api/health` baseline.
+its spread over the rounds, and the ratio to the `/api/health` baseline. With two or
+more CPUs the server is pinned to one and the load generator to the others.
 
     python benchmarks/http_bench.py                 # 10^4 records, 4,000 requests a phase
     python benchmarks/http_bench.py --records 2000 --requests 1000
@@ -87,7 +88,7 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "uvicorn", "catalog.web.app:create_app", "--factory"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     command += ["--log-level", "warning", "--no-access-log"]
-    server = subprocess.Popen(command, env=env, cwd=ROOT)
+    server = subprocess.Popen(command, env=env, cwd=ROOT, preexec_fn=_pin(SERVER_CPUS))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -132,7 +133,27 @@ async def _load(port: int, paths: list[str], concurrency: int) -> tuple[float, d
 
 
 def _load_process(port: int, paths: list[str], concurrency: int, queue) -> None:  # type: ignore[no-untyped-def]
+    _pin(CLIENT_CPUS)()
     queue.put(asyncio.run(_load(port, paths, concurrency)))
+
+
+def _cpus() -> list[int]:
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+
+#: With 2+ CPUs the server gets the last one and the load generator the others, so that
+#: they never take turns on one CPU (which made runs vary far more, and costs the server
+#: cache refills that a real deployment would not see).
+SERVER_CPUS = _cpus()[-1:] if len(_cpus()) >= 2 else []
+CLIENT_CPUS = _cpus()[:-1] if len(_cpus()) >= 2 else []
+
+
+def _pin(cpus: list[int]) -> Callable[[], None]:
+    def pin() -> None:
+        if cpus:
+            os.sched_setaffinity(0, cpus)
+
+    return pin
 
 
 def run_phase(
