@@ -23,10 +23,10 @@ from catalog.domain.enums import RecordStatus
 from catalog.domain.errors import ValidationError
 from catalog.domain.identity import Identity
 from catalog.domain.records import RecordCreate, Term
-from catalog.domain.results import HarvestReport
-from catalog.services.access import effective_access, require_writer
+from catalog.domain.results import Conflict, HarvestReport
+from catalog.services import writes
+from catalog.services.access import require_writer
 from catalog.services.indexing import IndexSync
-from catalog.services.records import body_of, build_stored, content_hash, origin_record_id
 from catalog.store.repository import FileState, StoredRecord, UnitOfWork, utcnow
 from harvesters.base import FileFacts, HarvestedRecord, Harvester, HarvestOptions, ItemError
 from harvesters.registry import harvesters
@@ -263,8 +263,10 @@ class HarvestService:
                 progress("write", done, len(items))
         for origin, (record_id, status, _hash) in existing.items():
             if origin not in seen and status == RecordStatus.active.value:
-                self._withdraw(uow, record_id)
-                report.withdrawn += 1
+                stored = uow.records.get(record_id)
+                if stored is not None:
+                    writes.withdraw(uow, stored)
+                    report.withdrawn += 1
 
     def _upsert_one(
         self,
@@ -278,28 +280,20 @@ class HarvestService:
         data.source.harvested_at = data.source.harvested_at or utcnow()
         data.source.harvester_version = data.source.harvester_version or harvester.version
         data.source.type = data.source.type or harvester.name
-        data.parent_id = parent.id if parent else None
         old = uow.records.by_origin(origin)
         data.terms = self._terms(data, old)
-        if old is None:
-            stored = build_stored(origin_record_id(origin), data, parent, origin=origin)
-            uow.records.save(stored)
-            report.created += 1
-            return stored
-        body = body_of(data)
-        parent_id = parent.id if parent else None
-        new_hash = content_hash(data.level.value, data.title, parent_id, body)
-        if new_hash == old.content_hash and old.status == RecordStatus.active.value:
-            report.unchanged += 1
-            return old
-        if uow.records.version_published(old.id, old.version):
-            old.version += 1
-        old.title, old.body, old.parent_id, old.content_hash = data.title, body, parent_id, new_hash
-        old.access = effective_access(old.own_access, parent.access if parent else None)
-        old.status, old.withdrawn_at, old.updated = RecordStatus.active.value, None, utcnow()
-        uow.records.save(old)
-        report.updated += 1
-        return old
+        result = writes.write_harvested(uow, origin, data, parent, old)
+        setattr(report, result.action, getattr(report, result.action) + 1)
+        for name in result.conflicts:
+            report.conflicts.append(
+                Conflict(
+                    record=result.record.id,
+                    field=name,
+                    message=f"the source changed '{name}', which a curator edited; "
+                    "the curated value was kept",
+                )
+            )
+        return result.record
 
     def _terms(self, data: RecordCreate, old: StoredRecord | None) -> list[Term]:
         """Fresh annotations, keeping curators' decisions from the previous version."""
@@ -309,15 +303,6 @@ class HarvestService:
         curated = [t for t in previous if t.rule == "manual" or t.status != "proposed"]
         blocked = {t.iri for t in curated}
         return curated + [t for t in data.terms if t.iri not in blocked]
-
-    @staticmethod
-    def _withdraw(uow: UnitOfWork, record_id: str) -> None:
-        stored = uow.records.get(record_id)
-        if stored is None:
-            return
-        stored.status = RecordStatus.withdrawn.value
-        stored.withdrawn_at = stored.updated = utcnow()
-        uow.records.save(stored, snapshot=False)
 
 
 def _attach_checksums(produced: list[HarvestedRecord], checksums: dict[str, str]) -> None:
