@@ -27,6 +27,7 @@ from catalog.domain.results import Conflict, HarvestReport
 from catalog.services import writes
 from catalog.services.access import require_writer
 from catalog.services.indexing import IndexSync
+from catalog.services.path_privacy import PathAliases
 from catalog.store.repository import FileState, StoredRecord, UnitOfWork, utcnow
 from harvesters.base import FileFacts, HarvestedRecord, Harvester, HarvestOptions, ItemError
 from harvesters.registry import harvesters
@@ -111,7 +112,11 @@ class HarvestService:
         facts = [FileFacts(**f) for s in states.values() for f in s.facts]
         produced = self._assemble(harvester, root, facts, report)
         _attach_checksums(produced, {path: state.checksum for path, state in states.items()})
-        _pseudonymise_paths(produced, _path_aliases(facts))
+        aliases = PathAliases.from_facts(facts)
+        aliases.apply(produced)
+        _name_source(produced, aliases.component(root.name) or str(root))
+        for entry in report.errors:
+            entry.item = aliases.path(entry.item)
         with self.uow_factory() as uow:
             self._upsert(uow, source, produced, harvester, report, progress)
             fresh: list[FileState] = []
@@ -328,30 +333,11 @@ def _lookup(checksums: dict[str, str], path: str) -> str | None:
     return None
 
 
-def _path_aliases(facts: list[FileFacts]) -> dict[str, str]:
-    """Path components a harvester found to embed a subject's id or name (e.g. a PACS
-    export folder `DOE^JOHN/` or a ParaVision study `..._RatA01_1_1`) -> their
-    pseudonymised form."""
-    aliases: dict[str, str] = {}
-    for fact in facts:
-        for pair in fact.data.get("path_aliases") or []:
-            if len(pair) == 2:
-                aliases[str(pair[0])] = str(pair[1])
-    return aliases
-
-
-def _pseudonymise_paths(produced: list[HarvestedRecord], aliases: dict[str, str]) -> None:
-    """Listed file paths (and the checksum keys) never show those components."""
-    if not aliases:
-        return
+def _name_source(produced: list[HarvestedRecord], name: str) -> None:
+    """What the public sees of a local source: the harvested folder's (pseudonymised)
+    name; its path stays in `location` for curators and admins."""
     for item in produced:
-        source = item.record.source
-        for entry in item.record.files:
-            public = "/".join(aliases.get(part, part) for part in entry.path.split("/"))
-            if public != entry.path:
-                if entry.path in source.checksums:
-                    source.checksums[public] = source.checksums.pop(entry.path)
-                entry.path = public
+        item.record.source.name = item.record.source.name or name
 
 
 def _relative(path: Path, root: Path) -> str:
