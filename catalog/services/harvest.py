@@ -10,7 +10,9 @@ was catalogued before.
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import json
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -109,7 +111,7 @@ class HarvestService:
         with self.uow_factory() as uow:
             cached = uow.harvest.files(source)
         states = self._scan(harvester, root, cached, report, progress)
-        facts = [FileFacts(**f) for s in states.values() for f in s.facts]
+        facts = _assembly_facts(states, cached)
         produced = self._assemble(harvester, root, facts, report)
         _attach_checksums(produced, {path: state.checksum for path, state in states.items()})
         aliases = PathAliases.from_facts(facts)
@@ -196,8 +198,8 @@ class HarvestService:
             facts = harvester.read(path)
         except (ValueError, OSError, KeyError, IndexError, TypeError, EOFError) as exc:
             return checksum, None, str(exc) or exc.__class__.__name__
-        # shallow: the facts were just built for us (dataclasses.asdict deep-copies them)
-        return checksum, [{"path": f.path, "kind": f.kind, "data": f.data} for f in facts], None
+        fresh = [{"path": f.path, "kind": f.kind, "data": f.data} for f in facts]
+        return checksum, _as_stored(fresh), None
 
     @staticmethod
     def _collect(
@@ -338,6 +340,29 @@ def _name_source(produced: list[HarvestedRecord], name: str) -> None:
     name; its path stays in `location` for curators and admins."""
     for item in produced:
         item.record.source.name = item.record.source.name or name
+
+
+def _as_stored(facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Facts exactly as the store will hand them back next run (tuples become lists,
+    number subclasses plain numbers): a run that read a file and the next run that takes
+    its facts from the cache must build the same records, or every change would need two
+    runs to settle."""
+    try:
+        return json.loads(json.dumps(facts))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"the harvester produced facts that cannot be stored: {exc}") from None
+
+
+def _assembly_facts(states: dict[str, FileState], cached: dict[str, FileState]) -> list[FileFacts]:
+    """Every file's facts for `assemble`, in path order (the same whichever files this run
+    read); facts that are about to be stored are copied, so nothing `assemble` does to
+    its input can reach the cache."""
+    facts: list[FileFacts] = []
+    for path in sorted(states):
+        state = states[path]
+        items = state.facts if cached.get(path) is state else copy.deepcopy(state.facts)
+        facts.extend(FileFacts(**f) for f in items)
+    return facts
 
 
 def _relative(path: Path, root: Path) -> str:
