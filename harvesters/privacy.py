@@ -237,6 +237,9 @@ class Scrubber:
             elif len(value) >= 2:
                 alternatives.append(_NOT_ALNUM_BEFORE + re.escape(value) + _NOT_ALNUM_AFTER)
         self.pattern = re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
+        # "DOE^JOHN" -> "sub-1a^sub-1a" reads better as one "sub-1a"
+        rep = re.escape(replacement)
+        self.repeats = re.compile(f"{rep}(?:[\\^\\s_=,.-]+{rep})+") if replacement else None
 
     @classmethod
     def from_header(cls, values: dict[str, Any], replacement: str) -> Scrubber:
@@ -254,14 +257,17 @@ class Scrubber:
     def scrub(self, text: str) -> str:
         if not text or self.pattern is None:
             return text
-        return self.pattern.sub(self.replacement, text)
+        scrubbed = self.pattern.sub(self.replacement, text)
+        if scrubbed != text and self.repeats is not None:
+            scrubbed = self.repeats.sub(self.replacement, scrubbed)
+        return scrubbed
 
     def scrub_optional(self, text: str | None) -> str | None:
         """Scrubbed text, or None when nothing but the identifying values was in it (a
         StudyDescription that is just the patient's name says nothing else)."""
         if not text or self.pattern is None:
             return text
-        scrubbed = self.pattern.sub(self.replacement, text)
+        scrubbed = self.scrub(text)
         if scrubbed == text:
             return text
         rest = self.pattern.sub("", text)
