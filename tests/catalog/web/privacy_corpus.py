@@ -92,12 +92,22 @@ def identifying_header() -> Dataset:
     return ds
 
 
-def write_dicom(path: Path, study_uid: str, series_uid: str, number: int, text: str) -> Path:
-    """A small MR image whose header holds every marker and `text` as SeriesDescription."""
+def write_dicom(
+    path: Path,
+    study_uid: str,
+    series_uid: str,
+    number: int,
+    text: str,
+    **header: str,
+) -> Path:
+    """A small MR image whose header holds every marker and `text` as SeriesDescription
+    (`header` overrides attributes, e.g. PatientName)."""
     ds = identifying_header()
     ds.StudyDescription = f"Study of patient {PATIENT_ID} ({ACCESSION})"
     ds.SeriesDescription = text
     ds.ProtocolName = f"t1 XU QJ {OTHER_ID}"
+    for keyword, value in header.items():
+        setattr(ds, keyword, value)
     ds.Modality, ds.Manufacturer, ds.MagneticFieldStrength = "MR", "SIEMENS", 3
     ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
     ds.SOPInstanceUID = generate_uid()

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from privacy_corpus import bids_corpus, bruker_corpus, dicom_corpus, leaks
+from privacy_corpus import bids_corpus, bruker_corpus, dicom_corpus, leaks, write_dicom
+from pydicom.uid import generate_uid
 from web_factories import make_settings
 
 from catalog.domain.identity import SYSTEM
@@ -148,3 +149,35 @@ def test_no_marker_in_any_log_line(corpus: Corpus) -> None:
     assert corpus.logs.lines, "the harvest and the requests logged nothing at all"
     for line in corpus.logs.lines:
         assert leaks(line) == [], line
+
+
+def test_the_issues_exact_inputs(tmp_path: Path) -> None:
+    """`harvest dicom .../SMITH^JOHN`, PatientID MRN55555 repeated in the descriptions."""
+    root = tmp_path / "exports" / "SMITH^JOHN"
+    study = generate_uid()
+    header = {
+        "PatientName": "SMITH^JOHN",
+        "PatientID": "MRN55555",
+        "StudyDescription": "Study of patient MRN55555",
+    }
+    write_dicom(root / "1.dcm", study, generate_uid(), 1, "MRN55555 follow-up", **header)
+    catalog = Catalog.open(make_settings(tmp_path / "data"))
+    try:
+        report = catalog.harvest.run(SYSTEM, "dicom", str(root))
+        assert (report.created, report.failed) == (4, 0)
+        with TestClient(create_app(catalog=catalog)) as client:
+            hits = client.get("/api/records", params={"size": 10, "sort": "title"}).json()["hits"]
+            titles = sorted(h["title"] for h in hits)
+            assert not [t for t in titles if "SMITH" in t or "MRN55555" in t], titles
+            assert any(t.endswith(" follow-up") for t in titles)
+            assert any(t.startswith("Study of patient sub-") for t in titles)
+            for query in ("SMITH", "JOHN", "MRN55555"):
+                assert client.get("/api/records", params={"q": query}).json()["total"] == 0
+            leaf = next(h["id"] for h in hits if h["level"] == "acquisition")
+            for suffix in ("", ".jsonld", ".ttl", ".xml", ".bib"):
+                text = client.get(f"/records/{leaf}{suffix}").text  # breadcrumbs included
+                assert "SMITH" not in text and "MRN55555" not in text, suffix
+            show = client.get("/api/3/action/package_show", params={"id": leaf}).text
+            assert "SMITH" not in show and "MRN55555" not in show
+    finally:
+        catalog.close()
