@@ -45,6 +45,13 @@ class QuerySyntaxError(ImagoraError):
     code = "bad_query"
 
 
+class BadRequestError(ImagoraError):
+    """A request the server cannot even read (malformed body, oversized query string)."""
+
+    status = 400
+    code = "bad_request"
+
+
 class AuthenticationError(ImagoraError):
     status = 401
     code = "unauthenticated"

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
+import pydantic
 
+from catalog.domain.clean import clean_json
 from catalog.domain.enums import Level, RecordStatus
 from catalog.domain.errors import NotFoundError, QuerySyntaxError, ValidationError
 from catalog.domain.identity import Identity
@@ -78,7 +80,8 @@ def origin_record_id(origin: str) -> str:
 
 
 def body_of(data: RecordCreate) -> dict[str, Any]:
-    return data.model_dump(mode="json", exclude=_BODY_EXCLUDE)
+    """The stored body: cleaned of what no reader can render (see `catalog.domain.clean`)."""
+    return clean_json(data.model_dump(mode="json", exclude=_BODY_EXCLUDE))
 
 
 def content_hash(level: str, title: str, parent_id: str | None, body: dict[str, Any]) -> str:
@@ -264,7 +267,8 @@ class RecordService:
             stored.version += 1  # the published version stays as it was
         if "title" in changes:
             stored.title = changes.pop("title")
-        stored.body.update(changes)
+        stored.body.update(clean_json(changes))
+        _check_renderable(stored)
         stored.updated = utcnow()
         stored.content_hash = content_hash(
             stored.level, stored.title, stored.parent_id, stored.body
@@ -283,6 +287,19 @@ class RecordService:
         stored.updated = utcnow()
         uow.records.save(stored, snapshot=False)
         _propagate_access(uow, stored)
+
+
+def _check_renderable(stored: StoredRecord) -> None:
+    """Refuse (422, before anything is written) a change readers could not render."""
+    try:
+        to_public(stored, [], 0, [])
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        raise ValidationError(
+            f"the change would leave the record unreadable: {where}: {first['msg']}",
+            field=str(first["loc"][0]) if first["loc"] else None,
+        ) from None
 
 
 def _propagate_access(uow: UnitOfWork, root: StoredRecord) -> None:
