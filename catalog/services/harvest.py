@@ -191,6 +191,9 @@ class HarvestService:
             facts = harvester.read(path)
         except (ValueError, OSError, KeyError, IndexError, TypeError, EOFError) as exc:
             return checksum, None, str(exc) or exc.__class__.__name__
+        except Exception as exc:  # one file a reader cannot cope with never stops the run
+            reason = f"{exc.__class__.__name__}: {exc}"[:500]
+            return checksum, None, f"the {harvester.name} harvester cannot read it ({reason})"
         # shallow: the facts were just built for us (dataclasses.asdict deep-copies them)
         return checksum, [{"path": f.path, "kind": f.kind, "data": f.data} for f in facts], None
 
