@@ -69,6 +69,12 @@ class ConflictError(ImagoraError):
     code = "conflict"
 
 
+class HarvestRunningError(ConflictError):
+    """Another process is harvesting the same source (exit status 2 in the CLI)."""
+
+    code = "harvest_running"
+
+
 class PayloadTooLargeError(ImagoraError):
     status = 413
     code = "payload_too_large"

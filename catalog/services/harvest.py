@@ -27,6 +27,7 @@ from catalog.domain.results import HarvestReport
 from catalog.services.access import effective_access, require_writer
 from catalog.services.indexing import IndexSync
 from catalog.services.records import body_of, build_stored, content_hash, origin_record_id
+from catalog.services.source_lock import SourceLocks, source_key
 from catalog.store.repository import FileState, StoredRecord, UnitOfWork, utcnow
 from harvesters.base import FileFacts, HarvestedRecord, Harvester, HarvestOptions, ItemError
 from harvesters.registry import harvesters
@@ -56,6 +57,7 @@ class HarvestService:
         self.index_sync = index_sync
         self.secret = secret
         self.annotate = annotate
+        self.locks = SourceLocks(index_sync.lock_path.parent / "harvest-locks")
 
     @staticmethod
     def parse_options(
@@ -98,7 +100,19 @@ class HarvestService:
         options: HarvestOptions | None = None,
         progress: Progress | None = None,
     ) -> HarvestReport:
-        """Harvest `location` with the `kind` harvester; raises SourceUnusableError early."""
+        """Harvest `location` with the `kind` harvester; raises SourceUnusableError early,
+        HarvestRunningError when another process is harvesting the same source."""
+        with self.locks.hold(source_key(kind, location)):
+            return self._run(identity, kind, location, options, progress)
+
+    def _run(
+        self,
+        identity: Identity,
+        kind: str,
+        location: str,
+        options: HarvestOptions | None = None,
+        progress: Progress | None = None,
+    ) -> HarvestReport:
         require_writer(identity, "harvesting")
         harvester = self.make_harvester(kind, options)
         root = harvester.check_location(location).resolve()
