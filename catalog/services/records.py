@@ -11,6 +11,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -155,6 +156,11 @@ class RecordService:
         if self.ontology is None:
             return [ConceptClause(label=iri, iris=(iri,))]
         return self.ontology.concept_clauses(iri)
+
+    def public_pages(self) -> list[tuple[str, datetime]]:
+        """(id, last update) of every record anyone may see: what a sitemap lists."""
+        with self.uow_factory() as uow:
+            return uow.records.public_pages()
 
     def children(
         self, identity: Identity, record_id: str, page: int = 1, size: int = 50
