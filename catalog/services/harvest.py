@@ -1,7 +1,10 @@
 """HarvestService: incremental harvesting from any registered harvester.
 
-Files are compared with the cached state of the previous run (path, size, mtime; a
-content checksum when those disagree), so only new or changed files are read. Records are
+Items (local files, remote sessions, portal packages) are compared with the stored state
+of the previous run by fingerprint only -- what a fingerprint is belongs to the harvester
+(size and mtime confirmed by SHA-256 for files, `last_modified` / version stamps for
+remote items) -- so only new or changed items are fetched. Fetched states are
+checkpointed during the run, so a killed run resumes without fetching again. Records are
 matched to earlier ones by their stable source key: created / updated / unchanged are
 counted, and records whose source item disappeared become withdrawn tombstones (never a
 silent delete). Bad items become error entries; they never stop the run nor remove what
@@ -10,11 +13,8 @@ was catalogued before.
 
 from __future__ import annotations
 
-import hashlib
-import os
+import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pydantic
@@ -23,25 +23,25 @@ from catalog.domain.enums import RecordStatus
 from catalog.domain.errors import ValidationError
 from catalog.domain.identity import Identity
 from catalog.domain.records import RecordCreate, Term
-from catalog.domain.results import HarvestReport
+from catalog.domain.results import HarvestReport, ItemState
 from catalog.services.access import effective_access, require_writer
 from catalog.services.indexing import IndexSync
 from catalog.services.records import body_of, build_stored, content_hash, origin_record_id
-from catalog.store.repository import FileState, StoredRecord, UnitOfWork, utcnow
-from harvesters.base import FileFacts, HarvestedRecord, Harvester, HarvestOptions, ItemError
+from catalog.store.repository import StoredRecord, UnitOfWork, utcnow
+from harvesters.base import (
+    Fetched,
+    FileFacts,
+    HarvestedRecord,
+    HarvestOptions,
+    ItemError,
+    ItemHarvester,
+    ItemRef,
+)
 from harvesters.registry import harvesters
 
 Progress = Callable[[str, int, int | None], None]
 Annotate = Callable[[RecordCreate, list[Term]], list[Term]]
-READ_WORKERS = 4
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return "sha256:" + digest.hexdigest()
+CHECKPOINT_ITEMS = 256
 
 
 class HarvestService:
@@ -56,10 +56,14 @@ class HarvestService:
         self.index_sync = index_sync
         self.secret = secret
         self.annotate = annotate
+        self.checkpoint_items = CHECKPOINT_ITEMS
 
-    @staticmethod
+    def kinds(self) -> list[str]:
+        """The registered harvester types."""
+        return harvesters.names()
+
     def parse_options(
-        kind: str, values: dict[str, Any], spell: Callable[[str], str] = str
+        self, kind: str, values: dict[str, Any], spell: Callable[[str], str] = str
     ) -> HarvestOptions:
         """The harvester's typed `Options` from plain values; unknown names are refused
         with the list of those the harvester takes (`spell` writes a name as the caller
@@ -84,7 +88,9 @@ class HarvestService:
                 f"invalid {spell(name)} for the {kind} harvester: {first['msg']}", field=name
             ) from None
 
-    def make_harvester(self, kind: str, options: HarvestOptions | None = None) -> Harvester:
+    def make_harvester(
+        self, kind: str, options: HarvestOptions | None = None
+    ) -> ItemHarvester[Any]:
         cls = harvesters.get(kind)
         opts = options or cls.Options()
         opts.secret = self.secret
@@ -98,138 +104,116 @@ class HarvestService:
         options: HarvestOptions | None = None,
         progress: Progress | None = None,
     ) -> HarvestReport:
-        """Harvest `location` with the `kind` harvester; raises SourceUnusableError early."""
+        """Harvest `location` with the `kind` harvester.
+
+        Raises `SourceUnusableError` (unreachable, refused credentials, a listing cut
+        short) before anything in the catalogue changes. Fetched item states are
+        checkpointed as the run goes, so a run killed half-way resumes where it stopped;
+        records are written in one transaction at the end, from every item's facts.
+        """
         require_writer(identity, "harvesting")
         harvester = self.make_harvester(kind, options)
-        root = harvester.check_location(location).resolve()
-        source = f"{kind}:{root}"
+        where = harvester.open(location)
+        try:
+            return self._run(harvester, where, progress)
+        finally:
+            harvester.close()
+
+    def _run(
+        self, harvester: ItemHarvester[Any], where: Any, progress: Progress | None
+    ) -> HarvestReport:
+        source = harvester.source_id(where)
         report = HarvestReport(source=source)
-        started = utcnow()
+        started = time.monotonic()
+        started_at = utcnow()
         with self.uow_factory() as uow:
-            cached = uow.harvest.files(source)
-        states = self._scan(harvester, root, cached, report, progress)
+            cached = uow.harvest.items(source)
+        states = self._scan(harvester, where, source, cached, report, progress)
         facts = [FileFacts(**f) for s in states.values() for f in s.facts]
-        produced = self._assemble(harvester, root, facts, report)
-        _attach_checksums(produced, {path: state.checksum for path, state in states.items()})
+        produced = self._assemble(harvester, where, facts, report)
+        _attach_checksums(produced, {key: state.checksum for key, state in states.items()})
         _pseudonymise_paths(produced, _path_aliases(facts))
         with self.uow_factory() as uow:
             self._upsert(uow, source, produced, harvester, report, progress)
-            fresh: list[FileState] = []
-            for path, state in states.items():
-                if path not in cached:
-                    fresh.append(state)
-                elif cached[path] != state:
-                    uow.harvest.put(source, state)
-            uow.harvest.add_many(source, fresh)
-            uow.harvest.remove(source, [p for p in cached if p not in states])
-            uow.harvest.add_run(source, started, report.model_dump(mode="json"))
+            uow.harvest.remove(source, [k for k in cached if k not in states])
+            report.duration_s = round(time.monotonic() - started, 3)
+            uow.harvest.add_run(source, started_at, report.model_dump(mode="json"))
             uow.commit()
         self.index_sync.try_apply()
         return report
 
-    # ----- step 1: find and read files -------------------------------------------------
+    # ----- step 1: discover items, fetch the changed ones ---------------------------------
     def _scan(
         self,
-        harvester: Harvester,
-        root: Path,
-        cached: dict[str, FileState],
+        harvester: ItemHarvester[Any],
+        where: Any,
+        source: str,
+        cached: dict[str, ItemState],
         report: HarvestReport,
         progress: Progress | None,
-    ) -> dict[str, FileState]:
-        states: dict[str, FileState] = {}
-        to_read: list[tuple[Path, str, os.stat_result]] = []
-        for found in harvester.discover(root):
+    ) -> dict[str, ItemState]:
+        states: dict[str, ItemState] = {}
+        changed: list[tuple[ItemRef, ItemState | None]] = []
+        for found in harvester.discover_items(where):
             if isinstance(found, ItemError):
                 report.error(found.item, found.error)
+                if found.item in cached:  # keep what was catalogued before
+                    states[found.item] = cached[found.item]
                 continue
-            rel = _relative(found, root)
-            try:
-                stat = found.stat()
-            except OSError as exc:
-                report.error(rel, f"cannot stat file: {exc.strerror or exc}")
-                _keep_previous(states, cached, rel)
-                continue
-            old = cached.get(rel)
-            if (
-                old
-                and not old.error
-                and (old.size, old.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
-            ):
-                states[rel] = old
+            old = cached.get(found.key)
+            if old and not old.error and old.fingerprint == found.fingerprint:
+                states[found.key] = old
                 report.files_cached += 1
             else:
-                to_read.append((found, rel, stat))
-        total = len(to_read)
-        with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
-            jobs = [
-                (
-                    rel,
-                    stat,
-                    cached.get(rel),
-                    pool.submit(self._read_one, harvester, path, cached.get(rel)),
-                )
-                for path, rel, stat in to_read
-            ]
-            for done, (rel, stat, old, job) in enumerate(jobs, 1):
-                self._collect(rel, stat, old, job.result(), states, report)
-                if progress:
-                    progress("read", done, total)
+                changed.append((found, old))
+        self._fetch(harvester, where, source, changed, states, report, progress)
         return states
 
-    @staticmethod
-    def _read_one(
-        harvester: Harvester, path: Path, old: FileState | None
-    ) -> tuple[str, list[dict] | None, str | None]:
-        """(checksum, facts or None when unchanged, error message)."""
-        try:
-            checksum = sha256_file(path)
-        except OSError as exc:
-            return "", None, f"cannot read file: {exc.strerror or exc}"
-        if old and not old.error and old.checksum == checksum:
-            return checksum, None, None
-        try:
-            facts = harvester.read(path)
-        except (ValueError, OSError, KeyError, IndexError, TypeError, EOFError) as exc:
-            return checksum, None, str(exc) or exc.__class__.__name__
-        # shallow: the facts were just built for us (dataclasses.asdict deep-copies them)
-        return checksum, [{"path": f.path, "kind": f.kind, "data": f.data} for f in facts], None
-
-    @staticmethod
-    def _collect(
-        rel: str,
-        stat: os.stat_result,
-        old: FileState | None,
-        result: tuple[str, list[dict] | None, str | None],
-        states: dict[str, FileState],
+    def _fetch(
+        self,
+        harvester: ItemHarvester[Any],
+        where: Any,
+        source: str,
+        changed: list[tuple[ItemRef, ItemState | None]],
+        states: dict[str, ItemState],
         report: HarvestReport,
+        progress: Progress | None,
     ) -> None:
-        checksum, facts, error = result
-        if error:
-            report.error(rel, error)
-            previous = old.facts if old else []  # keep what was catalogued before
-            states[rel] = FileState(rel, stat.st_size, stat.st_mtime_ns, checksum, previous, error)
-            return
-        if facts is None and old is not None:
-            states[rel] = FileState(rel, stat.st_size, stat.st_mtime_ns, checksum, old.facts)
-            report.files_cached += 1
-            return
-        states[rel] = FileState(rel, stat.st_size, stat.st_mtime_ns, checksum, facts or [])
-        report.files_read += 1
+        """Fetch changed items, committing their states every `CHECKPOINT_ITEMS` (only the
+        harvest state: the catalogue itself changes at the end of the run)."""
+        previous = {ref.key: old for ref, old in changed}
+        pending: list[ItemState] = []
+        for done, fetched in enumerate(harvester.fetch(where, changed), 1):
+            state = _merge(fetched, previous.get(fetched.key), report)
+            states[state.key] = state
+            pending.append(state)
+            if len(pending) >= self.checkpoint_items:
+                self._checkpoint(source, pending)
+            if progress:
+                progress("read", done, len(changed))
+        self._checkpoint(source, pending)
+
+    def _checkpoint(self, source: str, pending: list[ItemState]) -> None:
+        if pending:
+            with self.uow_factory() as uow:
+                uow.harvest.put_many(source, pending)
+                uow.commit()
+            pending.clear()
 
     # ----- step 2: build the hierarchy -------------------------------------------------
     @staticmethod
     def _assemble(
-        harvester: Harvester, root: Path, facts: list[FileFacts], report: HarvestReport
+        harvester: ItemHarvester[Any], where: Any, facts: list[FileFacts], report: HarvestReport
     ) -> list[HarvestedRecord]:
         produced: list[HarvestedRecord] = []
         try:
-            for item in harvester.assemble(root, facts):
+            for item in harvester.assemble(where, facts):
                 if isinstance(item, ItemError):
                     report.error(item.item, item.error)
                 else:
                     produced.append(item)
         except Exception as exc:  # a harvester bug must not lose the catalogue
-            report.error(str(root), f"{harvester.name} harvester failed while assembling: {exc}")
+            report.error(str(where), f"{harvester.name} harvester failed while assembling: {exc}")
             raise
         return produced
 
@@ -239,7 +223,7 @@ class HarvestService:
         uow: UnitOfWork,
         source: str,
         produced: Iterable[HarvestedRecord],
-        harvester: Harvester,
+        harvester: ItemHarvester[Any],
         report: HarvestReport,
         progress: Progress | None,
     ) -> None:
@@ -272,7 +256,7 @@ class HarvestService:
         origin: str,
         data: RecordCreate,
         parent: StoredRecord | None,
-        harvester: Harvester,
+        harvester: ItemHarvester[Any],
         report: HarvestReport,
     ) -> StoredRecord:
         data.source.harvested_at = data.source.harvested_at or utcnow()
@@ -369,13 +353,16 @@ def _pseudonymise_paths(produced: list[HarvestedRecord], aliases: dict[str, str]
                 entry.path = public
 
 
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def _keep_previous(states: dict[str, FileState], cached: dict[str, FileState], rel: str) -> None:
-    if rel in cached:
-        states[rel] = cached[rel]
+def _merge(fetched: Fetched, old: ItemState | None, report: HarvestReport) -> ItemState:
+    """The item's new state; an error keeps the facts catalogued before (and is retried
+    next run), "content unchanged" keeps the stored facts under the new fingerprint."""
+    key = fetched.key
+    if fetched.error:
+        report.error(key, fetched.error)
+        previous = old.facts if old else []
+        return ItemState(key, fetched.fingerprint, fetched.checksum, previous, fetched.error)
+    if fetched.facts is None and old is not None:
+        report.files_cached += 1
+        return ItemState(key, fetched.fingerprint, fetched.checksum, old.facts)
+    report.files_read += 1
+    return ItemState(key, fetched.fingerprint, fetched.checksum, fetched.facts or [])

@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from catalog.domain.results import ItemState
 from catalog.store.models import (
-    HarvestFileRow,
+    HarvestItemRow,
     HarvestRunRow,
     HarvestSourceRow,
     OutboxRow,
@@ -59,18 +60,6 @@ class StoredRecord:
     @property
     def visibility(self) -> str:
         return str(self.access.get("record", "public"))
-
-
-@dataclass
-class FileState:
-    """Cached state of one harvested file."""
-
-    path: str
-    size: int
-    mtime_ns: int
-    checksum: str
-    facts: list[dict[str, Any]]
-    error: str | None = None
 
 
 def _to_stored(row: RecordRow) -> StoredRecord:
@@ -282,45 +271,39 @@ class HarvestStateRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def files(self, source: str) -> dict[str, FileState]:
-        rows = self.session.scalars(select(HarvestFileRow).where(HarvestFileRow.source == source))
+    def items(self, source: str) -> dict[str, ItemState]:
+        rows = self.session.scalars(select(HarvestItemRow).where(HarvestItemRow.source == source))
         return {
-            r.path: FileState(r.path, r.size, r.mtime_ns, r.checksum, list(r.facts), r.error)
-            for r in rows
+            r.key: ItemState(r.key, r.fingerprint, r.checksum, list(r.facts), r.error) for r in rows
         }
 
-    def put(self, source: str, state: FileState) -> None:
-        row = self.session.get(HarvestFileRow, (source, state.path))
-        if row is None:
-            row = HarvestFileRow(source=source, path=state.path)
-            self.session.add(row)
-        row.size, row.mtime_ns, row.checksum = state.size, state.mtime_ns, state.checksum
-        row.facts, row.error = state.facts, state.error
+    def put_many(self, source: str, states: Sequence[ItemState]) -> None:
+        """Insert or replace the states of these items (one delete, one insert)."""
+        if not states:
+            return
+        self.remove(source, [s.key for s in states])
+        self.session.execute(
+            insert(HarvestItemRow),
+            [
+                {
+                    "source": source,
+                    "key": s.key,
+                    "fingerprint": s.fingerprint,
+                    "checksum": s.checksum,
+                    "facts": s.facts,
+                    "error": s.error,
+                }
+                for s in states
+            ],
+        )
 
-    def add_many(self, source: str, states: Sequence[FileState]) -> None:
-        """Insert states of files never seen before in one statement (first harvests)."""
-        if states:
+    def remove(self, source: str, keys: Sequence[str]) -> None:
+        keys = list(keys)
+        for start in range(0, len(keys), 500):  # stay under SQLite's bound-parameter limit
             self.session.execute(
-                insert(HarvestFileRow),
-                [
-                    {
-                        "source": source,
-                        "path": s.path,
-                        "size": s.size,
-                        "mtime_ns": s.mtime_ns,
-                        "checksum": s.checksum,
-                        "facts": s.facts,
-                        "error": s.error,
-                    }
-                    for s in states
-                ],
-            )
-
-    def remove(self, source: str, paths: Sequence[str]) -> None:
-        if paths:
-            self.session.execute(
-                delete(HarvestFileRow).where(
-                    HarvestFileRow.source == source, HarvestFileRow.path.in_(list(paths))
+                delete(HarvestItemRow).where(
+                    HarvestItemRow.source == source,
+                    HarvestItemRow.key.in_(keys[start : start + 500]),
                 )
             )
 
@@ -328,6 +311,26 @@ class HarvestStateRepository:
         self.session.add(
             HarvestRunRow(source=source, started=started, finished=utcnow(), report=report)
         )
+
+    def runs(self, limit: int, offset: int = 0) -> tuple[int, list[StoredRun]]:
+        """(total, newest runs first)."""
+        total = self.session.scalar(select(func.count()).select_from(HarvestRunRow)) or 0
+        rows = self.session.scalars(
+            select(HarvestRunRow).order_by(HarvestRunRow.id.desc()).limit(limit).offset(offset)
+        )
+        return total, [
+            StoredRun(r.id, r.source, _aware(r.started), _aware(r.finished), dict(r.report))  # type: ignore[arg-type]
+            for r in rows
+        ]
+
+
+@dataclass
+class StoredRun:
+    id: int
+    source: str
+    started: datetime
+    finished: datetime | None
+    report: dict[str, Any]
 
 
 @dataclass
