@@ -10,10 +10,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from catalog.domain.errors import ConfigurationError
+from catalog.domain.results import ItemState
 from catalog.services.container import Catalog
 from catalog.store.database import MIGRATIONS, make_engine, migrate
 from catalog.store.models import Base
-from catalog.domain.results import ItemState
 from catalog.store.repository import StoredRecord
 
 
