@@ -152,6 +152,10 @@ class ItemHarvester(ABC, Generic[L]):
     def close(self) -> None:
         """End what `open` started (a remote session); the default has nothing to end."""
 
+    def requests_made(self) -> int:
+        """HTTP requests made so far (remote harvesters), for the run's report."""
+        return 0
+
 
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()

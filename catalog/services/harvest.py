@@ -137,6 +137,7 @@ class HarvestService:
             self._upsert(uow, source, produced, harvester, report, progress)
             uow.harvest.remove(source, [k for k in cached if k not in states])
             report.duration_s = round(time.monotonic() - started, 3)
+            report.requests = harvester.requests_made()
             uow.harvest.add_run(source, started_at, report.model_dump(mode="json"))
             uow.commit()
         self.index_sync.try_apply()

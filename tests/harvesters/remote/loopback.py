@@ -70,9 +70,29 @@ class App:
         self.faults: list[Fault] = []
         self.log: list[tuple[str, str]] = []
         self.lock = threading.Lock()
+        self.hang_at: tuple[str, int] | None = None
+        self.hang_seen = 0
+        self.hung = threading.Event()
+        self.released = threading.Event()
 
     def handle(self, request: Request) -> Reply:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def hang(self, prefix: str, nth: int) -> threading.Event:
+        """Make the `nth` request under `prefix` hang (until the server stops); the
+        returned event is set when it arrives -- e.g. to SIGKILL a harvest mid-run."""
+        self.hang_at = (prefix, nth)
+        return self.hung
+
+    def maybe_hang(self, path: str) -> None:
+        if self.hang_at is None or not path.startswith(self.hang_at[0]):
+            return
+        with self.lock:
+            self.hang_seen += 1
+            hit = self.hang_seen == self.hang_at[1]
+        if hit:
+            self.hung.set()
+            self.released.wait(60)
 
     def inject(self, prefix: str, kind: str, times: int = 1, **kwargs: Any) -> None:
         with self.lock:
@@ -112,6 +132,7 @@ class _Handler(BaseHTTPRequestHandler):
             app.log.append((self.command, split.path))
         if app.delay_s:
             time.sleep(app.delay_s)
+        app.maybe_hang(split.path)
         fault = app.take_fault(split.path)
         if fault and self._fault(fault):
             return
@@ -167,6 +188,7 @@ class Loopback:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.app.released.set()
         self.server.shutdown()
         self.server.server_close()
 
