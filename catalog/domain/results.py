@@ -7,6 +7,7 @@ datalad's result records.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -45,6 +46,23 @@ class HarvestReport(BaseModel):
     def error(self, item: str, message: str) -> None:
         self.failed += 1
         self.errors.append(ErrorItem(item=item, error=message))
+
+
+class HarvestRun(BaseModel):
+    """One kept harvest run: its source, when, and its report (also for failed runs)."""
+
+    id: int
+    source: str
+    started: datetime
+    finished: datetime | None = None
+    report: HarvestReport
+
+
+class HarvestRunPage(BaseModel):
+    total: int
+    page: int
+    size: int
+    runs: list[HarvestRun]
 
 
 @dataclass

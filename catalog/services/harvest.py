@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 import pydantic
 
 from catalog.domain.enums import RecordStatus
-from catalog.domain.errors import ValidationError
+from catalog.domain.errors import SourceUnusableError, ValidationError
 from catalog.domain.identity import Identity
 from catalog.domain.records import RecordCreate, Term
-from catalog.domain.results import HarvestReport, ItemState
-from catalog.services.access import effective_access, require_writer
+from catalog.domain.results import HarvestReport, HarvestRun, HarvestRunPage, ItemState
+from catalog.services.access import effective_access, require_admin, require_writer
 from catalog.services.indexing import IndexSync
 from catalog.services.records import body_of, build_stored, content_hash, origin_record_id
 from catalog.store.repository import StoredRecord, UnitOfWork, utcnow
@@ -37,11 +38,15 @@ from harvesters.base import (
     ItemHarvester,
     ItemRef,
 )
+from harvesters.http import strip_userinfo
 from harvesters.registry import harvesters
 
 Progress = Callable[[str, int, int | None], None]
 Annotate = Callable[[RecordCreate, list[Term]], list[Term]]
 CHECKPOINT_ITEMS = 256
+#: A state row holding the harvester name:version of the last run: another version may
+#: map the same facts differently, so the "nothing changed" shortcut is off after upgrades.
+VERSION_KEY = "@harvester"
 
 
 class HarvestService:
@@ -113,11 +118,44 @@ class HarvestService:
         """
         require_writer(identity, "harvesting")
         harvester = self.make_harvester(kind, options)
-        where = harvester.open(location)
+        started = utcnow()
         try:
-            return self._run(harvester, where, progress)
-        finally:
-            harvester.close()
+            where = harvester.open(location)
+            try:
+                return self._run(harvester, where, progress)
+            finally:
+                harvester.close()
+        except SourceUnusableError as exc:
+            self._keep_failure(f"{kind}:{strip_userinfo(location)}", started, exc)
+            raise
+
+    def _keep_failure(self, source: str, started: datetime, exc: SourceUnusableError) -> None:
+        """A run that could not happen is kept too, so admins see why (no secrets: the
+        message went through the HTTP client's redaction)."""
+        report = HarvestReport(source=source)
+        report.error(source, exc.message)
+        with self.uow_factory() as uow:
+            uow.harvest.add_run(source, started, report.model_dump(mode="json"))
+            uow.commit()
+
+    def runs(self, identity: Identity, page: int = 1, size: int = 20) -> HarvestRunPage:
+        """Kept run reports, newest first (admins only: they name sources and errors)."""
+        require_admin(identity, "reading harvest reports")
+        if page < 1 or not 1 <= size <= 100:
+            raise ValidationError("page starts at 1 and size is 1-100", field="size")
+        with self.uow_factory() as uow:
+            total, stored = uow.harvest.runs(size, (page - 1) * size)
+        runs = [
+            HarvestRun(
+                id=r.id,
+                source=r.source,
+                started=r.started,
+                finished=r.finished,
+                report=HarvestReport.model_validate(r.report),
+            )
+            for r in stored
+        ]
+        return HarvestRunPage(total=total, page=page, size=size, runs=runs)
 
     def _run(
         self, harvester: ItemHarvester[Any], where: Any, progress: Progress | None
@@ -128,14 +166,21 @@ class HarvestService:
         started_at = utcnow()
         with self.uow_factory() as uow:
             cached = uow.harvest.items(source)
+        marker = cached.pop(VERSION_KEY, None)
+        version = f"{harvester.name}:{harvester.version}"
         states = self._scan(harvester, where, source, cached, report, progress)
+        removed = [k for k in cached if k not in states]
         facts = [FileFacts(**f) for s in states.values() for f in s.facts]
         produced = self._assemble(harvester, where, facts, report)
         _attach_checksums(produced, {key: state.checksum for key, state in states.items()})
         _pseudonymise_paths(produced, _path_aliases(facts))
         with self.uow_factory() as uow:
-            self._upsert(uow, source, produced, harvester, report, progress)
-            uow.harvest.remove(source, [k for k in cached if k not in states])
+            same_harvester = marker is not None and marker.fingerprint == version
+            if not (same_harvester and _settled(uow, source, produced, removed, report)):
+                self._upsert(uow, source, produced, harvester, report, progress)
+            uow.harvest.remove(source, removed)
+            if not same_harvester:
+                uow.harvest.put_many(source, [ItemState(VERSION_KEY, version, "", [])])
             report.duration_s = round(time.monotonic() - started, 3)
             report.requests = harvester.requests_made()
             uow.harvest.add_run(source, started_at, report.model_dump(mode="json"))
@@ -242,7 +287,8 @@ class HarvestService:
             if item.parent_key and parent is None:
                 report.error(item.key, f"parent '{item.parent_key}' was not harvested")
                 continue
-            stored = self._upsert_one(uow, origin, item.record, parent, harvester, report)
+            known = origin in existing  # a first harvest need not look each record up
+            stored = self._upsert_one(uow, origin, item.record, parent, harvester, report, known)
             by_key[item.key] = stored
             if progress:
                 progress("write", done, len(items))
@@ -259,12 +305,13 @@ class HarvestService:
         parent: StoredRecord | None,
         harvester: ItemHarvester[Any],
         report: HarvestReport,
+        known: bool = True,
     ) -> StoredRecord:
         data.source.harvested_at = data.source.harvested_at or utcnow()
         data.source.harvester_version = data.source.harvester_version or harvester.version
         data.source.type = data.source.type or harvester.name
         data.parent_id = parent.id if parent else None
-        old = uow.records.by_origin(origin)
+        old = uow.records.by_origin(origin) if known else None
         data.terms = self._terms(data, old)
         if old is None:
             stored = build_stored(origin_record_id(origin), data, parent, origin=origin)
@@ -352,6 +399,28 @@ def _pseudonymise_paths(produced: list[HarvestedRecord], aliases: dict[str, str]
                 if entry.path in source.checksums:
                     source.checksums[public] = source.checksums.pop(entry.path)
                 entry.path = public
+
+
+def _settled(
+    uow: UnitOfWork,
+    source: str,
+    produced: list[HarvestedRecord],
+    removed: list[str],
+    report: HarvestReport,
+) -> bool:
+    """True when this run changes nothing: no item fetched, removed or failing, and the
+    catalogue holds exactly the produced records, all active (a record a curator
+    withdrew is restored by the full path, as before). Then re-annotating and hashing
+    every record is skipped -- what makes an unchanged re-harvest cheap."""
+    if report.files_read or report.failed or removed:
+        return False
+    existing = uow.records.origins_with_prefix(source + "#")
+    if any(status != RecordStatus.active.value for _id, status, _hash in existing.values()):
+        return False
+    if set(existing) != {f"{source}#{item.key}" for item in produced}:
+        return False
+    report.unchanged = len(produced)
+    return True
 
 
 def _merge(fetched: Fetched, old: ItemState | None, report: HarvestReport) -> ItemState:

@@ -168,12 +168,19 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_DELETE = do_PUT = _serve
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients that vanish (SIGKILLed harvests, dropped faults) are expected
+
+
 class Loopback:
     """Serves an `App` on 127.0.0.1:<free port> in a daemon thread (context manager)."""
 
     def __init__(self, app: App) -> None:
         self.app = app
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), _Handler)
         self.server.app = app  # type: ignore[attr-defined]
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
