@@ -45,6 +45,11 @@ class RemoteSourceError(SourceUnusableError):
     code = "source_unreachable"
 
 
+class SourceDownError(RemoteSourceError):
+    """No usable answer at all: unreachable, timing out, or 5xx/429 after every retry.
+    Harvesters stop the run on it (a per-item error would look like missing data)."""
+
+
 class CredentialsRejectedError(RemoteSourceError):
     """The source refused the credentials (HTTP 401/403)."""
 
@@ -227,7 +232,7 @@ class RemoteClient:
             reason = self.redact(str(failure) or failure.__class__.__name__)
             message = f"{where}: cannot reach the source{tries} ({reason})"
             log.warning(message)
-            return RemoteSourceError(message)
+            return SourceDownError(message)
         status = response.status_code
         if status in (401, 403):
             return CredentialsRejectedError(
@@ -238,6 +243,8 @@ class RemoteClient:
             return RemoteSourceError(f"{where}: not found (HTTP 404); check the URL and ids")
         message = f"{where}: HTTP {status}{tries}"
         log.warning(message)
+        if status in RETRY_STATUSES:
+            return SourceDownError(message)
         return RemoteSourceError(message)
 
     def _where(self, request: httpx.Request) -> str:

@@ -31,7 +31,7 @@ from harvesters.base import (
     ItemHarvester,
     ItemRef,
 )
-from harvesters.http import RemoteClient, RemoteSourceError, strip_userinfo
+from harvesters.http import RemoteClient, RemoteSourceError, SourceDownError, strip_userinfo
 from harvesters.privacy import pseudonym
 from harvesters.remote import RemoteOptions, credentials, row_fingerprint
 from harvesters.xnat.api import XnatApi
@@ -221,7 +221,9 @@ class XnatHarvester(ItemHarvester[XnatSite]):
 def _session_resources(site: XnatSite, eid: str) -> dict[str, Any] | str:
     try:
         record = site.api.record(f"/data/experiments/{eid}")
-    except RemoteSourceError as exc:
+    except SourceDownError:
+        raise  # the source went away: stop the run
+    except RemoteSourceError as exc:  # e.g. deleted since the listing
         return exc.message
     found: dict[str, Any] = {}
     for child in record.get("children") or []:

@@ -79,7 +79,9 @@ def test_sources_keep_credentials_out_of_the_catalogue(tmp_path: Path, xnat: Loo
     assert "does not store --password" in refused.stderr and "secrets_file" in refused.stderr
     secrets = tmp_path / "xnat.toml"
     secrets.write_text('user = "admin"\npassword = "s3cret!"\n')
-    added = imagora(data, "sources", "add", "site", "xnat", xnat.url, "-o", f"secrets_file={secrets}")
+    added = imagora(
+        data, "sources", "add", "site", "xnat", xnat.url, "-o", f"secrets_file={secrets}"
+    )
     assert added.exit_code == 0, added.stderr
     ran = imagora(data, "sources", "run", "site", "--json")
     assert ran.exit_code == 0, ran.stderr
