@@ -274,6 +274,8 @@ class HarvestService:
         progress: Progress | None,
     ) -> None:
         existing = uow.records.origins_with_prefix(source + "#")
+        fresh: list[StoredRecord] = []  # inserted together at the end (parents first)
+        pending: set[str] = set()
         by_key: dict[str, StoredRecord] = {}
         seen: set[str] = set()
         items = list(produced)
@@ -288,10 +290,19 @@ class HarvestService:
                 report.error(item.key, f"parent '{item.parent_key}' was not harvested")
                 continue
             known = origin in existing  # a first harvest need not look each record up
+            if known and parent is not None and parent.id in pending:
+                # an existing record moves under a new parent: insert the new ones first
+                uow.records.insert_new(fresh)
+                fresh.clear()
+                pending.clear()
             stored = self._upsert_one(uow, origin, item.record, parent, harvester, report, known)
+            if not known:
+                fresh.append(stored)
+                pending.add(stored.id)
             by_key[item.key] = stored
             if progress:
                 progress("write", done, len(items))
+        uow.records.insert_new(fresh)
         for origin, (record_id, status, _hash) in existing.items():
             if origin not in seen and status == RecordStatus.active.value:
                 self._withdraw(uow, record_id)
@@ -315,7 +326,8 @@ class HarvestService:
         data.terms = self._terms(data, old)
         if old is None:
             stored = build_stored(origin_record_id(origin), data, parent, origin=origin)
-            uow.records.save(stored)
+            if known:  # a withdrawn-and-purged edge case: write it now
+                uow.records.save(stored)
             report.created += 1
             return stored
         body = body_of(data)

@@ -158,6 +158,33 @@ class RecordRepository:
             self._snapshot(record)
         self.enqueue([record.id])
 
+    def insert_new(self, records: Sequence[StoredRecord]) -> None:
+        """Insert records known to be new (a harvest's first sight of them): one
+        multi-row statement each for rows, version snapshots and outbox entries, instead
+        of a lookup and a flush per record. Parents must come before their children."""
+        if not records:
+            return
+        now = utcnow()
+        for start in range(0, len(records), 500):
+            chunk = records[start : start + 500]
+            self.session.execute(insert(RecordRow), [_row_values(r) for r in chunk])
+            self.session.execute(
+                insert(RecordVersionRow),
+                [
+                    {
+                        "record_id": r.id,
+                        "version": r.version,
+                        "body": {"title": r.title, "level": r.level, **r.body},
+                        "published": False,
+                        "created": r.updated,
+                    }
+                    for r in chunk
+                ],
+            )
+            self.session.execute(
+                insert(OutboxRow), [{"record_id": r.id, "created": now} for r in chunk]
+            )
+
     def _snapshot(self, record: StoredRecord) -> None:
         existing = self.session.get(RecordVersionRow, (record.id, record.version))
         if existing is not None and existing.published:
@@ -203,6 +230,26 @@ class RecordRepository:
 
     def count(self) -> int:
         return int(self.session.scalar(select(func.count()).select_from(RecordRow)) or 0)
+
+
+def _row_values(record: StoredRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "level": record.level,
+        "parent_id": record.parent_id,
+        "title": record.title,
+        "status": record.status,
+        "own_access": record.own_access,
+        "access": record.access,
+        "visibility": record.visibility,
+        "body": record.body,
+        "origin": record.origin,
+        "content_hash": record.content_hash,
+        "version": record.version,
+        "created": record.created,
+        "updated": record.updated,
+        "withdrawn_at": record.withdrawn_at,
+    }
 
 
 class OutboxRepository:

@@ -270,3 +270,21 @@ def test_subject_added_upstream_between_runs(catalog: Catalog, xnat: Loopback) -
     report = harvest(catalog, xnat)
     assert (report.created, report.files_read) == (1, 1)
     assert active(catalog)["subject:XNAT_S00150"]["body"]["subject"]["sex"] == "other"
+
+
+def test_session_moved_to_a_new_subject(catalog: Catalog, xnat: Loopback) -> None:
+    """An existing record re-parented under a record created in the same run."""
+    harvest(catalog, xnat)
+    data = xnat.app.data  # type: ignore[attr-defined]
+    data.subjects["XNAT_S00151"] = Subject(
+        "XNAT_S00151", "sub04", "NEURO7T", "female", "1991", "2024-07-02 00:00:00.0"
+    )
+    session = data.sessions["XNAT_E00003"]
+    session.subject_id, session.last_modified = "XNAT_S00151", "2024-07-02 01:00:00.0"
+    report = harvest(catalog, xnat)
+    assert (report.created, report.updated, report.failed) == (1, 1, 0), report.errors
+    now = active(catalog)
+    assert now["session:XNAT_E00003"]["body"]["source"]["external_id"] == "XNAT_E00003"
+    with catalog.uow() as uow:
+        moved = uow.records.get(now["session:XNAT_E00003"]["id"])
+    assert moved is not None and moved.parent_id == now["subject:XNAT_S00151"]["id"]
