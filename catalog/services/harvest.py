@@ -118,7 +118,7 @@ class HarvestService:
         aliases.apply(produced)
         _name_source(produced, aliases.component(root.name) or str(root))
         for entry in report.errors:
-            entry.item = aliases.path(entry.item)
+            entry.item, entry.error = aliases.path(entry.item), aliases.text(entry.error)
         with self.uow_factory() as uow:
             self._upsert(uow, source, produced, harvester, report, progress)
             fresh: list[FileState] = []
