@@ -26,6 +26,7 @@ from typing import Any
 
 from catalog.domain.errors import (
     AuthenticationError,
+    BadRequestError,
     ImagoraError,
     NotFoundError,
     PermissionDeniedError,
@@ -95,7 +96,7 @@ class CkanFailure:
 
 def failure(exc: ImagoraError) -> CkanFailure:
     """CKAN's error shape for one of our errors (what `ckanapi` turns back into exceptions)."""
-    if isinstance(exc, UnknownAction):
+    if isinstance(exc, UnknownAction | BadRequestError):
         return CkanFailure(400, {"__type": "Bad Request", "message": exc.message})
     if isinstance(exc, NotFoundError):
         return CkanFailure(404, {"__type": "Not Found Error", "message": f"Not found: {exc}"})
@@ -233,11 +234,11 @@ def organization(source: str | None) -> dict[str, Any] | None:
 
 
 def _tags(record: RecordPublic) -> list[dict[str, Any]]:
-    names = []
+    names: dict[str, None] = {}  # ordered and O(1) membership: linear in the keywords
     for word in facts.keywords(record):
         clean = " ".join(_TAG_RE.sub(" ", word).split())[:100]
-        if len(clean) >= 2 and clean not in names:
-            names.append(clean)
+        if len(clean) >= 2:
+            names.setdefault(clean)
     return [{"name": n, "display_name": n, "state": "active", "vocabulary_id": None} for n in names]
 
 

@@ -17,6 +17,7 @@ Remote harvesters (XNAT, Shanoir, CKAN) override `harvest` directly.
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -70,6 +71,14 @@ class ItemError:
     error: str
 
 
+def _valid_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class Harvester(ABC):
     """A source type. Subclasses set `name`, `version` and usually `Options`."""
 
@@ -85,8 +94,18 @@ class Harvester(ABC):
         from catalog.domain.errors import SourceUnusableError
 
         path = Path(location)
+        if not _valid_text(location):
+            shown = os.fsencode(location).decode("utf-8", "backslashreplace")
+            raise SourceUnusableError(f"{shown}: the path is not valid UTF-8; rename it")
         if not path.exists():
             raise SourceUnusableError(f"{location}: no such file or directory")
+        if not (path.is_dir() or path.is_file()):
+            from harvesters.walk import special_kind
+
+            kind = special_kind(path.stat().st_mode)
+            raise SourceUnusableError(
+                f"{location}: not a regular file or folder ({kind}); nothing to harvest"
+            )
         if path.is_dir():
             try:
                 next(iter(path.iterdir()), None)

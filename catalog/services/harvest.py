@@ -30,6 +30,7 @@ from catalog.services import writes
 from catalog.services.access import require_writer
 from catalog.services.indexing import IndexSync
 from catalog.services.path_privacy import PathAliases
+from catalog.services.source_lock import SourceLocks, source_key
 from catalog.store.repository import FileState, StoredRecord, UnitOfWork, utcnow
 from harvesters.base import FileFacts, HarvestedRecord, Harvester, HarvestOptions, ItemError
 from harvesters.registry import harvesters
@@ -59,6 +60,7 @@ class HarvestService:
         self.index_sync = index_sync
         self.secret = secret
         self.annotate = annotate
+        self.locks = SourceLocks(index_sync.lock_path.parent / "harvest-locks")
 
     @staticmethod
     def parse_options(
@@ -101,7 +103,19 @@ class HarvestService:
         options: HarvestOptions | None = None,
         progress: Progress | None = None,
     ) -> HarvestReport:
-        """Harvest `location` with the `kind` harvester; raises SourceUnusableError early."""
+        """Harvest `location` with the `kind` harvester; raises SourceUnusableError early,
+        HarvestRunningError when another process is harvesting the same source."""
+        with self.locks.hold(source_key(kind, location)):
+            return self._run(identity, kind, location, options, progress)
+
+    def _run(
+        self,
+        identity: Identity,
+        kind: str,
+        location: str,
+        options: HarvestOptions | None = None,
+        progress: Progress | None = None,
+    ) -> HarvestReport:
         require_writer(identity, "harvesting")
         harvester = self.make_harvester(kind, options)
         root = harvester.check_location(location).resolve()
@@ -198,6 +212,9 @@ class HarvestService:
             facts = harvester.read(path)
         except (ValueError, OSError, KeyError, IndexError, TypeError, EOFError) as exc:
             return checksum, None, str(exc) or exc.__class__.__name__
+        except Exception as exc:  # one file a reader cannot cope with never stops the run
+            reason = f"{exc.__class__.__name__}: {exc}"[:500]
+            return checksum, None, f"the {harvester.name} harvester cannot read it ({reason})"
         fresh = [{"path": f.path, "kind": f.kind, "data": f.data} for f in facts]
         return checksum, _as_stored(fresh), None
 

@@ -11,7 +11,10 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+import pydantic
 
 from catalog.domain.enums import Level
 from catalog.domain.errors import NotFoundError, QuerySyntaxError, ValidationError
@@ -134,6 +137,11 @@ class RecordService:
             return [ConceptClause(label=iri, iris=(iri,))]
         return self.ontology.concept_clauses(iri)
 
+    def public_pages(self) -> list[tuple[str, datetime]]:
+        """(id, last update) of every record anyone may see: what a sitemap lists."""
+        with self.uow_factory() as uow:
+            return uow.records.public_pages()
+
     def children(
         self, identity: Identity, record_id: str, page: int = 1, size: int = 50
     ) -> RecordPage:
@@ -238,6 +246,7 @@ class RecordService:
         self, uow: UnitOfWork, stored: StoredRecord, changes: dict[str, Any]
     ) -> None:
         writes.apply_patch(uow, stored, changes)
+        _check_renderable(stored)
 
     def _set_access(self, uow: UnitOfWork, stored: StoredRecord, update: AccessUpdate) -> None:
         own = dict(stored.own_access or {})
@@ -252,6 +261,19 @@ class RecordService:
         stored.updated = utcnow()
         uow.records.save(stored, snapshot=False)
         _propagate_access(uow, stored)
+
+
+def _check_renderable(stored: StoredRecord) -> None:
+    """Refuse (422, before anything is written) a change readers could not render."""
+    try:
+        to_public(stored, [], 0, [])
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        raise ValidationError(
+            f"the change would leave the record unreadable: {where}: {first['msg']}",
+            field=str(first["loc"][0]) if first["loc"] else None,
+        ) from None
 
 
 def _propagate_access(uow: UnitOfWork, root: StoredRecord) -> None:

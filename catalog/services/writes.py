@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 import orjson
 
+from catalog.domain.clean import clean_json
 from catalog.domain.enums import RecordStatus
 from catalog.domain.records import RecordCreate, RecordUpdate
 from catalog.services.access import effective_access
@@ -67,7 +68,8 @@ def origin_record_id(origin: str) -> str:
 
 
 def body_of(data: RecordCreate) -> dict[str, Any]:
-    return data.model_dump(mode="json", exclude=_BODY_EXCLUDE)
+    """The stored body: cleaned of what no reader can render (see `catalog.domain.clean`)."""
+    return clean_json(data.model_dump(mode="json", exclude=_BODY_EXCLUDE))
 
 
 def content_hash(level: str, title: str, parent_id: str | None, body: dict[str, Any]) -> str:
@@ -160,7 +162,7 @@ def apply_patch(uow: UnitOfWork, stored: StoredRecord, changes: dict[str, Any]) 
     replaces is remembered (the first time only: a second edit replaces the override, not
     the harvested value), so curators see both and later harvests cannot undo the edit.
     """
-    changes = _complete(changes)
+    changes = clean_json(_complete(changes))
     bump_if_published(uow, stored)
     if stored.origin:
         curation = Curation.of(stored)

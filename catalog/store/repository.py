@@ -219,6 +219,15 @@ class RecordRepository:
     def count(self) -> int:
         return int(self.session.scalar(select(func.count()).select_from(RecordRow)) or 0)
 
+    def public_pages(self) -> list[tuple[str, datetime]]:
+        """(id, updated) of every public, active record, by id: one query (sitemap)."""
+        stmt = (
+            select(RecordRow.id, RecordRow.updated)
+            .where(RecordRow.visibility == "public", RecordRow.status == "active")
+            .order_by(RecordRow.id)
+        )
+        return [(row.id, row.updated) for row in self.session.execute(stmt)]
+
 
 class OutboxRepository:
     """Reads and acknowledges queued index changes."""

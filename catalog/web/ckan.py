@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
-from catalog.domain.errors import ImagoraError, ValidationError
+from catalog.domain.errors import BadRequestError, ImagoraError, ValidationError
 from catalog.domain.identity import ANONYMOUS, Identity
 from catalog.services.container import Catalog
 from exporters.base import ExportContext
@@ -52,7 +52,11 @@ async def _params(request: Request) -> dict[str, Any]:
     try:
         data = json.loads(body)
     except ValueError:
-        raise ValidationError("the request body is not valid JSON", field="body") from None
+        raise BadRequestError("JSON Error: the request body is not valid JSON") from None
+    except RecursionError:  # json's C scanner stops a deep nesting with this, not ValueError
+        raise BadRequestError(
+            "JSON Error: the request body is not valid JSON: it is nested too deeply"
+        ) from None
     if not isinstance(data, dict):
         raise ValidationError("the request body must be a JSON object", field="body")
     params.update(data)

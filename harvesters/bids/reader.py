@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,9 @@ PARTICIPANT_COLUMNS: tuple[str, ...] = (
 """The only participants.tsv columns kept: names, birth dates, free text never are."""
 
 README_CHARS = 4000
+
+MAX_JSON_DEPTH = 32
+"""Deepest nesting a JSON sidecar may have (real ones nest 2 or 3 levels)."""
 
 SCANS_NAME = re.compile(r"sub-[0-9a-zA-Z]+(?:_ses-[0-9a-zA-Z]+)?_scans\.tsv")
 """A subject's or session's scans file (its folder is checked when it is assembled)."""
@@ -99,14 +103,45 @@ def _json_object(path: Path) -> dict[str, Any]:
         raise ValueError(
             f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from exc
+    except RecursionError:  # the C scanner's answer to e.g. 100,000 nested '['
+        raise ValueError(f"{path}: JSON nested too deeply to read") from None
     if not isinstance(value, dict):
         raise ValueError(f"{path}: expected a JSON object, found {type(value).__name__}")
+    depth = json_depth(value)
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(
+            f"{path}: JSON nested {depth} levels deep; a sidecar may nest {MAX_JSON_DEPTH}"
+        )
     return value
+
+
+def json_depth(value: Any) -> int:
+    """How deeply a JSON value nests (a scalar is 0), computed without recursion."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def _rows(path: Path) -> Iterator[list[str]]:
+    """The TSV rows of `path`; a malformed file (e.g. a field over the csv module's
+    128 KB limit) is a `ValueError` naming the file and line, not a crash of the run."""
+    reader = csv.reader(io.StringIO(_text(path)), delimiter="\t")
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise ValueError(f"{path}: line {reader.line_num}: {exc}") from None
 
 
 def _participants(path: Path) -> dict[str, Any]:
     """Kept columns and rows of participants.tsv ("n/a" becomes None)."""
-    reader = csv.reader(io.StringIO(_text(path)), delimiter="\t")
+    reader = _rows(path)
     header = [column.strip() for column in next(reader, [])]
     if "participant_id" not in header:
         raise ValueError(f"{path}: line 1: no participant_id column (found {header[:6]})")
@@ -130,21 +165,19 @@ def _scans(path: Path) -> dict[str, Any]:
     The acq_time is kept as written (it is parsed, and a bad one reported, when the
     acquisitions are assembled); identifying DICOM keywords used as columns are dropped.
     """
-    reader = csv.reader(io.StringIO(_text(path)), delimiter="\t")
+    reader = _rows(path)
     header = [column.strip() for column in next(reader, [])]
     if "filename" not in header:
         raise ValueError(f"{path}: line 1: no filename column (found {header[:6]})")
     rows = []
-    for row in reader:
+    for line, row in enumerate(reader, start=2):
         cells = {column: _cell(row, index) for index, column in enumerate(header) if column}
         filename = cells.pop("filename", None)
         if filename is None:
             continue
         acq_time = cells.pop("acq_time", None)
         other = scrub_header(cells)
-        rows.append(
-            {"line": reader.line_num, "filename": filename, "acq_time": acq_time, "other": other}
-        )
+        rows.append({"line": line, "filename": filename, "acq_time": acq_time, "other": other})
     return {"rows": rows}
 
 

@@ -63,7 +63,7 @@ class BrukerHarvester(Harvester):
         if kind == "species_map":
             data = self._species_rows(text, name)
         else:
-            parsed = parse_jcamp(text, name)
+            parsed = parse_jcamp(text, name, strict=False)  # odd values: warnings
             data = file_facts(kind, parsed, self._pseudonym)
             if kind == "subject":
                 data.update(_folder_alias(name, parsed.get("SUBJECT_id"), data.get("pseudonym")))
