@@ -404,7 +404,7 @@ def _hide_identifying_names(
     if isinstance(where, Path):
         _name_source(produced, aliases.component(where.name) or str(where))
     for entry in report.errors:
-        entry.item = aliases.path(entry.item)
+        entry.item, entry.error = aliases.path(entry.item), aliases.text(entry.error)
 
 
 def _name_source(produced: list[HarvestedRecord], name: str) -> None:

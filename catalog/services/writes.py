@@ -55,6 +55,10 @@ CURATED_FIELDS: tuple[str, ...] = (
 #: source.
 _NO_CONFLICT = frozenset({"terms"})
 
+#: Curated fields where null is a value ("no description"); elsewhere a null override
+#: (a PATCH that cleared a structured field) never replaces the harvested value.
+_NULLABLE = frozenset({"description", "license"})
+
 WriteAction = Literal["created", "updated", "unchanged"]
 
 
@@ -265,7 +269,11 @@ def _merge(curation: Curation, data: RecordCreate) -> RecordCreate:
     """The harvested record with the curated overrides on top."""
     if not curation.curated:
         return data
-    overrides = {k: v for k, v in curation.curated.items() if k in CURATED_FIELDS}
+    overrides = {
+        k: v
+        for k, v in curation.curated.items()
+        if k in CURATED_FIELDS and (v is not None or k in _NULLABLE)
+    }
     merged = data.model_dump(mode="json")
     merged.update(copy.deepcopy(overrides))
     return RecordCreate.model_validate(merged)
