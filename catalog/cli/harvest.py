@@ -84,6 +84,12 @@ def render_report(report: HarvestReport) -> None:
     )
     for item in report.errors:
         console.print(f"  [red]error[/] {escape(item.item)}: {escape(item.error)}", highlight=False)
+    for conflict in report.conflicts:
+        console.print(
+            f"  [yellow]conflict[/] record {escape(conflict.record)}, {escape(conflict.field)}: "
+            f"{escape(conflict.message)}",
+            highlight=False,
+        )
 
 
 @click.command("harvest")

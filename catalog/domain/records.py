@@ -165,6 +165,11 @@ class SourceInfo(_Model):
     """Provenance of a harvested record; `raw` keeps the source metadata as found."""
 
     type: str = Field(..., description="dicom, bids, bruker, xnat, shanoir, ckan, deposit, compute")
+    name: str | None = Field(
+        None,
+        description="What the public sees of the source: a registered source's name or the "
+        "harvested folder's (pseudonymised) name; `location` is for curators and admins",
+    )
     location: str | None = None
     external_id: str | None = None
     harvested_at: datetime | None = None
@@ -269,6 +274,14 @@ class RecordUpdate(_Model):
         return self
 
 
+class CurationView(_Model):
+    """Curators' overrides beside the harvested values they replace (curators and admins
+    only): a re-harvest never undoes `curated`; `harvested` is the source's latest value."""
+
+    curated: dict[str, Any] = Field(default_factory=dict)
+    harvested: dict[str, Any] = Field(default_factory=dict)
+
+
 class RecordPublic(RecordCreate):
     """What callers see: the record plus identity, hierarchy and lifecycle fields."""
 
@@ -283,6 +296,9 @@ class RecordPublic(RecordCreate):
     children_count: int = 0
     created: datetime
     updated: datetime
+    curation: CurationView | None = Field(
+        None, description="Curators and admins only: curated overrides vs harvested values"
+    )
 
 
 class RecordSummary(_Model):

@@ -23,6 +23,15 @@ class ErrorItem(BaseModel):
     error: str
 
 
+class Conflict(BaseModel):
+    """A curated field the source changed since the last harvest; the curated value was
+    kept, a curator decides whether to take the source's new value."""
+
+    record: str
+    field: str
+    message: str = ""
+
+
 class HarvestReport(BaseModel):
     """The contract's JSON report of `imagora harvest --json` (plus `withdrawn`)."""
 
@@ -35,6 +44,7 @@ class HarvestReport(BaseModel):
     errors: list[ErrorItem] = Field(default_factory=list)
     files_read: int = 0
     files_cached: int = 0
+    conflicts: list[Conflict] = Field(default_factory=list)
 
     def error(self, item: str, message: str) -> None:
         self.failed += 1

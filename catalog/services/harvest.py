@@ -10,7 +10,9 @@ was catalogued before.
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import json
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,10 +25,11 @@ from catalog.domain.enums import RecordStatus
 from catalog.domain.errors import ValidationError
 from catalog.domain.identity import Identity
 from catalog.domain.records import RecordCreate, Term
-from catalog.domain.results import HarvestReport
-from catalog.services.access import effective_access, require_writer
+from catalog.domain.results import Conflict, HarvestReport
+from catalog.services import writes
+from catalog.services.access import require_writer
 from catalog.services.indexing import IndexSync
-from catalog.services.records import body_of, build_stored, content_hash, origin_record_id
+from catalog.services.path_privacy import PathAliases
 from catalog.services.source_lock import SourceLocks, source_key
 from catalog.store.repository import FileState, StoredRecord, UnitOfWork, utcnow
 from harvesters.base import FileFacts, HarvestedRecord, Harvester, HarvestOptions, ItemError
@@ -122,10 +125,14 @@ class HarvestService:
         with self.uow_factory() as uow:
             cached = uow.harvest.files(source)
         states = self._scan(harvester, root, cached, report, progress)
-        facts = [FileFacts(**f) for s in states.values() for f in s.facts]
+        facts = _assembly_facts(states, cached)
         produced = self._assemble(harvester, root, facts, report)
         _attach_checksums(produced, {path: state.checksum for path, state in states.items()})
-        _pseudonymise_paths(produced, _path_aliases(facts))
+        aliases = PathAliases.from_facts(facts)
+        aliases.apply(produced)
+        _name_source(produced, aliases.component(root.name) or str(root))
+        for entry in report.errors:
+            entry.item = aliases.path(entry.item)
         with self.uow_factory() as uow:
             self._upsert(uow, source, produced, harvester, report, progress)
             fresh: list[FileState] = []
@@ -208,8 +215,8 @@ class HarvestService:
         except Exception as exc:  # one file a reader cannot cope with never stops the run
             reason = f"{exc.__class__.__name__}: {exc}"[:500]
             return checksum, None, f"the {harvester.name} harvester cannot read it ({reason})"
-        # shallow: the facts were just built for us (dataclasses.asdict deep-copies them)
-        return checksum, [{"path": f.path, "kind": f.kind, "data": f.data} for f in facts], None
+        fresh = [{"path": f.path, "kind": f.kind, "data": f.data} for f in facts]
+        return checksum, _as_stored(fresh), None
 
     @staticmethod
     def _collect(
@@ -280,8 +287,10 @@ class HarvestService:
                 progress("write", done, len(items))
         for origin, (record_id, status, _hash) in existing.items():
             if origin not in seen and status == RecordStatus.active.value:
-                self._withdraw(uow, record_id)
-                report.withdrawn += 1
+                stored = uow.records.get(record_id)
+                if stored is not None:
+                    writes.withdraw(uow, stored)
+                    report.withdrawn += 1
 
     def _upsert_one(
         self,
@@ -295,28 +304,20 @@ class HarvestService:
         data.source.harvested_at = data.source.harvested_at or utcnow()
         data.source.harvester_version = data.source.harvester_version or harvester.version
         data.source.type = data.source.type or harvester.name
-        data.parent_id = parent.id if parent else None
         old = uow.records.by_origin(origin)
         data.terms = self._terms(data, old)
-        if old is None:
-            stored = build_stored(origin_record_id(origin), data, parent, origin=origin)
-            uow.records.save(stored)
-            report.created += 1
-            return stored
-        body = body_of(data)
-        parent_id = parent.id if parent else None
-        new_hash = content_hash(data.level.value, data.title, parent_id, body)
-        if new_hash == old.content_hash and old.status == RecordStatus.active.value:
-            report.unchanged += 1
-            return old
-        if uow.records.version_published(old.id, old.version):
-            old.version += 1
-        old.title, old.body, old.parent_id, old.content_hash = data.title, body, parent_id, new_hash
-        old.access = effective_access(old.own_access, parent.access if parent else None)
-        old.status, old.withdrawn_at, old.updated = RecordStatus.active.value, None, utcnow()
-        uow.records.save(old)
-        report.updated += 1
-        return old
+        result = writes.write_harvested(uow, origin, data, parent, old)
+        setattr(report, result.action, getattr(report, result.action) + 1)
+        for name in result.conflicts:
+            report.conflicts.append(
+                Conflict(
+                    record=result.record.id,
+                    field=name,
+                    message=f"the source changed '{name}', which a curator edited; "
+                    "the curated value was kept",
+                )
+            )
+        return result.record
 
     def _terms(self, data: RecordCreate, old: StoredRecord | None) -> list[Term]:
         """Fresh annotations, keeping curators' decisions from the previous version."""
@@ -326,15 +327,6 @@ class HarvestService:
         curated = [t for t in previous if t.rule == "manual" or t.status != "proposed"]
         blocked = {t.iri for t in curated}
         return curated + [t for t in data.terms if t.iri not in blocked]
-
-    @staticmethod
-    def _withdraw(uow: UnitOfWork, record_id: str) -> None:
-        stored = uow.records.get(record_id)
-        if stored is None:
-            return
-        stored.status = RecordStatus.withdrawn.value
-        stored.withdrawn_at = stored.updated = utcnow()
-        uow.records.save(stored, snapshot=False)
 
 
 def _attach_checksums(produced: list[HarvestedRecord], checksums: dict[str, str]) -> None:
@@ -360,30 +352,34 @@ def _lookup(checksums: dict[str, str], path: str) -> str | None:
     return None
 
 
-def _path_aliases(facts: list[FileFacts]) -> dict[str, str]:
-    """Path components a harvester found to embed a subject's id or name (e.g. a PACS
-    export folder `DOE^JOHN/` or a ParaVision study `..._RatA01_1_1`) -> their
-    pseudonymised form."""
-    aliases: dict[str, str] = {}
-    for fact in facts:
-        for pair in fact.data.get("path_aliases") or []:
-            if len(pair) == 2:
-                aliases[str(pair[0])] = str(pair[1])
-    return aliases
-
-
-def _pseudonymise_paths(produced: list[HarvestedRecord], aliases: dict[str, str]) -> None:
-    """Listed file paths (and the checksum keys) never show those components."""
-    if not aliases:
-        return
+def _name_source(produced: list[HarvestedRecord], name: str) -> None:
+    """What the public sees of a local source: the harvested folder's (pseudonymised)
+    name; its path stays in `location` for curators and admins."""
     for item in produced:
-        source = item.record.source
-        for entry in item.record.files:
-            public = "/".join(aliases.get(part, part) for part in entry.path.split("/"))
-            if public != entry.path:
-                if entry.path in source.checksums:
-                    source.checksums[public] = source.checksums.pop(entry.path)
-                entry.path = public
+        item.record.source.name = item.record.source.name or name
+
+
+def _as_stored(facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Facts exactly as the store will hand them back next run (tuples become lists,
+    number subclasses plain numbers): a run that read a file and the next run that takes
+    its facts from the cache must build the same records, or every change would need two
+    runs to settle."""
+    try:
+        return json.loads(json.dumps(facts))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"the harvester produced facts that cannot be stored: {exc}") from None
+
+
+def _assembly_facts(states: dict[str, FileState], cached: dict[str, FileState]) -> list[FileFacts]:
+    """Every file's facts for `assemble`, in path order (the same whichever files this run
+    read); facts that are about to be stored are copied, so nothing `assemble` does to
+    its input can reach the cache."""
+    facts: list[FileFacts] = []
+    for path in sorted(states):
+        state = states[path]
+        items = state.facts if cached.get(path) is state else copy.deepcopy(state.facts)
+        facts.extend(FileFacts(**f) for f in items)
+    return facts
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -45,6 +45,8 @@ class RecordRow(Base):
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Curators' overrides and the harvested values beside them (see services/writes.py).
+    curation: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class RecordVersionRow(Base):

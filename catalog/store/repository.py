@@ -56,6 +56,8 @@ class StoredRecord:
     created: datetime = field(default_factory=utcnow)
     updated: datetime = field(default_factory=utcnow)
     withdrawn_at: datetime | None = None
+    #: {"curated": {field: value}, "harvested": {field: value}}; None when never curated.
+    curation: dict[str, Any] | None = None
 
     @property
     def visibility(self) -> str:
@@ -90,6 +92,7 @@ def _to_stored(row: RecordRow) -> StoredRecord:
         created=_aware(row.created) or utcnow(),
         updated=_aware(row.updated) or utcnow(),
         withdrawn_at=_aware(row.withdrawn_at),
+        curation=dict(row.curation) if row.curation is not None else None,
     )
 
 
@@ -171,6 +174,7 @@ class RecordRepository:
         row.version = record.version
         row.updated = record.updated
         row.withdrawn_at = record.withdrawn_at
+        row.curation = record.curation
         self.session.flush()
         if snapshot:
             self._snapshot(record)

@@ -23,7 +23,7 @@ from typing import Any
 from harvesters.base import FileFacts
 from harvesters.bids.nifti import read_header
 from harvesters.bids.paths import NIFTI_EXTENSIONS, split_extension
-from harvesters.privacy import scrub_header
+from harvesters.privacy import REDACTED, Scrubber, path_aliases, scrub_header
 
 PARTICIPANT_COLUMNS: tuple[str, ...] = (
     "participant_id", "species", "strain", "sex", "age", "handedness", "group",
@@ -56,12 +56,37 @@ def read_facts(path: Path) -> list[FileFacts]:
     if name.split(".")[0].upper() == "README":
         return [FileFacts(str(path), "readme", {"text": _text(path)[:README_CHARS]})]
     if extension == ".json":
-        return [FileFacts(str(path), "sidecar", {"metadata": scrub_header(_json_object(path))})]
+        return [FileFacts(str(path), "sidecar", _sidecar(path))]
     size = path.stat().st_size
     if extension in NIFTI_EXTENSIONS:
         header = read_header(path) if size else None
         return [FileFacts(str(path), "image", {"size": size, "header": header})]
     return [FileFacts(str(path), "file", {"size": size})]
+
+
+def _sidecar(path: Path) -> dict[str, Any]:
+    """A sidecar minus PS3.15 identifying keys; a converter that copied the patient's
+    name or id (dcm2niix's PatientName, PatientID, AccessionNumber) also gets its free text
+    (SeriesDescription "MRN55555 follow-up") and its folder names scrubbed of them."""
+    metadata = _json_object(path)
+    scrubber = Scrubber.from_header(metadata, REDACTED)
+    data: dict[str, Any] = {"metadata": _scrubbed(scrub_header(metadata), scrubber)}
+    aliases = path_aliases(str(path), scrubber)
+    if aliases:
+        data["path_aliases"] = aliases
+    return data
+
+
+def _scrubbed(value: Any, scrubber: Scrubber) -> Any:
+    if not scrubber:
+        return value
+    if isinstance(value, str):
+        return scrubber.scrub(value)
+    if isinstance(value, dict):
+        return {k: _scrubbed(v, scrubber) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(v, scrubber) for v in value]
+    return value
 
 
 def _text(path: Path) -> str:
