@@ -96,3 +96,11 @@ def test_openapi_states_the_bounds_and_has_unique_operation_ids(client: TestClie
     keywords = next(s for s in update["keywords"]["anyOf"] if s.get("type") == "array")
     assert keywords["maxItems"] == 1000
     assert keywords["items"]["maxLength"] == 200
+
+
+def test_field_strength_must_be_a_number(client: TestClient) -> None:
+    response = client.get("/api/records", params={"field_strength": "abc"})
+    assert response.status_code == 422
+    assert response.json()["field"] == "field_strength"
+    assert "'abc' is not a number" in response.json()["message"]
+    assert client.get("/api/records", params={"field_strength": "9.4"}).status_code == 200
