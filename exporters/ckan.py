@@ -26,7 +26,6 @@ from typing import Any
 
 from catalog.domain.errors import (
     AuthenticationError,
-    BadRequestError,
     ImagoraError,
     NotFoundError,
     PermissionDeniedError,
@@ -96,7 +95,7 @@ class CkanFailure:
 
 def failure(exc: ImagoraError) -> CkanFailure:
     """CKAN's error shape for one of our errors (what `ckanapi` turns back into exceptions)."""
-    if isinstance(exc, UnknownAction | BadRequestError):
+    if isinstance(exc, UnknownAction):
         return CkanFailure(400, {"__type": "Bad Request", "message": exc.message})
     if isinstance(exc, NotFoundError):
         return CkanFailure(404, {"__type": "Not Found Error", "message": f"Not found: {exc}"})

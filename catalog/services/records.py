@@ -311,7 +311,21 @@ def _validated_filters(filters: dict[str, list[str]]) -> dict[str, list[str]]:
             clean[name] = kept
     if "level" in clean:
         clean["level"] = [_level(v) for v in clean["level"]]
+    for value in clean.get("field_strength", []):
+        _strength(value)
     return clean
+
+
+def _strength(value: str) -> None:
+    """A field strength filter is a number of tesla (`3`, `9.4`, `7 T`): 422 otherwise."""
+    try:
+        float(value.strip().removesuffix("T").strip())
+    except ValueError:
+        raise ValidationError(
+            f"query.field_strength: '{value[:50]}' is not a number; field_strength takes "
+            "tesla, e.g. 3 or 9.4",
+            field="field_strength",
+        ) from None
 
 
 def to_public(

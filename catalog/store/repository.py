@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from catalog.domain.clean import clean_json, clean_text
 from catalog.domain.results import ItemState
 from catalog.store.models import (
     HarvestItemRow,
@@ -138,7 +139,13 @@ class RecordRepository:
         return chain
 
     def save(self, record: StoredRecord, *, snapshot: bool = True) -> None:
-        """Insert or update, keep a version snapshot, queue for indexing."""
+        """Insert or update, keep a version snapshot, queue for indexing.
+
+        Every writer passes here, so this is where text is cleaned and JSON values are
+        bounded (see `catalog.domain.clean`): nothing stored can break a reader.
+        """
+        record.title = clean_text(record.title)
+        record.body = clean_json(record.body)
         row = self.session.get(RecordRow, record.id)
         if row is None:
             row = RecordRow(id=record.id, created=record.created)

@@ -78,6 +78,9 @@ async def ckan_action(request: Request, name: str) -> Response:
         params = await _params(request)
         identity = await run_in_threadpool(_identity, catalog, _token(request))
         result = await run_in_threadpool(_actions(catalog).call, identity, name, params)
+    except BadRequestError as exc:  # an unreadable body: CKAN answers 400 "Bad Request"
+        error = {"__type": "Bad Request", "message": exc.message}
+        return JSONResponse({"help": help_url, "success": False, "error": error}, 400)
     except ImagoraError as exc:
         failed = failure(exc)
         body = {"help": help_url, "success": False, "error": failed.error}
@@ -88,14 +91,16 @@ async def ckan_action(request: Request, name: str) -> Response:
 def build_router() -> APIRouter:
     router = APIRouter(tags=["CKAN compatibility"])
     for number, path in enumerate(ROUTES):
-        router.add_api_route(
-            path,
-            ckan_action,
-            methods=["GET", "POST"],
-            name="ckan_action" if number == 0 else f"ckan_action_{number}",
-            summary="CKAN Action API (package_search, package_show, package_list, ...)",
-            response_class=JSONResponse,
-        )
+        for method in ("GET", "POST"):  # one route per method: unique OpenAPI operation ids
+            router.add_api_route(
+                path,
+                ckan_action,
+                methods=[method],
+                name="ckan_action" if number == 0 else f"ckan_action_{number}",
+                operation_id=f"ckan_action_{method.lower()}" + (f"_{number}" if number else ""),
+                summary="CKAN Action API (package_search, package_show, package_list, ...)",
+                response_class=JSONResponse,
+            )
     return router
 
 
