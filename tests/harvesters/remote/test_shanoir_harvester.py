@@ -66,6 +66,7 @@ def test_full_harvest_includes_preclinical_and_maps_lists(
     rat = found["subject:21"]["body"]
     assert rat["subject"]["species"] == {"iri": RAT, "label": "Rattus norvegicus"}
     assert rat["subject"]["strain"] == "Wistar" and rat["keywords"] == ["Wild", "Stroke"]
+    assert "Wistar" in {t["label"] for t in rat["terms"]}  # the strain as an ontology term
     mouse = found["subject:22"]["body"]["subject"]
     assert mouse["species"]["label"] == "Mus musculus" and mouse["strain"] == "C57BL/6"
     human = found["subject:11"]["body"]["subject"]
