@@ -28,8 +28,13 @@ class Imaging(_Model):
     """Normalized acquisition facts; every field optional because sources differ."""
 
     modality: str | None = Field(None, description="DICOM modality code: MR, PT, CT, ...")
-    field_strength_t: float | None = None
-    manufacturer: str | None = None
+    field_strength_t: float | None = Field(None, description="Measured, as the scanner wrote it")
+    field_strength_nominal_t: float | None = Field(
+        None, description="Magnet class set at write time: 2.89 measured is 3, 7.05 is 7"
+    )
+    manufacturer: str | None = Field(
+        None, description="Normalised vendor (Siemens, GE, ...); the raw name in source.raw"
+    )
     model: str | None = None
     sequence: str | None = Field(None, description="Sequence / method name")
     sequence_variant: str | None = None

@@ -18,6 +18,7 @@ import orjson
 from catalog.domain.enums import Level, RecordStatus
 from catalog.domain.errors import NotFoundError, QuerySyntaxError, ValidationError
 from catalog.domain.identity import Identity
+from catalog.domain.imaging import normalise_imaging
 from catalog.domain.records import (
     AccessUpdate,
     ParentRef,
@@ -78,7 +79,8 @@ def origin_record_id(origin: str) -> str:
 
 
 def body_of(data: RecordCreate) -> dict[str, Any]:
-    return data.model_dump(mode="json", exclude=_BODY_EXCLUDE)
+    """The stored body: normalised at write time (nominal field strength, vendor name)."""
+    return normalise_imaging(data.model_dump(mode="json", exclude=_BODY_EXCLUDE))
 
 
 def content_hash(level: str, title: str, parent_id: str | None, body: dict[str, Any]) -> str:
@@ -265,6 +267,7 @@ class RecordService:
         if "title" in changes:
             stored.title = changes.pop("title")
         stored.body.update(changes)
+        stored.body = normalise_imaging(stored.body)
         stored.updated = utcnow()
         stored.content_hash = content_hash(
             stored.level, stored.title, stored.parent_id, stored.body
