@@ -163,7 +163,8 @@ def test_concepts_no_record_carries_match_nothing():
     either = Conjunct(atoms=(TextAtom("word", "brain"), absent))
     assert ids(backend.search(SearchQuery(text="brain", conjuncts=(either,)))) == ["worded"]
     mixed = ConceptClause("mixed", ("urn:t:absent", "urn:t:held"))
-    result = backend.search(SearchQuery(text="brain", concepts=[absent, mixed]))
+    inside = Conjunct(atoms=(TextAtom("word", "brain"), absent, mixed))
+    result = backend.search(SearchQuery(text="brain", conjuncts=(inside,)))
     assert set(ids(result)) == {"annotated", "worded"} and result.total == 2
 
 
