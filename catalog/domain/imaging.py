@@ -98,7 +98,7 @@ def nominal_field_strength(tesla: float | None) -> float | None:
 
 
 def nominal_range(nominal: float) -> tuple[float, float]:
-    """The measured values that count as `nominal` (for "3 T (2.8–3.2 T)")."""
+    """The measured values that count as `nominal` (for "3 T (2.8-3.2 T)")."""
     return nominal * (1 - NOMINAL_TOLERANCE), nominal * (1 + NOMINAL_TOLERANCE)
 
 
@@ -108,9 +108,9 @@ def strength_value(nominal: float) -> str:
 
 
 def describe_strength(nominal: float) -> str:
-    """ "field strength 3 T (2.8–3.2 T)" """
+    """ "field strength 3 T (2.8-3.2 T)" """
     low, high = nominal_range(nominal)
-    return f"field strength {nominal:g} T ({low:.1f}–{high:.1f} T)"
+    return f"field strength {nominal:g} T ({low:.1f}\u2013{high:.1f} T)"
 
 
 def normalise_vendor(raw: str | None) -> str | None:
@@ -137,9 +137,9 @@ def strength_in_words(words: list[str], start: int) -> tuple[float, int] | None:
     match = _STRENGTH_RE.match(word)
     if match:
         return _nominal_of(match.group(1)), 1
-    if _NUMBER_RE.match(word) and start + 1 < len(words):
-        if words[start + 1].lower() in _UNIT_WORDS:
-            return _nominal_of(word), 2
+    unit_follows = start + 1 < len(words) and words[start + 1].lower() in _UNIT_WORDS
+    if _NUMBER_RE.match(word) and unit_follows:
+        return _nominal_of(word), 2
     return None
 
 

@@ -286,12 +286,29 @@ class FacetNode(_Model):
     children: list[FacetNode] = Field(default_factory=list)
 
 
+class Suggestion(_Model):
+    """A "did you mean" for a search without hits: another query and what it finds."""
+
+    text: str = Field(..., description="The query to try instead")
+    reason: str = Field(..., description="Why, in plain words")
+    count: int | None = Field(None, description="How many records it finds, when counted")
+
+
 class RecordPage(_Model):
     total: int
     page: int
     size: int
     hits: list[RecordSummary]
+    understood: str = Field(
+        "", description="How the query was read, in plain words (concept labels, not IRIs)"
+    )
     facets: dict[str, list[FacetValue]] = Field(default_factory=dict)
+    facet_missing: dict[str, int] = Field(
+        default_factory=dict, description="Per facet: matching records without a value"
+    )
+    suggestions: list[Suggestion] = Field(
+        default_factory=list, description="When nothing matched: did you mean ..."
+    )
     links: dict[str, str] = Field(default_factory=dict)
     concepts: list[QueryConcept] = Field(default_factory=list)
     facet_trees: dict[str, list[FacetNode]] = Field(

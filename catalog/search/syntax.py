@@ -240,9 +240,7 @@ def field_atom(text: str) -> Atom:
         value = value[1:-1]
     value = value.strip()
     if not value or not _HAS_WORD.search(value):
-        raise QuerySyntaxError(
-            f"'{name}:' needs a value, e.g. {_example(name)}", field=name
-        )
+        raise QuerySyntaxError(f"'{name}:' needs a value, e.g. {_example(name)}", field=name)
     if name in NUMERIC_FIELDS and name not in FACET_FIELDS:
         low, high = _bounds(name, value, value)
         return RangeAtom(name, low, high)
@@ -252,9 +250,7 @@ def field_atom(text: str) -> Atom:
 def range_atom(name: str, value: str) -> RangeAtom:
     if name not in NUMERIC_FIELDS:
         numeric = ", ".join(NUMERIC_FIELDS)
-        raise QuerySyntaxError(
-            f"'{name}' has no ranges; fields with ranges: {numeric}", field=name
-        )
+        raise QuerySyntaxError(f"'{name}' has no ranges; fields with ranges: {numeric}", field=name)
     match = _RANGE_RE.match(value)
     if not match:
         raise QuerySyntaxError(

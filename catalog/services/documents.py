@@ -6,6 +6,7 @@ the collection) so that filtering acquisitions by species works without joins.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from datetime import date
 
@@ -18,6 +19,7 @@ from catalog.domain.imaging import (
 )
 from catalog.domain.search import IndexDocument
 from catalog.store.repository import StoredRecord
+
 
 def normalize_manufacturer(value: str | None) -> str | None:
     """Collapse the many spellings scanners write into one facet value (kept for
@@ -106,10 +108,8 @@ def numbers_of(record: StoredRecord, ancestors: list[StoredRecord]) -> dict[str,
             numbers[name] = [float(value)]
     acquired = imaging.get("acquisition_date")
     if acquired:
-        try:
+        with contextlib.suppress(ValueError):  # a bad date is a quality issue elsewhere
             numbers["acquired"] = [float(date.fromisoformat(str(acquired)[:10]).toordinal())]
-        except ValueError:
-            pass
     age = age_in_days(_inherited("subject", "age", record, ancestors))
     if age is not None:
         numbers["age_days"] = [age]

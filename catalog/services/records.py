@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from catalog.domain.enums import Level, RecordStatus
-from catalog.domain.errors import NotFoundError, QuerySyntaxError, ValidationError
+from catalog.domain.errors import NotFoundError, ValidationError
 from catalog.domain.identity import Identity
 from catalog.domain.imaging import normalise_imaging
 from catalog.domain.records import (
@@ -28,26 +28,19 @@ from catalog.domain.records import (
     RecordUpdate,
     Term,
 )
-from catalog.domain.search import (
-    FACET_FIELDS,
-    MAX_PAGE_SIZE,
-    MAX_QUERY_LENGTH,
-    ConceptClause,
-    SearchQuery,
-    SortOrder,
-)
+from catalog.domain.search import ConceptClause, Conjunct, SearchQuery, SortOrder
 from catalog.search.base import SearchBackend
+from catalog.search.params import check_request
+from catalog.search.query import check_paging
 from catalog.services.access import can_see, effective_access, require_writer
 from catalog.services.indexing import IndexSync
+from catalog.services.understanding import QueryReader, describe_atom
 from catalog.store.repository import StoredRecord, UnitOfWork, utcnow
 
 if TYPE_CHECKING:
     from catalog.services.terms import SearchOntology
 
 _BODY_EXCLUDE = {"id", "level", "title", "parent_id", "access"}
-
-#: (text, exact) -> (concept clauses, explanation-ready labels); set by the ontology layer.
-Expander = Callable[[str, bool], list[ConceptClause]]
 
 
 @dataclass
@@ -104,14 +97,14 @@ class RecordService:
         uow_factory: Callable[[], UnitOfWork],
         backend: SearchBackend,
         index_sync: IndexSync,
-        expander: Expander | None = None,
+        reader: QueryReader | None = None,
         annotate: Callable[[RecordCreate, list[Term]], list[Term]] | None = None,
         ontology: SearchOntology | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.backend = backend
         self.index_sync = index_sync
-        self.expander = expander
+        self.reader = reader or QueryReader()
         self.annotate = annotate
         self.ontology = ontology
 
@@ -130,7 +123,7 @@ class RecordService:
 
     def search(self, identity: Identity, request: SearchRequest) -> RecordPage:
         concept = self._concept_clauses(request.concept)
-        query = self._query(identity, request)
+        query, understood = self._query(identity, request)
         if concept:
             query.filters["terms"] = sorted({iri for c in concept for iri in c.iris})
         self.index_sync.refresh_if_changed()
@@ -140,7 +133,9 @@ class RecordService:
             page=query.page,
             size=query.size,
             hits=result.hits,
+            understood=understood,
             facets=result.facets,
+            facet_missing=result.missing,
         )
         if self.ontology is not None:
             counts = result.term_counts if request.facet_trees else None
@@ -162,34 +157,29 @@ class RecordService:
         request = SearchRequest(parent_id=record_id, page=page, size=size, sort="title")
         return self.search(identity, request)
 
-    def _query(self, identity: Identity, request: SearchRequest) -> SearchQuery:
-        text = request.text or ""
-        if len(text) > MAX_QUERY_LENGTH:
-            raise QuerySyntaxError(
-                f"query is {len(text)} characters long; the limit is {MAX_QUERY_LENGTH}"
-            )
-        if "\x00" in text:
-            raise QuerySyntaxError("query contains a NUL character")
-        filters = _validated_filters(request.filters)
-        if request.level:
-            filters.setdefault("level", []).append(_level(request.level))
-        if request.page < 1:
-            raise QuerySyntaxError("page must be 1 or more")
-        if not 1 <= request.size <= MAX_PAGE_SIZE:
-            raise QuerySyntaxError(f"size must be between 1 and {MAX_PAGE_SIZE}")
-        concepts = self.expander(text, request.exact) if self.expander and text.strip() else []
-        return SearchQuery(
-            text=text,
-            filters=filters,
+    def _query(self, identity: Identity, request: SearchRequest) -> tuple[SearchQuery, str]:
+        """The validated backend query and the plain-words reading of it (all search
+        parameters are validated here, by `catalog.search.params`)."""
+        checked = check_request(request.text or "", request.filters, request.level)
+        check_paging(SearchQuery(page=request.page, size=request.size), minimum_size=1)
+        understood = self.reader.read(request.text or "", request.exact)
+        ranges = [Conjunct((r,), understood=describe_atom(r)) for r in checked.ranges]
+        conjuncts = (*understood.conjuncts, *ranges)
+        line = " AND ".join(c.understood for c in conjuncts if c.understood)
+        query = SearchQuery(
+            text=request.text or "",
+            filters=checked.filters,
             page=request.page,
             size=request.size,
             sort=request.sort,
             reader_keys=None if identity.sees_everything else identity.reader_keys(),
-            concepts=concepts,
+            concepts=understood.concepts,
             include_withdrawn=request.include_withdrawn,
             parent_id=request.parent_id,
             with_term_counts=request.facet_trees,
+            conjuncts=conjuncts,
         )
+        return query, line
 
     # ----- writing ---------------------------------------------------------------------
     def create(self, identity: Identity, data: RecordCreate) -> RecordPublic:
@@ -300,30 +290,6 @@ def _propagate_access(uow: UnitOfWork, root: StoredRecord) -> None:
             child.access = effective_access(child.own_access, parent.access)
             uow.records.save(child, snapshot=False)
             queue.append(child)
-
-
-def _level(value: str) -> str:
-    try:
-        return Level(value).value
-    except ValueError:
-        allowed = ", ".join(level.value for level in Level)
-        raise QuerySyntaxError(f"unknown level '{value}'; use one of: {allowed}") from None
-
-
-def _validated_filters(filters: dict[str, list[str]]) -> dict[str, list[str]]:
-    clean: dict[str, list[str]] = {}
-    for name, values in filters.items():
-        if name not in FACET_FIELDS:
-            allowed = ", ".join(FACET_FIELDS)
-            raise QuerySyntaxError(f"cannot filter on '{name}'; filterable fields: {allowed}")
-        kept = [v for v in values if v]
-        if any(len(v) > 500 for v in kept):
-            raise QuerySyntaxError(f"filter value for '{name}' is too long")
-        if kept:
-            clean[name] = kept
-    if "level" in clean:
-        clean["level"] = [_level(v) for v in clean["level"]]
-    return clean
 
 
 def build_stored(

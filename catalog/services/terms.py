@@ -15,7 +15,6 @@ reaches, exactly, however many records match.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Literal
@@ -151,9 +150,11 @@ class TermService:
         """The concepts the search recognised in `text`, with how far each was expanded."""
         if not text.strip():
             return []
-        if self._load is None:  # the shipped vocabulary: memoised, as every search asks
-            return list(_recognised_default(text, exact))  # frozen models: safe to share
-        return _recognised(text, exact, self.vocabulary)
+        vocab = self.vocabulary  # memoised per vocabulary, as every search asks
+        found = vocab.memo("query_concepts_of_text", 2048).get(
+            (text, exact), lambda: tuple(_recognised(text, exact, vocab))
+        )
+        return list(found)  # frozen models: safe to share
 
     def concept_clauses(self, iri: str) -> list[ConceptClause]:
         """A concept filter: the concept itself and its narrower concepts (part-of too in
@@ -322,52 +323,47 @@ def _recount(nodes: list[FacetNode], rolled: dict[str, int]) -> list[FacetNode]:
     return sorted(nodes, key=lambda n: (-n.count, n.label.casefold()))
 
 
-@functools.lru_cache(maxsize=2048)
-def _recognised_default(text: str, exact: bool) -> tuple[QueryConcept, ...]:
-    from ontologies.graph import Vocabulary
-
-    return tuple(_recognised(text, exact, Vocabulary.load(), shipped=True))
-
-
-def _recognised(
-    text: str, exact: bool, vocab: Vocabulary, *, shipped: bool = False
-) -> list[QueryConcept]:
+def _recognised(text: str, exact: bool, vocab: Vocabulary) -> list[QueryConcept]:
     from ontologies.expansion import expand
 
-    # expansions with the shipped vocabulary are memoised (the search just made this one)
-    expansion = expand(text, exact=exact, vocabulary=None if shipped else vocab)
+    # expansions are memoised by the vocabulary (the search just made this one)
+    expansion = expand(text, exact=exact, vocabulary=vocab)
     narrower = {c.label: c.iris for c in expansion.clauses if not c.direct}
     # the same concepts come back in query after query ("brain" in "brain scan 17"):
     # each is built once per (clause, words typed) and shared (QueryConcept is frozen)
-    memo: dict = vocab.cache.setdefault("query_concepts", {})  # type: ignore[assignment]
+    memo = vocab.memo("query_concepts", 10_000)
     found: list[QueryConcept] = []
     for clause in (c for c in expansion.clauses if c.direct):
         match = next(r for r in expansion.recognised if r.concept_iri == clause.iris[0])
         below_iris = narrower.get(clause.label, ())
         matched = text[match.span[0] : match.span[1]]
         key = (clause, below_iris, match.scheme, matched)
-        concept = memo.get(key)
-        if concept is None:
-            below = _sorted_by_label(vocab, below_iris)
-            concept = QueryConcept(
-                label=clause.label,
-                iri=clause.iris[0],
-                scheme=match.scheme,
-                matched=matched,
-                narrower=len(below),
-                narrower_labels=[vocab.label(i) for i in below[:NARROWER_LABELS_SHOWN]],
+        found.append(
+            memo.get(
+                key,
+                lambda c=clause, b=below_iris, m=match, t=matched: _query_concept(
+                    vocab, c, b, m, t
+                ),
             )
-            if len(memo) > 10_000:  # a bound, against a stream of distinct spellings
-                memo.clear()
-            memo[key] = concept
-        found.append(concept)
+        )
     return found
+
+
+def _query_concept(vocab, clause, below_iris, match, matched) -> QueryConcept:  # type: ignore[no-untyped-def]
+    below = _sorted_by_label(vocab, below_iris)
+    return QueryConcept(
+        label=clause.label,
+        iri=clause.iris[0],
+        scheme=match.scheme,
+        matched=matched,
+        narrower=len(below),
+        narrower_labels=[vocab.label(i) for i in below[:NARROWER_LABELS_SHOWN]],
+    )
 
 
 def _sorted_by_label(vocab: Vocabulary, iris: Iterable[str]) -> list[str]:
     """IRIs in label order, memoised per vocabulary (the same expansions recur)."""
     key = tuple(iris)
-    memo: dict = vocab.cache.setdefault("iris_by_label", {})  # type: ignore[assignment]
-    if key not in memo:
-        memo[key] = sorted(key, key=lambda i: vocab.label(i).casefold())
-    return memo[key]
+    return vocab.memo("iris_by_label").get(
+        key, lambda: sorted(key, key=lambda i: vocab.label(i).casefold())
+    )

@@ -10,7 +10,13 @@ import orjson
 import tantivy
 
 from catalog.domain.search import FACET_FIELDS, NUMERIC_FIELDS, IndexDocument
-from catalog.search.query import facet_key, facet_label, summary_fields, title_sort_key, updated_sort_value
+from catalog.search.query import (
+    facet_key,
+    facet_label,
+    summary_fields,
+    title_sort_key,
+    updated_sort_value,
+)
 from catalog.search.tantivy_index.schema import (
     ALL_FIELD,
     CLOSURE_FIELD,

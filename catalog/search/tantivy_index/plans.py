@@ -91,7 +91,9 @@ class InlinePlan:
             counts = facet_counts.from_stored(every)
             counts.total = total
             return Answer(hits, counts)
-        return Answer(hits, facet_counts.aggregate(job.searcher, job.matching(), query.with_term_counts))
+        return Answer(
+            hits, facet_counts.aggregate(job.searcher, job.matching(), query.with_term_counts)
+        )
 
 
 class ParallelPlan:

@@ -97,9 +97,7 @@ class QueryBuilder:
             return TextClause("prefix", tokens)
         return TextClause("phrase" if len(tokens) > 1 else "term", tokens)
 
-    def core(
-        self, conjuncts: Sequence[Conjunct], view: View, *, scored: bool
-    ) -> list[Clause]:
+    def core(self, conjuncts: Sequence[Conjunct], view: View, *, scored: bool) -> list[Clause]:
         """One boolean clause per conjunct (Must, or MustNot when negated)."""
         clauses: list[Clause] = []
         single = len(conjuncts) == 1

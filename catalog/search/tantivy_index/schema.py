@@ -83,7 +83,9 @@ def build_schema() -> tantivy.Schema:
         builder.add_text_field(name, stored=name == "terms", tokenizer_name="raw")
     for name in FACET_FIELDS:
         builder.add_text_field(filter_field(name), tokenizer_name="raw")
-        builder.add_text_field(key_field(name), fast=True, tokenizer_name="raw", index_option="basic")
+        builder.add_text_field(
+            key_field(name), fast=True, tokenizer_name="raw", index_option="basic"
+        )
     for name in NUMERIC_FIELDS:
         builder.add_float_field(number_field(name), indexed=True, fast=True)
     builder.add_text_field("k_title", fast=True, tokenizer_name="raw", index_option="basic")

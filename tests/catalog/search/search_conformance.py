@@ -182,7 +182,7 @@ class BackendConformance:
             assert result.total == 0
 
     def test_unknown_filter_field_is_a_400(self, backend):
-        with pytest.raises(QuerySyntaxError, match="unknown filter field 'colour'"):
+        with pytest.raises(QuerySyntaxError, match="cannot filter on 'colour'"):
             backend.search(SearchQuery(filters={"colour": ["red"]}))
 
     def test_page_limits_are_400s(self, backend):
@@ -259,7 +259,9 @@ class BackendConformance:
         # a filtered facet is counted without its own filter: the siblings stay, each
         # with the records it would add; the other facets count the matches
         strength_ok = [d for d in docs if d.facets["field_strength"] in {"3", "7"}]
-        assert counts(result, "modality") == dict(Counter(d.facets["modality"] for d in strength_ok))
+        assert counts(result, "modality") == dict(
+            Counter(d.facets["modality"] for d in strength_ok)
+        )
         modality_ok = [d for d in docs if d.facets["modality"] in {"MR", "PT"}]
         assert counts(result, "field_strength") == dict(
             Counter(d.facets["field_strength"] for d in modality_ok)

@@ -14,7 +14,6 @@ from catalog.domain.search import ConceptClause, Conjunct, SearchQuery, TextAtom
 from catalog.search.tantivy_backend import SMALL_RESULT_FACETS, TIE_WINDOW, TantivyBackend
 from catalog.search.tantivy_index.plans import PlanChooser
 
-
 #: Every execution plan, forced at small sizes by its thresholds: the suite must give the
 #: same answers whichever plan runs (the parallel one normally starts at 200k documents).
 PLANS = {
