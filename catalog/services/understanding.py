@@ -238,6 +238,8 @@ def _concept_words(words: str, clauses: Sequence[ConceptClause]) -> str:
     label = direct[0].label if direct else words
     narrower = sum(len(c.iris) for c in clauses if not c.direct)
     more = f", with {narrower} narrower" if narrower else ""
+    if label.casefold() == words.casefold():
+        return f"{words} (concept{more})"
     return f"{words} (concept {label}{more})"
 
 
