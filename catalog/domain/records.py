@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from catalog.domain.enums import FileAccess, Level, RecordStatus, RelationType, Visibility
+from catalog.domain.rollup import Rollup
 
 _MAX_TEXT = 20_000
 
@@ -225,6 +226,9 @@ class RecordPublic(RecordCreate):
     withdrawn_at: datetime | None = None
     parents: list[ParentRef] = Field(default_factory=list, description="Root first")
     children_count: int = 0
+    rollup: Rollup | None = Field(
+        None, description="Collections, subjects, sessions: what their descendants hold"
+    )
     created: datetime
     updated: datetime
 
@@ -247,6 +251,7 @@ class RecordSummary(_Model):
     license: str | None = None
     access: str | None = None
     source: str | None = None
+    rollup: Rollup | None = Field(None, description="Containers: what their descendants hold")
     score: float = 0.0
     explanation: list[dict[str, str]] = Field(default_factory=list)
 

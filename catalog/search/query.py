@@ -244,6 +244,7 @@ def summary_fields(doc: IndexDocument) -> dict[str, Any]:
         "license": facets.get("license"),
         "access": facets.get("access"),
         "source": facets.get("source"),
+        "rollup": doc.rollup,
     }
 
 

@@ -11,12 +11,14 @@ from collections.abc import Callable, Iterable
 from datetime import date
 
 from catalog.domain.imaging import (
+    MODALITY_LABELS,
     VENDOR_ALIASES,
     age_in_days,
     nominal_field_strength,
     normalise_vendor,
     strength_value,
 )
+from catalog.domain.rollup import Rollup
 from catalog.domain.search import IndexDocument
 from catalog.store.repository import StoredRecord
 
@@ -127,11 +129,8 @@ def aliases_of(record: StoredRecord, facets: dict[str, str]) -> dict[str, list[s
         if names:
             extra["manufacturer"] = names
     modality = facets.get("modality")
-    if modality:
-        from catalog.domain.imaging import MODALITY_LABELS
-
-        if modality in MODALITY_LABELS:
-            extra["modality"] = [MODALITY_LABELS[modality]]
+    if modality and modality in MODALITY_LABELS:
+        extra["modality"] = [MODALITY_LABELS[modality]]
     return extra
 
 
@@ -179,9 +178,47 @@ Closure = Callable[[Iterable[str]], set[str]]
 
 
 def to_document(
-    record: StoredRecord, ancestors: list[StoredRecord], closure: Closure | None = None
+    record: StoredRecord,
+    ancestors: list[StoredRecord],
+    closure: Closure | None = None,
+    rollup: Rollup | None = None,
 ) -> IndexDocument:
-    """The index form of one record, given its ancestors (root first)."""
+    """The index form of one record, given its ancestors (root first) and, for a
+    container, the roll-up of its descendants."""
+    doc = _own_document(record, ancestors, closure)
+    if rollup is not None:
+        with_rollup(doc, rollup)
+    return doc
+
+
+def with_rollup(doc: IndexDocument, rollup: Rollup) -> None:
+    """A container matches what its descendants hold: their concepts (terms), words
+    (text), facet values (filters and `field:value`) and numbers (ranges)."""
+    doc.terms = sorted({*doc.terms, *rollup.term_iris})
+    words = [*rollup.species, *rollup.sequences, *rollup.contrasts, *rollup.anatomy]
+    words += [*rollup.manufacturers, *rollup.modalities]
+    doc.text = " ".join([doc.text, *words]).strip()
+    extra = doc.extra_facets
+    strengths = [strength_value(t) for t in rollup.field_strengths_t]
+    for name, values in (
+        ("modality", [*rollup.modalities, *(MODALITY_LABELS.get(m, m) for m in rollup.modalities)]),
+        ("field_strength", strengths),
+        ("manufacturer", rollup.manufacturers),
+        ("species", [*rollup.species_iris, *rollup.species]),
+        ("sequence", rollup.sequences),
+    ):
+        if values:
+            extra[name] = sorted({*extra.get(name, []), *values})
+    for name, values in rollup.numbers.items():
+        doc.numbers[name] = sorted({*doc.numbers.get(name, []), *values})
+    for name in ("subjects", "sessions", "acquisitions"):
+        doc.numbers[name] = [float(getattr(rollup, name))]
+    doc.rollup = rollup.model_dump(mode="json")
+
+
+def _own_document(
+    record: StoredRecord, ancestors: list[StoredRecord], closure: Closure | None
+) -> IndexDocument:
     facets, labels = _facets(record, ancestors)
     own_terms = [t for t in record.body.get("terms") or [] if t.get("status") != "rejected"]
     inherited = [

@@ -119,7 +119,8 @@ class RecordService:
                 record_id, visible_only=not identity.sees_everything
             )
             published = uow.records.published_versions(record_id)
-        return to_public(stored, ancestors, children, published)
+            rollup = uow.rollups.get(record_id)
+        return to_public(stored, ancestors, children, published, rollup)
 
     def search(self, identity: Identity, request: SearchRequest) -> RecordPage:
         concept = self._concept_clauses(request.concept)
@@ -317,7 +318,11 @@ def build_stored(
 
 
 def to_public(
-    stored: StoredRecord, ancestors: list[StoredRecord], children: int, published: list[int]
+    stored: StoredRecord,
+    ancestors: list[StoredRecord],
+    children: int,
+    published: list[int],
+    rollup: dict[str, Any] | None = None,
 ) -> RecordPublic:
     """The caller-facing form of a stored record.
 
@@ -344,6 +349,7 @@ def to_public(
             "withdrawn_at": stored.withdrawn_at,
             "parents": [ParentRef(id=a.id, level=Level(a.level), title=a.title) for a in ancestors],
             "children_count": children,
+            "rollup": rollup,
             "created": stored.created,
             "updated": stored.updated,
         }
