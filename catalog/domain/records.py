@@ -299,6 +299,15 @@ class Suggestion(_Model):
     count: int | None = Field(None, description="How many records it finds, when counted")
 
 
+class HitGroup(_Model):
+    """One dataset in the grouped view: the collection (with its roll-up) and the first
+    few of its records that match, with how many match in all."""
+
+    collection: RecordSummary
+    hits: list[RecordSummary] = Field(default_factory=list)
+    matches: int = Field(0, description="Matching records in this collection (besides it)")
+
+
 class RecordPage(_Model):
     total: int
     page: int
@@ -314,6 +323,10 @@ class RecordPage(_Model):
     suggestions: list[Suggestion] = Field(
         default_factory=list, description="When nothing matched: did you mean ..."
     )
+    groups: list[HitGroup] | None = Field(
+        None, description="group=collection: one entry per matching collection, paged"
+    )
+    group_total: int | None = Field(None, description="group=collection: matching collections")
     links: dict[str, str] = Field(default_factory=dict)
     concepts: list[QueryConcept] = Field(default_factory=list)
     facet_trees: dict[str, list[FacetNode]] = Field(

@@ -106,6 +106,8 @@ class Conjunct:
     atoms: tuple[Atom, ...]
     negated: bool = False
     understood: str = ""
+    typed: str = ""
+    """The query-language text it came from (for "did you mean" rewrites)."""
 
 
 @dataclass

@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
@@ -21,10 +21,12 @@ from catalog.domain.identity import Identity
 from catalog.domain.imaging import normalise_imaging
 from catalog.domain.records import (
     AccessUpdate,
+    HitGroup,
     ParentRef,
     RecordCreate,
     RecordPage,
     RecordPublic,
+    RecordSummary,
     RecordUpdate,
     Term,
 )
@@ -34,6 +36,7 @@ from catalog.search.params import check_request
 from catalog.search.query import check_paging
 from catalog.services.access import can_see, effective_access, require_writer
 from catalog.services.indexing import IndexSync
+from catalog.services.suggestions import Suggester
 from catalog.services.understanding import QueryReader, describe_atom
 from catalog.store.repository import StoredRecord, UnitOfWork, utcnow
 
@@ -41,6 +44,8 @@ if TYPE_CHECKING:
     from catalog.services.terms import SearchOntology
 
 _BODY_EXCLUDE = {"id", "level", "title", "parent_id", "access"}
+#: Matching records shown under each collection in the grouped view (the rest counted).
+GROUP_HITS = 3
 
 
 @dataclass
@@ -60,6 +65,8 @@ class SearchRequest:
     concept: str | None = None
     #: Also count the contrast / species / anatomy facet trees (costs a store read).
     facet_trees: bool = False
+    #: "collection": one group per matching dataset (paged by group), else a flat list.
+    group: Literal["collection", "none"] = "none"
 
 
 def new_record_id() -> str:
@@ -123,6 +130,51 @@ class RecordService:
         return to_public(stored, ancestors, children, published, rollup)
 
     def search(self, identity: Identity, request: SearchRequest) -> RecordPage:
+        if request.group == "collection":
+            return self._grouped(identity, request)
+        return self._flat(identity, request)
+
+    def _grouped(self, identity: Identity, request: SearchRequest) -> RecordPage:
+        """Datasets as results: the matching collections (a collection matches what its
+        descendants hold), each with its first matching records; facets and the total
+        count every matching record. With no query, the newest collections first."""
+        flat = self._flat(identity, replace(request, page=1, size=1))
+        sort = "updated" if not request.text.strip() and request.sort == "relevance" else None
+        collections = self._flat(
+            identity,
+            replace(
+                request,
+                level=None,
+                filters={**request.filters, "level": ["collection"]},
+                sort=sort or request.sort,
+                facet_trees=False,
+            ),
+        )
+        groups = [self._group(identity, request, hit) for hit in collections.hits]
+        return flat.model_copy(
+            update={
+                "page": request.page,
+                "size": request.size,
+                "hits": collections.hits,
+                "groups": groups,
+                "group_total": collections.total,
+            }
+        )
+
+    def _group(
+        self, identity: Identity, request: SearchRequest, collection: RecordSummary
+    ) -> HitGroup:
+        query, _ = self._query(identity, replace(request, page=1, size=GROUP_HITS, level=None))
+        query.filters["collection_id"] = [collection.id]
+        query.filters["level"] = [lv.value for lv in Level if lv is not Level.collection]
+        concept = self._concept_clauses(request.concept)
+        if concept:
+            query.filters["terms"] = sorted({iri for c in concept for iri in c.iris})
+        query.with_facets = False
+        result = self.backend.search(query)
+        return HitGroup(collection=collection, hits=result.hits, matches=result.total)
+
+    def _flat(self, identity: Identity, request: SearchRequest) -> RecordPage:
         concept = self._concept_clauses(request.concept)
         query, understood = self._query(identity, request)
         if concept:
@@ -141,7 +193,23 @@ class RecordService:
         if self.ontology is not None:
             counts = result.term_counts if request.facet_trees else None
             self.ontology.enrich(page, query, concept, exact=request.exact, term_counts=counts)
+        if not result.total and query.conjuncts and request.page == 1:
+            page.suggestions = self._suggester(identity, request).suggest(query)
         return page
+
+    def _suggester(self, identity: Identity, request: SearchRequest) -> Suggester:
+        def count(text: str) -> int:
+            query, _ = self._query(identity, replace(request, text=text, page=1, size=1))
+            query.with_facets = False
+            return self.backend.search(query).total
+
+        terms = self.ontology.terms if self.ontology is not None else None
+        return Suggester(
+            self.backend,
+            count,
+            labels=terms.labels if terms else None,
+            broader=terms.broader if terms else None,
+        )
 
     def _concept_clauses(self, iri: str | None) -> list[ConceptClause]:
         """The concept filter's clauses (the concept and its narrower ones)."""

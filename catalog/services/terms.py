@@ -118,6 +118,32 @@ class TermService:
         ranked.sort(key=lambda item: item[0])
         return [_suggestion(concept, label) for _, concept, label in ranked[:limit]]
 
+    def labels(self) -> tuple[str, ...]:
+        """Every label and synonym of the recognised schemes ("did you mean" candidates),
+        memoised per vocabulary."""
+        from ontologies.matcher import RECOGNISED_SCHEMES
+
+        vocab = self.vocabulary
+
+        def build() -> tuple[str, ...]:
+            found: set[str] = set()
+            for name in RECOGNISED_SCHEMES:
+                for concept in vocab.concepts(name):
+                    found.update(
+                        label for label in (concept.label, *concept.alt_labels) if label.isascii()
+                    )
+            return tuple(sorted(found))
+
+        return vocab.memo("suggestion_labels", 1).get("all", build)
+
+    def broader(self, iri: str) -> list[tuple[str, str]]:
+        """The concept's direct broader concepts as (iri, label); none when unknown."""
+        vocab = self.vocabulary
+        concept = vocab.get(iri)
+        if concept is None:
+            return []
+        return [(b, vocab.label(b)) for b in concept.broader]
+
     def label(self, iri: str) -> str:
         """The preferred label (the IRI's last segment when unknown)."""
         return self.vocabulary.label(iri)

@@ -147,17 +147,19 @@ class QueryReader:
                 FieldAtom("field_strength", (strength_value(nominal),)),
                 TextAtom("phrase" if used > 1 else "word", typed),
             )
-            return Conjunct(atoms, understood=describe_strength(nominal)), used
+            return Conjunct(atoms, understood=describe_strength(nominal), typed=typed), used
         modality = MODALITY_WORDS.get(words[at].lower())
         if modality is not None:
             label = MODALITY_LABELS.get(modality, modality)
             atoms = (FieldAtom("modality", (modality,)), TextAtom("word", words[at]))
-            return Conjunct(atoms, understood=f"modality {label}"), 1
+            return Conjunct(atoms, understood=f"modality {label}", typed=words[at]), 1
         return None
 
     # -- other conjuncts ------------------------------------------------------------
 
     def _single(self, conjunct: Conjunct, exact: bool) -> Conjunct:
+        from catalog.services.suggestions import typed as typed_form
+
         atoms: list[Atom] = []
         parts: list[str] = []
         for atom in conjunct.atoms:
@@ -169,7 +171,7 @@ class QueryReader:
             line = f"({line})"
         if conjunct.negated:
             line = f"NOT {line}"
-        return Conjunct(tuple(dict.fromkeys(atoms)), conjunct.negated, line)
+        return Conjunct(tuple(dict.fromkeys(atoms)), conjunct.negated, line, typed_form(conjunct))
 
     def _atom(self, atom: Atom, exact: bool) -> tuple[list[Atom], str]:
         if isinstance(atom, FieldAtom):
@@ -222,13 +224,13 @@ def _offsets(words: list[str]) -> tuple[list[int], str]:
 
 
 def _text_conjunct(atom: TextAtom) -> Conjunct:
-    return Conjunct((atom,), understood=describe_atom(atom))
+    return Conjunct((atom,), understood=describe_atom(atom), typed=atom.text)
 
 
 def _concept_conjunct(words: str, clauses: tuple[ConceptClause, ...]) -> Conjunct:
     kind = "phrase" if " " in words else "word"
     atoms: tuple[Atom, ...] = (TextAtom(kind, words), *clauses)  # type: ignore[arg-type]
-    return Conjunct(atoms, understood=_concept_words(words, clauses))
+    return Conjunct(atoms, understood=_concept_words(words, clauses), typed=words)
 
 
 def _concept_words(words: str, clauses: Sequence[ConceptClause]) -> str:

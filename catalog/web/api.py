@@ -40,9 +40,12 @@ _ERRORS = {
     422: {"description": "Invalid input (message names the field)"},
 }
 _FACET_HELP = (
-    "Filter on facets with repeatable `<field>=<value>` parameters; fields: "
+    "Filter on facets with repeatable `<field>=<value>` parameters (values of one facet "
+    "are ORed, facets ANDed; a filtered facet still lists its other values with counts); "
+    "fields: "
     + ", ".join(f"`{name}`" for name in FACET_FIELDS)
-    + ". Unknown fields are a 400."
+    + ". Numeric fields take ranges: `tr_ms=[1000 TO 3000]` or `tr_ms.min=1000&tr_ms.max="
+    "3000`. Unknown fields are a 400 naming the fields that exist."
 )
 
 
@@ -67,7 +70,19 @@ async def health() -> Response:
 
 
 _SEARCH_PARAMS = [
-    ("q", "string", "Query text (words, quoted phrases, AND/OR/NOT)"),
+    (
+        "q",
+        "string",
+        'Query text. Every word or "quoted phrase" must match (AND is implied); '
+        "`a OR b` and `(a OR b OR c)` match either; `NOT term` and `-term` exclude; "
+        "`card*` is a prefix; `field:value` and `field:[low TO high]` (`*` = open end) "
+        "filter on a facet or numeric field (tr_ms, te_ms, ti_ms, field_strength, "
+        "acquired, age_days, subjects, ...). A recognised concept (rat, T1-weighted, "
+        "hippocampus) also finds its narrower concepts, within its own word; `3T`, "
+        "`7 tesla` mean the nominal field strength, `MRI`/`PET`/`CT` the modality. "
+        "Malformed syntax is a 400 that says what is wrong. `understood` in the answer "
+        "says how the query was read.",
+    ),
     ("page", "integer", "1-based page number"),
     ("size", "integer", "Hits per page (1-100)"),
     ("level", "string", "Record level; repeatable"),
@@ -75,6 +90,12 @@ _SEARCH_PARAMS = [
     ("exact", "boolean", "true: no ontology expansion of the query"),
     ("concept", "string", "A concept IRI: records annotated with it or a narrower concept"),
     ("facet_trees", "boolean", "true: add contrast/species/anatomy facet trees (slower)"),
+    (
+        "group",
+        "string",
+        "collection: one group per matching dataset (its roll-up and first matching "
+        "records), paged by group; none (default): a flat list of records",
+    ),
 ]
 _SEARCH_OPENAPI = {
     "parameters": [

@@ -230,3 +230,28 @@ def test_a_number_field_given_words_is_a_422(semantic_catalog):
             ANONYMOUS, SearchRequest(filters={"field_strength": ["abc"]})
         )
     assert caught.value.status == 422 and "'abc' is not a number" in caught.value.message
+
+
+def test_typos_get_did_you_mean_with_counts(semantic_catalog):
+    cat = semantic_catalog
+    page = cat.records.search(ANONYMOUS, SearchRequest(text="hipocampus"))
+    assert page.total == 0
+    first = page.suggestions[0]
+    assert first.text == "hippocampus" and first.count == len(hits(cat, "hippocampus")) > 0
+    assert '"hipocampus" looks like "hippocampus"' == first.reason
+    rodnet = cat.records.search(ANONYMOUS, SearchRequest(text="rat rodnet"))
+    assert [s.text for s in rodnet.suggestions][:1] == ["rat rodent"]
+    assert rodnet.suggestions[0].count == len(hits(cat, "rat rodent"))
+
+
+def test_a_concept_without_records_suggests_its_broader_concept(semantic_catalog):
+    cat = semantic_catalog
+    page = cat.records.search(ANONYMOUS, SearchRequest(text="Wistar"))
+    assert page.total == 0
+    assert page.suggestions and page.suggestions[0].text == "rat"
+    assert "broader concept is rat" in page.suggestions[0].reason
+    assert page.suggestions[0].count == len(hits(cat, "rat"))
+
+
+def test_no_suggestions_when_something_matches(semantic_catalog):
+    assert semantic_catalog.records.search(ANONYMOUS, SearchRequest(text="rat")).suggestions == []
