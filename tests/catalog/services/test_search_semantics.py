@@ -238,7 +238,7 @@ def test_typos_get_did_you_mean_with_counts(semantic_catalog):
     assert page.total == 0
     first = page.suggestions[0]
     assert first.text == "hippocampus" and first.count == len(hits(cat, "hippocampus")) > 0
-    assert '"hipocampus" looks like "hippocampus"' == first.reason
+    assert first.reason == '"hipocampus" looks like "hippocampus"'
     rodnet = cat.records.search(ANONYMOUS, SearchRequest(text="rat rodnet"))
     assert [s.text for s in rodnet.suggestions][:1] == ["rat rodent"]
     assert rodnet.suggestions[0].count == len(hits(cat, "rat rodent"))
