@@ -167,6 +167,9 @@ class IndexDocument:
     extra_facets: dict[str, list[str]] = field(default_factory=dict)
     """More values per facet from the roll-up of a container's descendants: they match
     filters and `field:value` but are not counted in the facets."""
+    rollup_terms: list[str] = field(default_factory=list)
+    """Concepts of a container's descendants: query concepts match them, the `terms`
+    filter (records annotated with a concept) does not."""
     rollup: dict | None = None
     """The container's roll-up, as the hit shows it (see `catalog.domain.rollup`)."""
 

@@ -57,6 +57,7 @@ _KEYWORD_FIELDS = (
     "readers",
     "status",
     "terms",
+    "rollup_terms",
     "closure",
 )
 _SORTS: dict[str, list[Any]] = {
@@ -110,6 +111,7 @@ def es_document(doc: IndexDocument) -> dict[str, Any]:
         "readers": list(doc.readers),
         "status": doc.status,
         "terms": list(doc.terms),
+        "rollup_terms": list(doc.rollup_terms),
         "k_title": title_sort_key(doc),
         "k_updated": updated_sort_key(doc),
         "summary": summary_fields(doc),
@@ -168,7 +170,8 @@ def atom_query(atom: Any) -> dict[str, Any] | None:
     iris = [iri for iri in atom.iris if iri]
     if not iris:
         return None
-    return _constant({"terms": {"terms": iris}}, concept_weight(atom.direct, atom.boost))
+    either = {"bool": {"should": [{"terms": {"terms": iris}}, {"terms": {"rollup_terms": iris}}]}}
+    return _constant(either, concept_weight(atom.direct, atom.boost))
 
 
 def _constant(condition: dict[str, Any], boost: float) -> dict[str, Any]:

@@ -194,7 +194,7 @@ def to_document(
 def with_rollup(doc: IndexDocument, rollup: Rollup) -> None:
     """A container matches what its descendants hold: their concepts (terms), words
     (text), facet values (filters and `field:value`) and numbers (ranges)."""
-    doc.terms = sorted({*doc.terms, *rollup.term_iris})
+    doc.rollup_terms = sorted(set(rollup.term_iris) - set(doc.terms))
     words = [*rollup.species, *rollup.sequences, *rollup.contrasts, *rollup.anatomy]
     words += [*rollup.manufacturers, *rollup.modalities]
     doc.text = " ".join([doc.text, *words]).strip()

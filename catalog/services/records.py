@@ -19,6 +19,7 @@ from catalog.domain.enums import Level, RecordStatus
 from catalog.domain.errors import NotFoundError, ValidationError
 from catalog.domain.identity import Identity
 from catalog.domain.imaging import normalise_imaging
+from catalog.domain.memo import Memo
 from catalog.domain.records import (
     AccessUpdate,
     HitGroup,
@@ -112,6 +113,7 @@ class RecordService:
         self.backend = backend
         self.index_sync = index_sync
         self.reader = reader or QueryReader()
+        self._counts_memo: Memo[dict[str, int]] = Memo(64, "concept counts")
         self.annotate = annotate
         self.ontology = ontology
 
@@ -196,6 +198,23 @@ class RecordService:
         if not result.total and query.conjuncts and request.page == 1:
             page.suggestions = self._suggester(identity, request).suggest(query)
         return page
+
+    def concept_counts(self, identity: Identity) -> dict[str, int]:
+        """Records the caller may see per concept, narrower concepts included (the index
+        counts each record's term closure); memoised per index generation and reader."""
+        self.index_sync.refresh_if_changed()
+        keys = None if identity.sees_everything else tuple(identity.reader_keys())
+        query = SearchQuery(
+            size=0,
+            reader_keys=None if keys is None else list(keys),
+            with_term_counts=True,
+            disjunctive_facets=False,
+        )
+        generation = getattr(self.backend, "generation", None)
+        if generation is None:
+            return dict(self.backend.search(query).term_counts)
+        build = lambda: dict(self.backend.search(query).term_counts)  # noqa: E731
+        return self._counts_memo.get(keys, build, generation)
 
     def _suggester(self, identity: Identity, request: SearchRequest) -> Suggester:
         def count(text: str) -> int:

@@ -48,6 +48,9 @@ class TermSuggestion(BaseModel):
     scheme: str
     matched: str
     alt_labels: list[str] = Field(default_factory=list)
+    count: int | None = Field(
+        None, description="Records the caller may see with this concept or a narrower one"
+    )
 
 
 class ConceptLink(BaseModel):
@@ -97,10 +100,17 @@ class TermService:
         return Vocabulary.load()
 
     def suggest(
-        self, text: str, scheme: str | None = None, limit: int = 10
+        self,
+        text: str,
+        scheme: str | None = None,
+        limit: int = 10,
+        counts: dict[str, int] | None = None,
     ) -> list[TermSuggestion]:
         """Concepts whose label (first) or synonyms start with, contain a word starting
-        with, or contain `text`; ranked by that, then scheme priority, then label length."""
+        with, or contain `text`; ranked by that, then scheme priority, then label length.
+
+        Given `counts` (records per concept, narrower ones included), each suggestion
+        shows its count and concepts without records are left out."""
         if not 1 <= limit <= MAX_SUGGESTIONS:
             raise QuerySyntaxError(f"limit must be between 1 and {MAX_SUGGESTIONS}", field="limit")
         wanted = text.strip().casefold()
@@ -111,12 +121,18 @@ class TermService:
         ranked = []
         for rank, name in enumerate(schemes):
             for concept in vocab.concepts(name):
+                if counts is not None and not counts.get(concept.iri):
+                    continue
                 hit = _best_label(concept, wanted)
                 if hit is not None:
                     tier, label = hit
                     ranked.append(((tier, rank, len(concept.label), concept.label), concept, label))
         ranked.sort(key=lambda item: item[0])
-        return [_suggestion(concept, label) for _, concept, label in ranked[:limit]]
+        found = [_suggestion(concept, label) for _, concept, label in ranked[:limit]]
+        if counts is not None:
+            for suggestion in found:
+                suggestion.count = counts.get(suggestion.iri, 0)
+        return found
 
     def labels(self) -> tuple[str, ...]:
         """Every label and synonym of the recognised schemes ("did you mean" candidates),

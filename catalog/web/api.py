@@ -243,11 +243,18 @@ def withdraw_record(
 )
 def suggest_terms(
     catalog: CatalogDep,
+    identity: IdentityDep,
     q: Annotated[str, Query(max_length=200, description="What the user typed")] = "",
     scheme: Annotated[str | None, Query(description="One scheme: mri, species, ...")] = None,
     limit: Annotated[int, Query(description="At most this many (1-50)")] = 10,
+    all: Annotated[
+        bool, Query(description="true: also concepts no visible record carries (no counts)")
+    ] = False,
 ) -> Response:
-    found = catalog.terms.suggest(q, scheme or None, limit)
+    """Each suggestion carries `count`, the records the caller may see with that concept
+    or a narrower one; concepts without records are left out unless `all=true`."""
+    counts = None if all else catalog.records.concept_counts(identity)
+    found = catalog.terms.suggest(q, scheme or None, limit, counts)
     return json_response([s.model_dump() for s in found])
 
 

@@ -47,6 +47,7 @@ def to_tantivy(
         "readers": list(doc.readers),
         "status": doc.status,
         "terms": list(doc.terms),
+        "rollup_terms": list(doc.rollup_terms),
         "k_title": title_sort_key(doc),
         **TITLE_ORDER.columns(title_sort_key(doc)),
         **ID_ORDER.columns(doc.id),

@@ -145,15 +145,21 @@ class QueryBuilder:
 
     def _concept(self, concept: ConceptClause, view: View) -> tantivy.Query | None:
         """The concept's IRIs that the index holds; None when it holds none of them."""
-        iris = self.memo(
+        held = self.memo(
             ("held", concept.iris),
-            lambda: [i for i in concept.iris if i and view.searcher.doc_freq("terms", i) > 0],
+            lambda: tuple(
+                [i for i in concept.iris if i and view.searcher.doc_freq(name, i) > 0]
+                for name in ("terms", "rollup_terms")
+            ),
             generation=view.generation,
         )
-        if not iris:
-            return None
         weight = concept_weight(concept.direct, concept.boost)
-        return _const(self.any_of("terms", iris), weight)
+        found = [
+            self.any_of(name, iris)
+            for name, iris in zip(("terms", "rollup_terms"), held, strict=True)
+            if iris
+        ]
+        return _const(_any(found), weight) if found else None
 
     def memo(self, key: Hashable, build: Any, generation: int | None = None) -> Any:
         """Query objects hold no index state: kept across generations unless they read

@@ -13,7 +13,7 @@ from catalog.domain.search import FACET_FIELDS, NUMERIC_FIELDS
 from catalog.search.key_order import KeyOrder
 from catalog.search.query import FACET_KEY_SEP, TEXT_FIELDS, title_key
 
-SCHEMA_VERSION = "imagora-tantivy-10"
+SCHEMA_VERSION = "imagora-tantivy-11"
 TOKENIZER = "imagora"
 CLOSURE_FIELD = "closure"
 UPDATED_FIELD = "n_updated"
@@ -37,6 +37,7 @@ EXACT_FIELDS = (
     "status",
     "terms",
     "restricted",
+    "rollup_terms",
 )
 #: Title order and id order (the order of unranked searches), from u64 chunk columns.
 TITLE_ORDER = KeyOrder(

@@ -53,7 +53,7 @@ def site(tmp_path: Path) -> Iterator[tuple[TestClient, Catalog, Ids, Tokens]]:
 
 def test_autocomplete_ranks_label_prefix_first(site) -> None:  # type: ignore[no-untyped-def]
     client = site[0]
-    answer = client.get("/api/terms", params={"q": "t1", "limit": 5})
+    answer = client.get("/api/terms", params={"q": "t1", "limit": 5, "all": "true"})
     assert answer.status_code == 200
     found = answer.json()
     assert len(found) == 5
@@ -63,7 +63,11 @@ def test_autocomplete_ranks_label_prefix_first(site) -> None:  # type: ignore[no
         "scheme": "mri",
         "matched": "T1-weighted",
         "alt_labels": ["T1 weighted MR image data set", "T1-weighted image", "T1WI", "T1w"],
+        "count": None,
     }
+    # by default: only concepts some visible record carries, each with its count
+    counted = client.get("/api/terms", params={"q": "t1", "limit": 5}).json()
+    assert [(s["label"], s["count"]) for s in counted] == [("T1-weighted", 1), ("MPRAGE", 1)]
     species = client.get("/api/terms", params={"q": "wistar", "scheme": "strain"}).json()
     assert [s["iri"] for s in species] == [WISTAR]
     bad = client.get("/api/terms", params={"q": "t1", "limit": 99})
@@ -102,7 +106,8 @@ def test_landing_page_terms_link_to_term_pages(site) -> None:  # type: ignore[no
 
 def test_search_reports_concepts_and_explains_hits(site) -> None:  # type: ignore[no-untyped-def]
     client = site[0]
-    body = client.get("/api/records", params={"q": "T1-weighted"}).json()
+    params = {"q": "T1-weighted", "level": "acquisition"}
+    body = client.get("/api/records", params=params).json()
     assert body["total"] == 1
     (concept,) = body["concepts"]
     assert (concept["label"], concept["iri"], concept["narrower"]) == ("T1-weighted", T1, 8)
@@ -111,7 +116,7 @@ def test_search_reports_concepts_and_explains_hits(site) -> None:  # type: ignor
     assert why["rule"] == "sequence_name:mprage"
     assert why["fields"] == "series_description"
     assert body["facet_trees"] == {}  # only on request
-    exact = client.get("/api/records", params={"q": "T1-weighted", "exact": "true"}).json()
+    exact = client.get("/api/records", params={**params, "exact": "true"}).json()
     assert exact["total"] == 0 and exact["concepts"][0]["narrower"] == 0
 
 
