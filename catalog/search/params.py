@@ -17,9 +17,15 @@ from dataclasses import dataclass, field
 from catalog.domain.enums import Level
 from catalog.domain.errors import QuerySyntaxError, ValidationError
 from catalog.domain.imaging import strength_in_words, strength_value
-from catalog.domain.search import FACET_FIELDS, MAX_QUERY_LENGTH, NUMERIC_FIELDS, RangeAtom
+from catalog.domain.search import (
+    DATE_FIELDS,
+    FACET_FIELDS,
+    MAX_QUERY_LENGTH,
+    NUMERIC_FIELDS,
+    RangeAtom,
+)
 from catalog.search.query import clean_text
-from catalog.search.syntax import range_atom, searchable_fields
+from catalog.search.syntax import bounds_of, range_atom, searchable_fields
 
 MAX_FILTER_VALUE = 500
 _BOUNDS = {"min": 0, "max": 1}
@@ -57,7 +63,10 @@ def check_request(
         base, _, end = name.rpartition(".")
         if base in NUMERIC_FIELDS and end in _BOUNDS:
             for value in kept:
-                bounds.setdefault(base, [None, None])[_BOUNDS[end]] = _number(name, value)
+                bounds.setdefault(base, [None, None])[_BOUNDS[end]] = _bound(name, value)
+            continue
+        if name == "collection_id":  # one dataset's records (the grouped view's links)
+            checked.filters.setdefault(name, []).extend(kept)
             continue
         _check_name(name)
         if any(len(v) > MAX_FILTER_VALUE for v in kept):
@@ -99,6 +108,15 @@ def _add(checked: CheckedFilters, name: str, value: str) -> None:
     else:
         number = _number(name, value)
         checked.ranges.append(RangeAtom(name, number, number))
+
+
+def _bound(name: str, value: str) -> float:
+    """One end of a `FIELD.min` / `FIELD.max` range (dates: the day's ordinal)."""
+    base, _, end = name.rpartition(".")
+    if base in DATE_FIELDS:
+        low, high = bounds_of(base, value, value)
+        return (low if end == "min" else high) or 0.0
+    return _number(name, value)
 
 
 def _plain_strength(value: str) -> tuple[float, int]:

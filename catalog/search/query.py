@@ -156,8 +156,8 @@ def check_paging(query: SearchQuery, minimum_size: int = 0) -> tuple[int, int]:
     Callers outside the service may ask for 0 hits (counts only); the API asks for 1+."""
     if query.size < minimum_size or query.size > MAX_PAGE_SIZE:
         raise QuerySyntaxError(
-            f"page size {query.size} is out of range: size must be between {minimum_size} "
-            f"and {MAX_PAGE_SIZE}",
+            f"size must be between {minimum_size} and {MAX_PAGE_SIZE} (page size "
+            f"{query.size} is out of range; use {minimum_size} to {MAX_PAGE_SIZE})",
             field="size",
         )
     if query.page < 1:

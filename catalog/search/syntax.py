@@ -242,7 +242,7 @@ def field_atom(text: str) -> Atom:
     if not value or not _HAS_WORD.search(value):
         raise QuerySyntaxError(f"'{name}:' needs a value, e.g. {_example(name)}", field=name)
     if name in NUMERIC_FIELDS and name not in FACET_FIELDS:
-        low, high = _bounds(name, value, value)
+        low, high = bounds_of(name, value, value)
         return RangeAtom(name, low, high)
     return FieldAtom(name, (value,))
 
@@ -256,8 +256,8 @@ def range_atom(name: str, value: str) -> RangeAtom:
         raise QuerySyntaxError(
             f"malformed range '{name}:{value}'; {RANGE_HELP}, e.g. {_example(name)}", field=name
         )
-    low, _ = _bounds(name, match.group(1), None) if match.group(1) != "*" else (None, None)
-    _, high = _bounds(name, None, match.group(2)) if match.group(2) != "*" else (None, None)
+    low, _ = bounds_of(name, match.group(1), None) if match.group(1) != "*" else (None, None)
+    _, high = bounds_of(name, None, match.group(2)) if match.group(2) != "*" else (None, None)
     if low is None and high is None:
         raise QuerySyntaxError(f"the range of '{name}' is open at both ends; {RANGE_HELP}")
     if low is not None and high is not None and low > high:
@@ -267,7 +267,7 @@ def range_atom(name: str, value: str) -> RangeAtom:
     return RangeAtom(name, low, high)
 
 
-def _bounds(name: str, low: str | None, high: str | None) -> tuple[float | None, float | None]:
+def bounds_of(name: str, low: str | None, high: str | None) -> tuple[float | None, float | None]:
     """Numeric bounds of a value (a date's first and last day for date fields)."""
     if name in DATE_FIELDS:
         return (

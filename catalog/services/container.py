@@ -12,6 +12,7 @@ from catalog.domain.identity import ANONYMOUS
 from catalog.search.base import SearchBackend
 from catalog.search.registry import open_search_backend
 from catalog.services.annotation import AnnotationService
+from catalog.services.changes import ChangeFeed
 from catalog.services.harvest import HarvestService
 from catalog.services.indexing import IndexSync
 from catalog.services.records import RecordService, SearchRequest
@@ -45,8 +46,9 @@ class Catalog:
         reader = _query_reader()
         self.terms = TermService()
         ontology = SearchOntology(self.terms, self.uow) if reader.phrases else None
+        self.changes = ChangeFeed()
         self.records = RecordService(
-            self.uow, self.backend, self.index_sync, reader, annotate, ontology
+            self.uow, self.backend, self.index_sync, reader, annotate, ontology, self.changes
         )
         self.tokens = TokenService(self.uow)
         self.harvest = HarvestService(self.uow, self.index_sync, settings.secret(), annotate)

@@ -36,6 +36,7 @@ from catalog.search.base import SearchBackend
 from catalog.search.params import check_request
 from catalog.search.query import check_paging
 from catalog.services.access import can_see, effective_access, require_writer
+from catalog.services.changes import ChangeFeed
 from catalog.services.indexing import IndexSync
 from catalog.services.suggestions import Suggester
 from catalog.services.understanding import QueryReader, describe_atom
@@ -108,8 +109,10 @@ class RecordService:
         reader: QueryReader | None = None,
         annotate: Callable[[RecordCreate, list[Term]], list[Term]] | None = None,
         ontology: SearchOntology | None = None,
+        changes: ChangeFeed | None = None,
     ) -> None:
         self.uow_factory = uow_factory
+        self.changes = changes or ChangeFeed()
         self.backend = backend
         self.index_sync = index_sync
         self.reader = reader or QueryReader()
@@ -282,7 +285,7 @@ class RecordService:
             stored = build_stored(record_id, data, parent)
             uow.records.save(stored)
             uow.commit()
-        self.index_sync.try_apply()
+        self.committed([record_id])
         return self.get(identity, record_id)
 
     def update(self, identity: Identity, record_id: str, patch: RecordUpdate) -> RecordPublic:
@@ -297,7 +300,7 @@ class RecordService:
             if access is not None:
                 self._set_access(uow, stored, AccessUpdate.model_validate(access))
             uow.commit()
-        self.index_sync.try_apply()
+        self.committed([record_id])
         return self.get(identity, record_id)
 
     def set_access(self, identity: Identity, record_id: str, update: AccessUpdate) -> RecordPublic:
@@ -306,7 +309,7 @@ class RecordService:
             stored = self._visible(uow, identity, record_id)
             self._set_access(uow, stored, update)
             uow.commit()
-        self.index_sync.try_apply()
+        self.committed([record_id])
         return self.get(identity, record_id)
 
     def withdraw(self, identity: Identity, record_id: str) -> RecordPublic:
@@ -317,10 +320,15 @@ class RecordService:
             stored.withdrawn_at = stored.updated = utcnow()
             uow.records.save(stored, snapshot=False)
             uow.commit()
-        self.index_sync.try_apply()
+        self.committed([record_id])
         return self.get(identity, record_id)
 
     # ----- helpers ---------------------------------------------------------------------
+    def committed(self, record_ids: list[str]) -> None:
+        """After a commit: bring the index up to date, then announce the change."""
+        self.index_sync.try_apply()
+        self.changes.announce(record_ids)
+
     def _visible(self, uow: UnitOfWork, identity: Identity, record_id: str) -> StoredRecord:
         stored = uow.records.get(record_id)
         if stored is None or not can_see(identity, stored):

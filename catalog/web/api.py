@@ -196,7 +196,6 @@ def create_record(
     settings: SettingsDep,
 ) -> Response:
     record = catalog.records.create(identity, data)
-    _cache(request).clear()
     location = f"{settings.base_url}/api/records/{record.id}"
     return json_response(record, status=201, headers={"Location": location})
 
@@ -215,7 +214,6 @@ def update_record(
     identity: IdentityDep,
 ) -> Response:
     record = catalog.records.update(identity, record_id, patch)
-    _cache(request).clear()
     return json_response(record)
 
 
@@ -229,7 +227,6 @@ def withdraw_record(
     request: Request, record_id: str, catalog: CatalogDep, identity: IdentityDep
 ) -> Response:
     record = catalog.records.withdraw(identity, record_id)
-    _cache(request).clear()
     return json_response(record)
 
 
@@ -285,7 +282,6 @@ def add_term(
     identity: IdentityDep,
 ) -> Response:
     record = catalog.annotation.add_term(identity, record_id, term)
-    _cache(request).clear()
     return json_response(record, status=201)
 
 
@@ -305,5 +301,4 @@ def set_term_status(
     identity: IdentityDep,
 ) -> Response:
     record = catalog.annotation.set_status(identity, record_id, iri, update.status)
-    _cache(request).clear()
     return json_response(record)

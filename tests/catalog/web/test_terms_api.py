@@ -92,7 +92,8 @@ def test_term_page_lists_narrower_records_but_not_restricted_ones(site) -> None:
     assert "1 record annotated with T1-weighted or one of its 8 narrower concepts" in page.text
     assert "Sagittal 3D structural" in page.text
     assert "Hidden MPRAGE" not in page.text
-    assert "sequence_name:mprage" in page.text
+    assert "read from series description" in page.text  # plain words, no rule ids
+    assert "sequence_name:mprage" not in page.text
     as_bob = client.get("/terms", params={"iri": T1}, headers=Tokens.header(tokens.bob))
     assert "Hidden MPRAGE" in as_bob.text and "2 records annotated" in as_bob.text
     assert client.get("/terms", params={"iri": "http://example.org/x"}).status_code == 404
@@ -139,11 +140,12 @@ def test_facet_trees_shape_and_counts(site) -> None:  # type: ignore[no-untyped-
 
 def test_search_page_shows_trees_exact_box_and_reasons(site) -> None:  # type: ignore[no-untyped-def]
     client = site[0]
-    html = client.get("/search", params={"q": "T1-weighted"}).text
+    html = client.get("/search", params={"q": "T1-weighted", "group": "none"}).text
     assert "Searching" in html and "and 8 narrower terms" in html
     assert 'name="exact"' in html and "Exact term only, no narrower concepts" in html
-    assert "Matched <strong>T1-weighted</strong> via <strong>MPRAGE</strong>" in html
-    assert "series_description</span> 't1_mprage_sag'" in html
+    assert "Matched <strong>T1-weighted</strong> through <strong>MPRAGE</strong>" in html
+    assert "read from series description \u201ct1_mprage_sag" in html
+    assert "sequence_name:mprage" not in html
     assert f"concept={quote(T1, safe='')}" in html  # the tree node links
     filtered = client.get("/search", params={"concept": T1}).text
     assert "Concept: T1-weighted and narrower" in filtered
