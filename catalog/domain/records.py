@@ -22,6 +22,7 @@ from pydantic import (
 
 from catalog.domain.clean import clean_text
 from catalog.domain.enums import FileAccess, Level, RecordStatus, RelationType, Visibility
+from catalog.domain.rollup import Rollup
 
 _MAX_TEXT = 20_000
 
@@ -48,8 +49,13 @@ class Imaging(_Model):
     """Normalized acquisition facts; every field optional because sources differ."""
 
     modality: str | None = Field(None, description="DICOM modality code: MR, PT, CT, ...")
-    field_strength_t: float | None = None
-    manufacturer: str | None = None
+    field_strength_t: float | None = Field(None, description="Measured, as the scanner wrote it")
+    field_strength_nominal_t: float | None = Field(
+        None, description="Magnet class set at write time: 2.89 measured is 3, 7.05 is 7"
+    )
+    manufacturer: str | None = Field(
+        None, description="Normalised vendor (Siemens, GE, ...); the raw name in source.raw"
+    )
     model: str | None = None
     sequence: str | None = Field(None, description="Sequence / method name")
     sequence_variant: str | None = None
@@ -294,6 +300,9 @@ class RecordPublic(RecordCreate):
     withdrawn_at: datetime | None = None
     parents: list[ParentRef] = Field(default_factory=list, description="Root first")
     children_count: int = 0
+    rollup: Rollup | None = Field(
+        None, description="Collections, subjects, sessions: what their descendants hold"
+    )
     created: datetime
     updated: datetime
     curation: CurationView | None = Field(
@@ -319,6 +328,7 @@ class RecordSummary(_Model):
     license: str | None = None
     access: str | None = None
     source: str | None = None
+    rollup: Rollup | None = Field(None, description="Containers: what their descendants hold")
     score: float = 0.0
     explanation: list[dict[str, str]] = Field(default_factory=list)
 
@@ -358,12 +368,42 @@ class FacetNode(_Model):
     children: list[FacetNode] = Field(default_factory=list)
 
 
+class Suggestion(_Model):
+    """A "did you mean" for a search without hits: another query and what it finds."""
+
+    text: str = Field(..., description="The query to try instead")
+    reason: str = Field(..., description="Why, in plain words")
+    count: int | None = Field(None, description="How many records it finds, when counted")
+
+
+class HitGroup(_Model):
+    """One dataset in the grouped view: the collection (with its roll-up) and the first
+    few of its records that match, with how many match in all."""
+
+    collection: RecordSummary
+    hits: list[RecordSummary] = Field(default_factory=list)
+    matches: int = Field(0, description="Matching records in this collection (besides it)")
+
+
 class RecordPage(_Model):
     total: int
     page: int
     size: int
     hits: list[RecordSummary]
+    understood: str = Field(
+        "", description="How the query was read, in plain words (concept labels, not IRIs)"
+    )
     facets: dict[str, list[FacetValue]] = Field(default_factory=dict)
+    facet_missing: dict[str, int] = Field(
+        default_factory=dict, description="Per facet: matching records without a value"
+    )
+    suggestions: list[Suggestion] = Field(
+        default_factory=list, description="When nothing matched: did you mean ..."
+    )
+    groups: list[HitGroup] | None = Field(
+        None, description="group=collection: one entry per matching collection, paged"
+    )
+    group_total: int | None = Field(None, description="group=collection: matching collections")
     links: dict[str, str] = Field(default_factory=dict)
     concepts: list[QueryConcept] = Field(default_factory=list)
     facet_trees: dict[str, list[FacetNode]] = Field(

@@ -12,12 +12,14 @@ from catalog.domain.identity import ANONYMOUS
 from catalog.search.base import SearchBackend
 from catalog.search.registry import open_search_backend
 from catalog.services.annotation import AnnotationService
+from catalog.services.changes import ChangeFeed
 from catalog.services.harvest import HarvestService
 from catalog.services.indexing import IndexSync
-from catalog.services.records import Expander, RecordService, SearchRequest
+from catalog.services.records import RecordService, SearchRequest
 from catalog.services.sources import SourceService
 from catalog.services.terms import SearchOntology, TermService
 from catalog.services.tokens import TokenService
+from catalog.services.understanding import QueryReader
 from catalog.settings import Settings
 from catalog.store.database import make_engine, migrate
 from catalog.store.repository import UnitOfWork, session_factory
@@ -41,11 +43,12 @@ class Catalog:
             self.uow, self.backend, settings.data_dir / "index.lock", closure=_ontology_closure()
         )
         annotate = _ontology_annotator()
-        expander = _ontology_expander()
+        reader = _query_reader()
         self.terms = TermService()
-        ontology = SearchOntology(self.terms, self.uow) if expander else None
+        ontology = SearchOntology(self.terms, self.uow) if reader.phrases else None
+        self.changes = ChangeFeed()
         self.records = RecordService(
-            self.uow, self.backend, self.index_sync, expander, annotate, ontology
+            self.uow, self.backend, self.index_sync, reader, annotate, ontology, self.changes
         )
         self.tokens = TokenService(self.uow)
         self.harvest = HarvestService(self.uow, self.index_sync, settings.secret(), annotate)
@@ -85,13 +88,14 @@ class Catalog:
         self.engine.dispose()
 
 
-def _ontology_expander() -> Expander | None:
-    """The ontology layer's query expansion, when the vocabularies are installed."""
+def _query_reader() -> QueryReader:
+    """Reads queries with the ontology layer's concepts, when the vocabularies are
+    installed (else by syntax and imaging facts alone)."""
     try:
-        from ontologies.integration import query_expander
+        from ontologies.integration import phrase_finder, species_finder
     except ImportError:
-        return None
-    return query_expander()
+        return QueryReader()
+    return QueryReader(phrase_finder(), species_finder())
 
 
 def _ontology_annotator():  # type: ignore[no-untyped-def]

@@ -75,6 +75,16 @@ class OutboxRow(Base):
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class RollupRow(Base):
+    """A container's roll-up of its descendants (derived; recomputed by the index sync)."""
+
+    __tablename__ = "record_rollups"
+
+    record_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    rollup: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class TokenRow(Base):
     """A bearer token, stored as a SHA-256 hash (the plain token is shown once)."""
 

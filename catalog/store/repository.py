@@ -24,6 +24,7 @@ from catalog.store.models import (
     OutboxRow,
     RecordRow,
     RecordVersionRow,
+    RollupRow,
     TokenRow,
 )
 
@@ -453,6 +454,37 @@ def _to_source(row: HarvestSourceRow) -> StoredSource:
     )
 
 
+class RollupRepository:
+    """Containers' roll-ups (derived data, plain dicts in the store's JSON form)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, record_id: str) -> dict[str, Any] | None:
+        row = self.session.get(RollupRow, record_id)
+        return dict(row.rollup) if row is not None else None
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            stmt = select(RollupRow.record_id, RollupRow.rollup).where(
+                RollupRow.record_id.in_(chunk)
+            )
+            found.update({rid: dict(data) for rid, data in self.session.execute(stmt)})
+        return found
+
+    def put(self, record_id: str, rollup: dict[str, Any]) -> None:
+        row = self.session.get(RollupRow, record_id)
+        if row is None:
+            self.session.add(RollupRow(record_id=record_id, rollup=rollup, updated=utcnow()))
+        else:
+            row.rollup, row.updated = rollup, utcnow()
+
+    def clear(self) -> None:
+        self.session.execute(delete(RollupRow))
+
+
 class UnitOfWork:
     """One transaction: `with uow_factory() as uow: ...; uow.commit()`; rollback otherwise."""
 
@@ -466,6 +498,7 @@ class UnitOfWork:
         self.tokens = TokenRepository(self.session)
         self.harvest = HarvestStateRepository(self.session)
         self.sources = SourceRepository(self.session)
+        self.rollups = RollupRepository(self.session)
         return self
 
     def commit(self) -> None:

@@ -64,7 +64,9 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
 def _attach(app: FastAPI, catalog: Catalog) -> None:
     app.state.catalog = catalog
     stamp = catalog.index_sync.lock_path.with_suffix(".stamp")  # touched on index commits
-    app.state.search_cache = ResponseCache(stamp_generation(stamp))
+    cache = app.state.search_cache = ResponseCache(stamp_generation(stamp))
+    # the services announce committed writes; the cache drops what it holds
+    catalog.changes.subscribe(lambda _ids: cache.clear())
 
 
 def _lifespan(settings: Settings, given: Catalog | None):  # type: ignore[no-untyped-def]

@@ -19,10 +19,10 @@ from fastapi import APIRouter, Query, Request
 from markupsafe import Markup
 from starlette.responses import Response
 
-from catalog.domain.errors import QuerySyntaxError
+from catalog.domain.errors import QuerySyntaxError, ValidationError
 from catalog.domain.identity import Identity
 from catalog.domain.records import FacetNode, FacetValue, RecordPage, RecordPublic
-from catalog.domain.search import FACET_FIELDS, SortOrder
+from catalog.domain.search import FACET_FIELDS, NUMERIC_FIELDS, SortOrder
 from catalog.services.container import Catalog
 from catalog.services.records import SearchRequest
 from catalog.services.terms import TREE_LABELS
@@ -53,6 +53,8 @@ class FacetLink:
     count: int
     active: bool
     href: str
+    width: int = 0
+    """The count's bar, in percent of the facet's largest count."""
 
 
 @dataclass
@@ -60,6 +62,8 @@ class FacetGroup:
     name: str
     label: str
     values: list[FacetLink] = field(default_factory=list)
+    missing: int = 0
+    """Matching records without a value for this facet."""
 
 
 @dataclass
@@ -76,30 +80,94 @@ def facet_groups(page: RecordPage, params: Params) -> list[FacetGroup]:
         values = page.facets.get(name) or []
         if not values:
             continue
-        group = FacetGroup(name=name, label=label)
+        group = FacetGroup(name=name, label=label, missing=page.facet_missing.get(name, 0))
+        top = max(v.count for v in values) or 1
         for value in values:
             active = (name, value.value) in params
             href = url("/search", toggled(params, name, value.value))
-            group.values.append(FacetLink(value.label, value.count, active, href))
+            width = max(2, round(100 * value.count / top))
+            group.values.append(FacetLink(value.label, value.count, active, href, width))
         groups.append(group)
     return groups
+
+
+#: Range filters on the page: field -> (label, unit, input type).
+RANGE_FILTERS: dict[str, tuple[str, str, str]] = {
+    "field_strength": ("Field strength", "T", "number"),
+    "tr_ms": ("TR", "ms", "number"),
+    "te_ms": ("TE", "ms", "number"),
+    "acquired": ("Acquisition date", "", "date"),
+    "age_days": ("Subject age", "days", "number"),
+    "subjects": ("Subject count", "", "number"),
+}
+
+
+@dataclass
+class RangeInput:
+    name: str
+    label: str
+    unit: str
+    kind: str
+    low: str
+    high: str
+
+
+def range_inputs(params: Params) -> list[RangeInput]:
+    """The range filter form: one min/max pair per numeric field, filled from the URL."""
+    given = dict(params)
+    return [
+        RangeInput(
+            name, label, unit, kind, given.get(f"{name}.min", ""), given.get(f"{name}.max", "")
+        )
+        for name, (label, unit, kind) in RANGE_FILTERS.items()
+    ]
+
+
+def group_switch(params: Params, group: str) -> dict[str, str]:
+    """Links to the grouped (by dataset) and the flat view of the same search."""
+    base = [(k, v) for k, v in params if k not in ("group", "page")]
+    return {
+        "collection": url("/search", [*base, ("group", "collection")]),
+        "none": url("/search", [*base, ("group", "none")]),
+        "current": group,
+    }
+
+
+def size_in_words(size: int) -> str:
+    """1536 -> "1.5 KB" (decimal units, as file browsers show them)."""
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} bytes"
 
 
 def active_filters(params: Params, facets: dict[str, list[FacetValue]]) -> list[ActiveFilter]:
     """The filters in the URL, each with a link that removes it."""
     filters = []
     for name, value in params:
-        if name in RESERVED_PARAMS:
+        if name in RESERVED_PARAMS or not value:
             continue
         labels = {v.value: v.label for v in facets.get(name, [])}
         filters.append(
             ActiveFilter(
-                field_label=FACET_FIELDS.get(name, name),
+                field_label=_filter_label(name),
                 value_label=labels.get(value, value),
                 remove_href=url("/search", toggled(params, name, value)),
             )
         )
     return filters
+
+
+def _filter_label(name: str) -> str:
+    base, _, end = name.rpartition(".")
+    if base in NUMERIC_FIELDS and end in ("min", "max"):
+        label = NUMERIC_FIELDS[base][0]
+        return f"{label[0].upper()}{label[1:]} {'from' if end == 'min' else 'up to'}"
+    if name == "collection_id":
+        return "Dataset"
+    return FACET_FIELDS.get(name, NUMERIC_FIELDS.get(name, (name,))[0])
 
 
 @dataclass
@@ -198,23 +266,32 @@ def _search_page(
     request: Request, catalog: Catalog, identity: Identity, q: str, page: int, sort: SortOrder
 ) -> Response:
     params = list(request.query_params.multi_items())
-    search = search_request_from(request.query_params, q, page, catalog.settings.page_size, sort)
+    size = catalog.settings.page_size
+    search = search_request_from(request.query_params, q, page, size, sort, "collection")
     search.facet_trees = True
     context: dict[str, Any] = {"q": q, "error": None, "result": None, "sort": sort}
-    context["hidden"] = [(k, v) for k, v in params if k not in RESERVED_PARAMS]
+    ranged = {f"{n}.{end}" for n in RANGE_FILTERS for end in ("min", "max")}
+    context["hidden"] = [(k, v) for k, v in params if k not in RESERVED_PARAMS | ranged]
+    context["range_hidden"] = [(k, v) for k, v in params if k not in ranged and k not in ("page",)]
     context.update(exact=search.exact, concept=search.concept, why=why_lines)
+    context.update(ranges=range_inputs(params), switch=group_switch(params, search.group))
+    context.update(size_in_words=size_in_words, group=search.group)
     status = 200
     try:
         result = catalog.records.search(identity, search)
-    except QuerySyntaxError as exc:  # rendered in place, with the query box kept
+    except (QuerySyntaxError, ValidationError) as exc:  # shown in place, query box kept
         context["error"] = exc.message
-        status = 400
+        status = exc.status
         result = None
     if result is not None:
         context["result"] = result
         context["facets"] = facet_groups(result, params)
         context["trees"] = tree_groups(result, params, search.concept)
-        context["links"] = page_links("/search", params, result.page, result.size, result.total)
+        shown = result.group_total if result.group_total is not None else result.total
+        context["links"] = page_links("/search", params, result.page, result.size, shown)
+        context["suggest_href"] = lambda text: url(
+            "/search", [("q", text), *((k, v) for k, v in params if k not in ("q", "page"))]
+        )
     facets = result.facets if result else {}
     context["active"] = active_filters(params, facets)
     if search.concept:

@@ -32,8 +32,10 @@ def test_search_json_has_the_contract_shape(invoke: Invoke, seeded: Seeded) -> N
 
 
 def test_search_filters_and_level(invoke: Invoke, seeded: Seeded) -> None:
-    page = search_json(invoke, "", "--filter", "modality=MR")
+    page = search_json(invoke, "", "--filter", "modality=MR", "--level", "acquisition")
     assert [hit["id"] for hit in page["hits"]] == [seeded.scan_id]
+    rolled = search_json(invoke, "", "--filter", "modality=MR")  # datasets hold it too
+    assert seeded.scan_id in {hit["id"] for hit in rolled["hits"]} and rolled["total"] > 1
     page = search_json(invoke, "hippocampus", "--level", "collection")
     assert [hit["title"] for hit in page["hits"]] == ["Hippocampus atlas of the rat"]
 
