@@ -14,8 +14,10 @@ from catalog.search.registry import open_search_backend
 from catalog.services.annotation import AnnotationService
 from catalog.services.harvest import HarvestService
 from catalog.services.indexing import IndexSync
+from catalog.services.previews import PreviewService, default_builder
 from catalog.services.records import Expander, RecordService, SearchRequest
 from catalog.services.sources import SourceService
+from catalog.services.summary import SummaryService
 from catalog.services.terms import SearchOntology, TermService
 from catalog.services.tokens import TokenService
 from catalog.settings import Settings
@@ -48,7 +50,12 @@ class Catalog:
             self.uow, self.backend, self.index_sync, expander, annotate, ontology
         )
         self.tokens = TokenService(self.uow)
-        self.harvest = HarvestService(self.uow, self.index_sync, settings.secret(), annotate)
+        self.summaries = SummaryService(self.uow)
+        builder = default_builder(settings.data_dir)
+        self.harvest = HarvestService(
+            self.uow, self.index_sync, settings.secret(), annotate, previews=builder
+        )
+        self.previews = PreviewService(builder.store, self.records.get)
         self.sources = SourceService(self.uow, self.harvest)
         self.annotation = AnnotationService(self.uow, self.records, self.index_sync, annotate)
 

@@ -26,6 +26,7 @@ from catalog.domain.records import RecordCreate, Term
 from catalog.domain.results import HarvestReport
 from catalog.services.access import effective_access, require_writer
 from catalog.services.indexing import IndexSync
+from catalog.services.previews import PREVIEW_LEVELS, PreviewBuilder, PreviewJob
 from catalog.services.records import body_of, build_stored, content_hash, origin_record_id
 from catalog.store.repository import FileState, StoredRecord, UnitOfWork, utcnow
 from harvesters.base import FileFacts, HarvestedRecord, Harvester, HarvestOptions, ItemError
@@ -51,11 +52,13 @@ class HarvestService:
         index_sync: IndexSync,
         secret: bytes,
         annotate: Annotate | None = None,
+        previews: PreviewBuilder | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.index_sync = index_sync
         self.secret = secret
         self.annotate = annotate
+        self.previews = previews
 
     @staticmethod
     def parse_options(
@@ -111,6 +114,7 @@ class HarvestService:
         facts = [FileFacts(**f) for s in states.values() for f in s.facts]
         produced = self._assemble(harvester, root, facts, report)
         _attach_checksums(produced, {path: state.checksum for path, state in states.items()})
+        previews = _preview_jobs(source, produced)  # real paths, before pseudonymising
         _pseudonymise_paths(produced, _path_aliases(facts))
         with self.uow_factory() as uow:
             self._upsert(uow, source, produced, harvester, report, progress)
@@ -125,6 +129,8 @@ class HarvestService:
             uow.harvest.add_run(source, started, report.model_dump(mode="json"))
             uow.commit()
         self.index_sync.try_apply()
+        if self.previews is not None:
+            self.previews.build(root, previews)
         return report
 
     # ----- step 1: find and read files -------------------------------------------------
@@ -318,6 +324,15 @@ class HarvestService:
         stored.status = RecordStatus.withdrawn.value
         stored.withdrawn_at = stored.updated = utcnow()
         uow.records.save(stored, snapshot=False)
+
+
+def _preview_jobs(source: str, produced: list[HarvestedRecord]) -> list[PreviewJob]:
+    """Thumbnail jobs for the acquisitions of a run, with their files as listed."""
+    return [
+        PreviewJob(origin_record_id(f"{source}#{item.key}"), [f.path for f in item.record.files])
+        for item in produced
+        if item.record.level.value in PREVIEW_LEVELS and item.record.files
+    ]
 
 
 def _attach_checksums(produced: list[HarvestedRecord], checksums: dict[str, str]) -> None:

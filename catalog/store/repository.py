@@ -123,6 +123,17 @@ class RecordRepository:
         stmt = select(RecordRow.id).where(RecordRow.parent_id == record_id).order_by(RecordRow.id)
         return list(self.session.scalars(stmt))
 
+    def children_of(self, parent_ids: Sequence[str], batch: int = 500) -> list[StoredRecord]:
+        """The active children of several parents (one query per `batch` parents), for
+        walks down a collection level by level."""
+        found: list[StoredRecord] = []
+        ids = list(parent_ids)
+        for start in range(0, len(ids), batch):
+            stmt = select(RecordRow).where(RecordRow.parent_id.in_(ids[start : start + batch]))
+            stmt = stmt.where(RecordRow.status == "active").order_by(RecordRow.id)
+            found.extend(_to_stored(row) for row in self.session.scalars(stmt))
+        return found
+
     def count_children(self, record_id: str, *, visible_only: bool) -> int:
         stmt = select(func.count()).select_from(RecordRow).where(RecordRow.parent_id == record_id)
         stmt = stmt.where(RecordRow.status == "active")

@@ -34,6 +34,7 @@ from catalog.web.deps import (
     call_store,
     search_request_from,
 )
+from catalog.web.landing import landing_context
 from catalog.web.paging import Params, page_links, toggled, url
 
 router = APIRouter(include_in_schema=False)
@@ -435,6 +436,7 @@ def _record_page(
         "imaging": imaging_rows(record),
         "cite_as": cite_as(record, settings),
         "head_extra": _head_extra(request, record, settings),
+        **landing_context(catalog, identity, record),
     }
     return request.app.state.templates.TemplateResponse(
         request, "record.html", context, headers=headers
