@@ -24,6 +24,7 @@ from catalog.domain.errors import ValidationError
 from catalog.domain.identity import Identity
 from catalog.domain.records import RecordCreate, Term
 from catalog.domain.results import HarvestReport
+from catalog.services import collection_meta
 from catalog.services.access import effective_access, require_writer
 from catalog.services.indexing import IndexSync
 from catalog.services.previews import PREVIEW_LEVELS, PreviewBuilder, PreviewJob
@@ -110,9 +111,11 @@ class HarvestService:
         started = utcnow()
         with self.uow_factory() as uow:
             cached = uow.harvest.files(source)
+            metadata = collection_meta.merged(harvester.options, uow.harvest.last_run(source))
         states = self._scan(harvester, root, cached, report, progress)
         facts = [FileFacts(**f) for s in states.values() for f in s.facts]
         produced = self._assemble(harvester, root, facts, report)
+        collection_meta.apply(produced, metadata)  # --title etc., given now or before
         _attach_checksums(produced, {path: state.checksum for path, state in states.items()})
         previews = _preview_jobs(source, produced)  # real paths, before pseudonymising
         _pseudonymise_paths(produced, _path_aliases(facts))
@@ -126,7 +129,8 @@ class HarvestService:
                     uow.harvest.put(source, state)
             uow.harvest.add_many(source, fresh)
             uow.harvest.remove(source, [p for p in cached if p not in states])
-            uow.harvest.add_run(source, started, report.model_dump(mode="json"))
+            run = {**report.model_dump(mode="json"), collection_meta.REPORT_KEY: metadata}
+            uow.harvest.add_run(source, started, run)
             uow.commit()
         self.index_sync.try_apply()
         if self.previews is not None:

@@ -340,6 +340,12 @@ class HarvestStateRepository:
             HarvestRunRow(source=source, started=started, finished=utcnow(), report=report)
         )
 
+    def last_run(self, source: str) -> dict[str, Any] | None:
+        """The report of the source's latest run, None before its first."""
+        stmt = select(HarvestRunRow.report).where(HarvestRunRow.source == source)
+        stmt = stmt.order_by(HarvestRunRow.id.desc()).limit(1)
+        return self.session.scalars(stmt).first()
+
 
 @dataclass
 class StoredSource:

@@ -25,10 +25,10 @@ from starlette.responses import HTMLResponse, Response
 from catalog.domain.identity import Identity
 from catalog.domain.records import RecordPublic
 from catalog.domain.summary import DatasetSummary
+from catalog.domain.words import duration_words, relation_words, term_origin
 from catalog.services.container import Catalog
 from catalog.services.previews import shows_preview
 from catalog.web.deps import CatalogDep, IdentityDep, call_store
-from catalog.web.humanize import duration_words, relation_words, term_origin
 from exporters.citation import citation
 
 router = APIRouter()

@@ -57,7 +57,7 @@ def test_search_rejects_bad_filters(invoke: Invoke, seeded: Seeded) -> None:
 
 
 def test_show_prints_the_record_as_json(invoke: Invoke, seeded: Seeded) -> None:
-    result = invoke("show", seeded.scan_id)
+    result = invoke("show", seeded.scan_id, "--format", "json")
     assert result.exit_code == 0, result.stderr
     record = json.loads(result.stdout)
     assert record["id"] == seeded.scan_id
