@@ -107,9 +107,9 @@ def test_restricting_a_record_hides_it_from_anonymous_search(
     assert search_json(invoke, "hippocampus", "--all")["total"] == 2
     hidden = invoke("show", seeded.scan_id)
     assert hidden.exit_code == 1
-    assert json.loads(invoke("show", seeded.scan_id, "--all").stdout)["access"]["record"] == (
-        "restricted"
-    )
+    assert json.loads(invoke("show", seeded.scan_id, "--all", "--format", "json").stdout)["access"][
+        "record"
+    ] == ("restricted")
 
 
 def test_embargo_needs_a_valid_end_date(invoke: Invoke, seeded: Seeded) -> None:
