@@ -23,6 +23,7 @@ class Count(_Model):
 
     value: str
     count: int
+    label: str | None = Field(None, description="How the value reads, when not as it is")
 
 
 class GridRow(_Model):
@@ -52,3 +53,14 @@ class DatasetSummary(_Model):
     columns: list[str] = Field(default_factory=list, description="Grid columns (modality)")
     grid: list[GridRow] = Field(default_factory=list)
     grid_rows_total: int = Field(0, description="Rows before the grid was cut to its limit")
+
+
+class CatalogueGlance(_Model):
+    """The whole catalogue at a glance (home page charts): acquisitions the caller may
+    see by modality, nominal field strength, species and year acquired."""
+
+    acquisitions: int = 0
+    modalities: list[Count] = Field(default_factory=list)
+    field_strengths: list[Count] = Field(default_factory=list)
+    species: list[Count] = Field(default_factory=list)
+    years: list[Count] = Field(default_factory=list, description="Oldest first")

@@ -17,7 +17,7 @@ from catalog.services.indexing import IndexSync
 from catalog.services.previews import PreviewService, default_builder
 from catalog.services.records import Expander, RecordService, SearchRequest
 from catalog.services.sources import SourceService
-from catalog.services.summary import SummaryService
+from catalog.services.summary import GlanceService, SummaryService
 from catalog.services.terms import SearchOntology, TermService
 from catalog.services.tokens import TokenService
 from catalog.settings import Settings
@@ -51,6 +51,7 @@ class Catalog:
         )
         self.tokens = TokenService(self.uow)
         self.summaries = SummaryService(self.uow)
+        self.glance = GlanceService(self.uow, self.records.search)
         builder = default_builder(settings.data_dir)
         self.harvest = HarvestService(
             self.uow, self.index_sync, settings.secret(), annotate, previews=builder

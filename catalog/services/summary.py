@@ -21,8 +21,10 @@ from typing import Any
 
 from catalog.domain.errors import NotFoundError
 from catalog.domain.identity import Identity
-from catalog.domain.summary import Count, DatasetSummary, GridRow
+from catalog.domain.records import RecordPage
+from catalog.domain.summary import CatalogueGlance, Count, DatasetSummary, GridRow
 from catalog.services.access import can_see
+from catalog.services.records import SearchRequest
 from catalog.store.repository import StoredRecord, UnitOfWork
 
 #: Grid rows shown at most (a 10^4-subject cohort's page stays readable; the rest are
@@ -185,3 +187,50 @@ def _summary(record_id: str, tally: _Tally) -> DatasetSummary:
         grid=rows[:MAX_GRID_ROWS],
         grid_rows_total=len(rows),
     )
+
+
+#: Facet (search field) -> CatalogueGlance attribute.
+GLANCE_FACETS = {
+    "modality": "modalities",
+    "field_strength": "field_strengths",
+    "species": "species",
+}
+
+Search = Callable[[Identity, SearchRequest], RecordPage]
+
+
+class GlanceService:
+    """The home page's charts: facet counts of the acquisitions a caller may see (one
+    search, so visibility is the index's) and acquisitions per year (one grouped store
+    query, remembered until a record changes: at 10^6 records it reads every row)."""
+
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], search: Search) -> None:
+        self.uow_factory = uow_factory
+        self.search = search
+        #: (public only?) -> (store change stamp, years); owned here, two entries at most.
+        self._years: dict[bool, tuple[tuple[str, int], list[Count]]] = {}
+
+    def glance(self, identity: Identity) -> CatalogueGlance:
+        page = self.search(identity, SearchRequest(level="acquisition", size=1))
+        values: dict[str, list[Count]] = {}
+        for facet, attribute in GLANCE_FACETS.items():
+            values[attribute] = [
+                Count(value=v.value, label=v.label, count=v.count)
+                for v in page.facets.get(facet) or []
+            ]
+        return CatalogueGlance(
+            acquisitions=page.total,
+            years=self._years_for(not identity.sees_everything),
+            **values,
+        )
+
+    def _years_for(self, public_only: bool) -> list[Count]:
+        with self.uow_factory() as uow:
+            stamp = uow.records.change_stamp()
+            cached = self._years.get(public_only)
+            if cached is not None and cached[0] == stamp:
+                return cached[1]
+            counts = uow.records.acquisitions_per_year(public_only)
+        years = [Count(value=str(year), count=counts[year]) for year in sorted(counts)]
+        self._years[public_only] = (stamp, years)
+        return years

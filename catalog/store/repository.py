@@ -226,6 +226,28 @@ class RecordRepository:
     def count(self) -> int:
         return int(self.session.scalar(select(func.count()).select_from(RecordRow)) or 0)
 
+    def change_stamp(self) -> tuple[str, int]:
+        """(latest update time, record count): changes whenever a record is written, read
+        from the `updated` index, so derived figures can be cached until it changes."""
+        latest, count = self.session.execute(
+            select(func.max(RecordRow.updated), func.count()).select_from(RecordRow)
+        ).one()
+        return (str(latest), int(count or 0))
+
+    def acquisitions_per_year(self, public_only: bool) -> dict[int, int]:
+        """Active acquisitions per year of `imaging.acquisition_date` (one grouped query)."""
+        year = func.substr(RecordRow.body["imaging"]["acquisition_date"].as_string(), 1, 4)
+        stmt = select(year, func.count()).where(
+            RecordRow.level == "acquisition", RecordRow.status == "active"
+        )
+        if public_only:
+            stmt = stmt.where(RecordRow.visibility == "public")
+        counts: dict[int, int] = {}
+        for value, count in self.session.execute(stmt.group_by(year)):
+            if value and str(value).isdigit():
+                counts[int(value)] = int(count)
+        return counts
+
 
 class OutboxRepository:
     """Reads and acknowledges queued index changes."""

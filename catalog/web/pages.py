@@ -28,6 +28,7 @@ from catalog.services.container import Catalog
 from catalog.services.records import SearchRequest
 from catalog.services.terms import TREE_LABELS
 from catalog.settings import Settings
+from catalog.web.charts import glance_charts
 from catalog.web.deps import (
     RESERVED_PARAMS,
     CatalogDep,
@@ -36,7 +37,8 @@ from catalog.web.deps import (
     search_request_from,
 )
 from catalog.web.landing import landing_context
-from catalog.web.paging import Params, page_links, toggled, url
+from catalog.web.paging import Params, last_page, page_links, toggled, url
+from catalog.web.titles import search_title
 
 router = APIRouter(include_in_schema=False)
 
@@ -220,9 +222,20 @@ def _search_page(
     context["active"] = active_filters(params, facets)
     if search.concept:
         context["active"].append(_concept_filter(catalog, params, search.concept))
+    context["glance_charts"] = _glance(catalog, identity, q, params, page)
+    context["has_preview"] = lambda hit: catalog.previews.available(hit.id, hit.access)
+    pages = last_page(result.total, result.size) if result is not None else None
+    context["page_title"] = search_title(q, context["active"], page, pages)
     return request.app.state.templates.TemplateResponse(
         request, "search.html", context, status_code=status
     )
+
+
+def _glance(catalog: Catalog, identity: Identity, q: str, params: Params, page: int) -> list:
+    """The home page's charts: only with no query, no filter, on the first page."""
+    if q.strip() or page != 1 or any(k not in ("sort",) for k, _ in params):
+        return []
+    return glance_charts(catalog.glance.glance(identity))
 
 
 def _concept_filter(catalog: Catalog, params: Params, concept: str) -> ActiveFilter:
