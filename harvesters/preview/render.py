@@ -1,8 +1,9 @@
 """Window-levelling and PNG encoding of one 2-D slice (numpy and zlib only).
 
-The window is the 1st..99th percentile of the slice's non-zero pixels, as viewers do by
-default: a few bright outliers (fat, vessels, a marker) would otherwise turn the anatomy
-grey. The PNG is 8-bit greyscale, filter 0 on every row; at thumbnail size (<= 256 px)
+The window runs from the 1st percentile of all pixels to the 99th percentile of the
+non-zero ones, as viewers do by default: a few bright outliers (fat, vessels, a marker)
+would otherwise turn the anatomy grey, and a mostly empty field of view would wash it
+out. The PNG is 8-bit greyscale, filter 0 on every row; at thumbnail size (<= 256 px)
 that costs a few kilobytes and no dependency.
 """
 
@@ -24,10 +25,13 @@ def window_level(pixels: np.ndarray, low_pct: float = 1.0, high_pct: float = 99.
     if data.ndim != 2 or data.size == 0:
         raise ValueError(f"a preview needs a 2-D slice, got shape {data.shape}")
     finite = data[np.isfinite(data)]
-    body = finite[finite != 0] if np.count_nonzero(finite) > finite.size // 20 else finite
-    if body.size == 0:
+    if finite.size == 0:
         return np.zeros(data.shape, dtype=np.uint8)
-    low, high = np.percentile(body, [low_pct, high_pct])
+    # the black level from every pixel (background included); the white level from the
+    # object's pixels, so a mostly empty field of view does not wash the anatomy out
+    body = finite[finite != 0] if np.count_nonzero(finite) else finite
+    low = float(np.percentile(finite, low_pct))
+    high = float(np.percentile(body, high_pct))
     if high <= low:
         high = low + 1.0
     scaled = (np.nan_to_num(data, nan=low) - low) * (255.0 / (high - low))
