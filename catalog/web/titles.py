@@ -26,8 +26,6 @@ def search_title(q: str, filters: Sequence[FilterLabel], page: int, pages: int |
     named += [f"{f.field_label}: {f.value_label}" for f in filters]
     if named:
         parts.append(" \u00b7 ".join(named))
-    if pages and pages > 1:
-        parts.append(f"page {page} of {pages}")
-    elif page > 1:
-        parts.append(f"page {page}")
+    if page > 1:  # page 1 is "the" results page; later ones say which and of how many
+        parts.append(f"page {page} of {pages}" if pages else f"page {page}")
     return DASH.join([*parts, "Search", SITE])
