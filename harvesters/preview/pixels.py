@@ -48,7 +48,7 @@ def dicom_slice(path: Path) -> np.ndarray:
         except Exception as exc:  # missing codec plugins, truncated data
             raise ValueError(f"{path.name}: cannot decode the DICOM pixel data ({exc})") from None
     for warning in caught:  # library warnings go to the log, not the terminal
-        log.debug("pydicom: %s: %s", path.name, warning.message)
+        log.warning("pydicom: %s: %s", path.name, warning.message)
     pixels = np.asarray(pixels)
     if pixels.ndim == 4 or (pixels.ndim == 3 and pixels.shape[-1] not in (3, 4)):
         pixels = pixels[pixels.shape[0] // 2]
