@@ -17,9 +17,9 @@ from catalog.web.paging import url
 MAX_BARS = 8
 ROW_HEIGHT = 26
 #: SVG user units: label column, bar area, count column (the SVG scales to its box).
-LABEL_WIDTH = 120
-BAR_WIDTH = 150
-CHART_WIDTH = 320
+LABEL_WIDTH = 100
+BAR_WIDTH = 120
+CHART_WIDTH = 260
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def bar_chart(key: str, title: str, counts: list[Count], facet: str | None) -> C
     return Chart(key=key, title=title, bars=bars, height=len(bars) * ROW_HEIGHT)
 
 
-def _short(text: str, limit: int = 18) -> str:
+def _short(text: str, limit: int = 15) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 

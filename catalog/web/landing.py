@@ -6,13 +6,14 @@ Routes (thin: one service call each):
   invisible, its files are restricted or embargoed, or it has none.
 - `GET /api/records/{id}/summary`: the `DatasetSummary` the collection page shows.
 - `GET /docs`: Swagger UI with its JavaScript and CSS served by Imagora from the
-  `swagger-ui-bundle` package (no CDN), so the API docs work offline.
+  `fastapi-offline` package (no CDN), so the API docs work offline.
 
 `landing_context` builds the view model the record template needs for these parts.
 """
 
 from __future__ import annotations
 
+import importlib.resources
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -107,10 +108,12 @@ async def record_summary(
 
 
 def install_docs(app: FastAPI) -> None:
-    """Swagger UI at /docs from the packaged assets (the app is built with docs_url=None)."""
-    from swagger_ui_bundle import swagger_ui_path
+    """Swagger UI at /docs from the packaged assets (the app is built with docs_url=None).
 
-    app.mount(DOCS_ASSETS, StaticFiles(directory=Path(str(swagger_ui_path))), name="docs-assets")
+    The assets come from the `fastapi-offline` package (Swagger UI 5, which renders the
+    OpenAPI 3.1 documents FastAPI writes; Swagger UI 4 cannot)."""
+    assets = Path(str(importlib.resources.files("fastapi_offline") / "static"))
+    app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
 
     async def docs() -> HTMLResponse:
         return get_swagger_ui_html(

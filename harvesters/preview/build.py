@@ -72,6 +72,9 @@ def representative_slice(paths: list[Path]) -> np.ndarray | None:
 
 
 def preview_png(paths: list[Path]) -> bytes | None:
-    """The thumbnail PNG of an acquisition, or None when it has no image."""
+    """The thumbnail PNG of an acquisition, or None when it has no image or its slice
+    holds no signal (a uniform square tells nobody anything)."""
     image = representative_slice(paths)
-    return None if image is None else slice_png(image)
+    if image is None or not np.ptp(np.nan_to_num(image)):
+        return None
+    return slice_png(image)

@@ -147,7 +147,7 @@ def test_home_page_shows_the_catalogue_at_a_glance(client: TestClient) -> None:
     assert modality.get("aria-label") == "Modalities: MR 4, PT 1"  # the secret CT is hidden
     assert modality.xpath(".//a/@href") == ["/search?modality=MR", "/search?modality=PT"]
     widths = [float(w) for w in modality.xpath(".//rect/@width")]
-    assert widths[0] == 150.0 and widths[1] == 37.5  # 4 : 1
+    assert widths[0] == 120.0 and widths[1] == 30.0  # 4 : 1
     assert not page.xpath("//script[contains(@src, 'http')]")
     assert not doc(client.get("/search?q=rat")).xpath("//section[@class='glance']")
 

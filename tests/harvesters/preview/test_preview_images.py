@@ -124,3 +124,10 @@ def test_bruker_2dseq_shows_its_middle_frame(tmp_path: Path) -> None:
 def test_bruker_scan_without_2dseq_has_no_preview(tmp_path: Path) -> None:
     scan = write_sample_study(tmp_path) / "2"
     assert preview_png([scan / "acqp", scan / "method"]) is None
+
+
+def test_a_slice_without_signal_gets_no_thumbnail(tmp_path: Path) -> None:
+    nib = importlib.import_module("nibabel")
+    path = tmp_path / "empty.nii.gz"
+    nib.save(nib.Nifti1Image(np.zeros((8, 8, 3), dtype=np.int16), np.eye(4)), path)
+    assert preview_png([path]) is None
