@@ -57,6 +57,9 @@ class PreviewStore:
         partial.write_bytes(png)
         partial.replace(target)  # readers never see half a file
 
+    def remove(self, record_id: str) -> None:
+        self.path(record_id).unlink(missing_ok=True)
+
     def mtime_ns(self, record_id: str) -> int | None:
         try:
             return self.path(record_id).stat().st_mtime_ns
@@ -100,9 +103,11 @@ class PreviewBuilder:
             except (ValueError, OSError) as exc:
                 log.warning("no preview for record %s: %s", job.record_id, exc)
                 continue
-            if png is not None:
-                self.store.write(job.record_id, png)
-                written += 1
+            if png is None:
+                self.store.remove(job.record_id)  # the image is gone or now blank
+                continue
+            self.store.write(job.record_id, png)
+            written += 1
         return written
 
     def _stale(self, record_id: str, files: list[Path]) -> bool:

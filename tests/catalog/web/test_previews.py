@@ -104,15 +104,20 @@ def test_no_thumbnail_of_an_invisible_record(harvested: tuple[TestClient, Catalo
 def test_unchanged_reharvest_keeps_and_a_changed_file_remakes_the_thumbnail(
     harvested: tuple[TestClient, Catalog, str], tmp_path: Path
 ) -> None:
-    _client, catalog, scan = harvested
+    _client, catalog, _scan = harvested
     stored = next((tmp_path / "data" / "previews").rglob("*.png"))
-    before = stored.stat().st_mtime_ns
+    before, first = stored.stat().st_mtime_ns, stored.read_bytes()
     catalog.harvest.run(SYSTEM, "dicom", str(tmp_path / "scans"))
-    assert stored.stat().st_mtime_ns == before
+    assert stored.stat().st_mtime_ns == before  # unchanged files: not decoded again
     middle = tmp_path / "scans" / "series1" / "IM1"
     ds = pydicom.dcmread(middle)
-    ds.PixelData = np.full((64, 64), 5, dtype=np.int16).tobytes()
+    image = np.zeros((64, 64), dtype=np.int16)
+    image[:, :32] = 900  # the left half bright instead of a centred square
+    ds.PixelData = image.tobytes()
     ds.save_as(middle)
     catalog.harvest.run(SYSTEM, "dicom", str(tmp_path / "scans"))
-    assert stored.stat().st_mtime_ns > before
-    assert catalog.previews.store.read(scan) != b""
+    assert stored.read_bytes() not in (b"", first)
+    ds.PixelData = np.full((64, 64), 5, dtype=np.int16).tobytes()  # now blank
+    ds.save_as(middle)
+    catalog.harvest.run(SYSTEM, "dicom", str(tmp_path / "scans"))
+    assert not stored.exists()
