@@ -190,7 +190,8 @@ def test_home_page_charts_fit(browser, site, width: int) -> None:  # type: ignor
     _fits(page, width)
     assert page.title() == "Search \u2013 Imagora"
     assert outside == []
-    _shot(page, f"home-{width}.png")
+    if width == max(WIDTHS):  # the phone view is the search page's, already pictured
+        _shot(page, "home.png")
     page.locator("#chart-modality a").first.click()
     page.wait_for_url("**/search?modality=*")
     assert page.title().startswith("Modality: ")
