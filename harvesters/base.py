@@ -50,6 +50,11 @@ class HarvestOptions(BaseModel):
     species: str | None = None
     """Species to record for subjects when the source does not say (e.g. Bruker)."""
     collection_title: str | None = None
+    """Title of the collection record (`--title`); kept by later runs that omit it."""
+    description: str | None = None
+    """Description of the collection record (`--description`); kept likewise."""
+    license: str | None = None
+    """Licence of the collection record, an SPDX id (`--license`); kept likewise."""
     secret: bytes = b""
     """Per-installation key for subject pseudonyms (HMAC); filled in by the service."""
 
@@ -186,6 +191,7 @@ class FileHarvester(ItemHarvester[Path]):
     def check_location(self, location: str) -> Path:
         """Raise `SourceUnusableError` when the location cannot be harvested at all."""
         from catalog.domain.errors import SourceUnusableError
+        from harvesters.detect import kind_mismatch
 
         path = Path(location)
         if not _valid_text(location):
@@ -207,6 +213,9 @@ class FileHarvester(ItemHarvester[Path]):
                 raise SourceUnusableError(
                     f"{location}: cannot list directory ({exc.strerror})"
                 ) from exc
+        mismatch = kind_mismatch(path, self.name)
+        if mismatch:  # e.g. a DICOM folder given to `bids`: refuse before writing anything
+            raise SourceUnusableError(mismatch)
         return path
 
     def open(self, location: str) -> Path:

@@ -15,13 +15,14 @@ from rich.table import Table
 
 from catalog.cli.context import EXIT_USAGE, CliError, CliState
 from catalog.cli.render import echo_json, out
+from catalog.cli.show import SUMMARY_LEVELS, render_record
 from catalog.domain.enums import FileAccess, Level, Visibility
 from catalog.domain.identity import SYSTEM, Identity
 from catalog.domain.records import AccessUpdate, RecordPage, RecordPublic
 from catalog.domain.search import FACET_FIELDS, MAX_PAGE_SIZE
 from catalog.services.records import SearchRequest
 
-EXPORT_FORMATS = ("json", "jsonld", "turtle", "datacite-xml", "bibtex")
+EXPORT_FORMATS = ("text", "json", "jsonld", "turtle", "datacite-xml", "bibtex")
 
 token_option = click.option("--token", help="Act as this bearer token's user.")
 all_option = click.option(
@@ -100,15 +101,26 @@ def render_page(page: RecordPage) -> None:
 @click.command("show")
 @click.argument("record_id", metavar="ID")
 @click.option(
-    "--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="json", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(EXPORT_FORMATS),
+    default="text",
+    show_default=True,
+    help="text: a readable summary; json: the record as the API returns it; or a metadata format.",
 )
 @token_option
 @all_option
 @click.pass_obj
 def show(state: CliState, record_id: str, fmt: str, token: str | None, see_all: bool) -> None:
-    """Print one record."""
+    """Print one record (a readable summary by default)."""
     identity = state.reader(token, see_all)
     record = state.catalog.records.get(identity, record_id)
+    if fmt == "text":
+        summary = None
+        if record.children_count and record.level.value in SUMMARY_LEVELS:
+            summary = state.catalog.summaries.dataset_summary(identity, record.id)
+        render_record(record, summary, state.settings.base_url)
+        return
     if fmt == "json":
         click.echo(record.model_dump_json(indent=2))
         return

@@ -15,8 +15,10 @@ from catalog.services.annotation import AnnotationService
 from catalog.services.changes import ChangeFeed
 from catalog.services.harvest import HarvestService
 from catalog.services.indexing import IndexSync
+from catalog.services.previews import PreviewService, default_builder
 from catalog.services.records import RecordService, SearchRequest
 from catalog.services.sources import SourceService
+from catalog.services.summary import GlanceService, SummaryService
 from catalog.services.terms import SearchOntology, TermService
 from catalog.services.tokens import TokenService
 from catalog.services.understanding import QueryReader
@@ -51,7 +53,13 @@ class Catalog:
             self.uow, self.backend, self.index_sync, reader, annotate, ontology, self.changes
         )
         self.tokens = TokenService(self.uow)
-        self.harvest = HarvestService(self.uow, self.index_sync, settings.secret(), annotate)
+        self.summaries = SummaryService(self.uow)
+        self.glance = GlanceService(self.uow, self.records.search)
+        builder = default_builder(settings.data_dir)
+        self.harvest = HarvestService(
+            self.uow, self.index_sync, settings.secret(), annotate, previews=builder
+        )
+        self.previews = PreviewService(builder.store, self.records.get)
         self.sources = SourceService(self.uow, self.harvest)
         self.annotation = AnnotationService(self.uow, self.records, self.index_sync, annotate)
 

@@ -28,10 +28,11 @@ from catalog.domain.errors import SourceUnusableError, ValidationError
 from catalog.domain.identity import Identity
 from catalog.domain.records import RecordCreate, Term
 from catalog.domain.results import Conflict, HarvestReport, HarvestRun, HarvestRunPage, ItemState
-from catalog.services import writes
+from catalog.services import collection_meta, writes
 from catalog.services.access import require_admin, require_writer
 from catalog.services.indexing import IndexSync
 from catalog.services.path_privacy import PathAliases
+from catalog.services.previews import PREVIEW_LEVELS, PreviewBuilder, PreviewJob
 from catalog.services.source_lock import SourceLocks, source_key
 from catalog.store.repository import StoredRecord, UnitOfWork, utcnow
 from harvesters.base import (
@@ -61,17 +62,27 @@ class HarvestService:
         index_sync: IndexSync,
         secret: bytes,
         annotate: Annotate | None = None,
+        previews: PreviewBuilder | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.index_sync = index_sync
         self.secret = secret
         self.annotate = annotate
         self.checkpoint_items = CHECKPOINT_ITEMS
+        self.previews = previews
         self.locks = SourceLocks(index_sync.lock_path.parent / "harvest-locks")
 
-    def kinds(self) -> list[str]:
+    @staticmethod
+    def kinds() -> list[str]:
         """The registered harvester types."""
         return harvesters.names()
+
+    @staticmethod
+    def describe(kind: str) -> str:
+        """The first line of a harvester's docstring (for help texts); raises when the
+        plugin is unavailable (a missing dependency)."""
+        doc = (harvesters.get(kind).__doc__ or "").strip()
+        return doc.splitlines()[0].rstrip(".") if doc else kind
 
     def parse_options(
         self, kind: str, values: dict[str, Any], spell: Callable[[str], str] = str
@@ -183,26 +194,35 @@ class HarvestService:
         started_at = utcnow()
         with self.uow_factory() as uow:
             cached = uow.harvest.items(source)
+            last = uow.harvest.last_run(source, having=collection_meta.REPORT_KEY)
+        metadata = collection_meta.merged(harvester.options, last)
+        meta_changed = metadata != dict((last or {}).get(collection_meta.REPORT_KEY) or {})
         marker = cached.pop(VERSION_KEY, None)
         version = f"{harvester.name}:{harvester.version}"
         states = self._scan(harvester, where, source, cached, report, progress)
         removed = [k for k in cached if k not in states]
         facts = _assembly_facts(states, cached)
         produced = self._assemble(harvester, where, facts, report)
+        collection_meta.apply(produced, metadata)  # --title etc., given now or before
         _attach_checksums(produced, {key: state.checksum for key, state in states.items()})
+        previews = _preview_jobs(source, produced)  # real paths, before pseudonymising
         _hide_identifying_names(produced, facts, where, report)
         with self.uow_factory() as uow:
             same_harvester = marker is not None and marker.fingerprint == version
-            if not (same_harvester and _settled(uow, source, produced, removed, report)):
+            settled = same_harvester and not meta_changed
+            if not (settled and _settled(uow, source, produced, removed, report)):
                 self._upsert(uow, source, produced, harvester, report, progress)
             uow.harvest.remove(source, removed)
             if not same_harvester:
                 uow.harvest.put_many(source, [ItemState(VERSION_KEY, version, "", [])])
             report.duration_s = round(time.monotonic() - started, 3)
             report.requests = harvester.requests_made()
-            uow.harvest.add_run(source, started_at, report.model_dump(mode="json"))
+            run = {**report.model_dump(mode="json"), collection_meta.REPORT_KEY: metadata}
+            uow.harvest.add_run(source, started_at, run)
             uow.commit()
         self.index_sync.try_apply()
+        if self.previews is not None and isinstance(where, Path):
+            self.previews.build(where, previews)
         return report
 
     # ----- step 1: discover items, fetch the changed ones ---------------------------------
@@ -367,6 +387,17 @@ class HarvestService:
         curated = [t for t in previous if t.rule == "manual" or t.status != "proposed"]
         blocked = {t.iri for t in curated}
         return curated + [t for t in data.terms if t.iri not in blocked]
+
+
+def _preview_jobs(source: str, produced: list[HarvestedRecord]) -> list[PreviewJob]:
+    """Thumbnail jobs for the acquisitions of a run, with their files as listed."""
+    return [
+        PreviewJob(
+            writes.origin_record_id(f"{source}#{item.key}"), [f.path for f in item.record.files]
+        )
+        for item in produced
+        if item.record.level.value in PREVIEW_LEVELS and item.record.files
+    ]
 
 
 def _attach_checksums(produced: list[HarvestedRecord], checksums: dict[str, str]) -> None:

@@ -117,6 +117,17 @@ class RecordRepository:
         stmt = select(RecordRow.id).where(RecordRow.parent_id == record_id).order_by(RecordRow.id)
         return list(self.session.scalars(stmt))
 
+    def children_of(self, parent_ids: Sequence[str], batch: int = 500) -> list[StoredRecord]:
+        """The active children of several parents (one query per `batch` parents), for
+        walks down a collection level by level."""
+        found: list[StoredRecord] = []
+        ids = list(parent_ids)
+        for start in range(0, len(ids), batch):
+            stmt = select(RecordRow).where(RecordRow.parent_id.in_(ids[start : start + batch]))
+            stmt = stmt.where(RecordRow.status == "active").order_by(RecordRow.id)
+            found.extend(_to_stored(row) for row in self.session.scalars(stmt))
+        return found
+
     def count_children(self, record_id: str, *, visible_only: bool) -> int:
         stmt = select(func.count()).select_from(RecordRow).where(RecordRow.parent_id == record_id)
         stmt = stmt.where(RecordRow.status == "active")
@@ -272,6 +283,28 @@ def _row_values(record: StoredRecord) -> dict[str, Any]:
         "withdrawn_at": record.withdrawn_at,
     }
 
+    def change_stamp(self) -> tuple[str, int]:
+        """(latest update time, record count): changes whenever a record is written, read
+        from the `updated` index, so derived figures can be cached until it changes."""
+        latest, count = self.session.execute(
+            select(func.max(RecordRow.updated), func.count()).select_from(RecordRow)
+        ).one()
+        return (str(latest), int(count or 0))
+
+    def acquisitions_per_year(self, public_only: bool) -> dict[int, int]:
+        """Active acquisitions per year of `imaging.acquisition_date` (one grouped query)."""
+        year = func.substr(RecordRow.body["imaging"]["acquisition_date"].as_string(), 1, 4)
+        stmt = select(year, func.count()).where(
+            RecordRow.level == "acquisition", RecordRow.status == "active"
+        )
+        if public_only:
+            stmt = stmt.where(RecordRow.visibility == "public")
+        counts: dict[int, int] = {}
+        for value, count in self.session.execute(stmt.group_by(year)):
+            if value and str(value).isdigit():
+                counts[int(value)] = int(count)
+        return counts
+
 
 class OutboxRepository:
     """Reads and acknowledges queued index changes."""
@@ -390,6 +423,16 @@ class HarvestStateRepository:
             StoredRun(r.id, r.source, _aware(r.started), _aware(r.finished), dict(r.report))  # type: ignore[arg-type]
             for r in rows
         ]
+
+    def last_run(self, source: str, having: str | None = None) -> dict[str, Any] | None:
+        """The report of the source's latest run (the latest that holds the key `having`,
+        if given: a run that failed before it started keeps no such key), None before."""
+        stmt = select(HarvestRunRow.report).where(HarvestRunRow.source == source)
+        stmt = stmt.order_by(HarvestRunRow.id.desc()).limit(1 if having is None else 50)
+        for report in self.session.scalars(stmt):
+            if having is None or having in (report or {}):
+                return report
+        return None
 
 
 @dataclass

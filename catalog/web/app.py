@@ -20,7 +20,7 @@ from starlette.templating import Jinja2Templates
 
 from catalog.services.container import Catalog
 from catalog.settings import Settings
-from catalog.web import api, pages
+from catalog.web import api, landing, pages
 from catalog.web.cache import ResponseCache, stamp_generation
 from catalog.web.errors import install_error_handlers
 from catalog.web.fastpath import SearchFastPath
@@ -42,6 +42,8 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         summary="FAIR catalogue of in-vivo imaging data (MRI, PET, CT)",
         version="0.1.0",
         lifespan=_lifespan(settings, catalog),
+        docs_url=None,  # served offline by landing.install_docs
+        redoc_url=None,  # ReDoc loads from a CDN; Swagger UI at /docs covers it
     )
     app.state.settings = settings
     app.state.templates = configure_templates(Jinja2Templates(directory=HERE / "templates"))
@@ -55,7 +57,9 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.add_middleware(QueryStringLimit)
     app.add_middleware(HeadAsGet)  # added last = runs first
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    landing.install_docs(app)
     app.include_router(api.router)
+    app.include_router(landing.router)
     _include_optional(app)
     app.include_router(pages.router)
     return app

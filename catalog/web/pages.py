@@ -19,6 +19,7 @@ from fastapi import APIRouter, Query, Request
 from markupsafe import Markup
 from starlette.responses import Response
 
+from catalog.domain.display import imaging_rows
 from catalog.domain.errors import QuerySyntaxError, ValidationError
 from catalog.domain.identity import Identity
 from catalog.domain.records import FacetNode, FacetValue, RecordPage, RecordPublic
@@ -27,6 +28,7 @@ from catalog.services.container import Catalog
 from catalog.services.records import SearchRequest
 from catalog.services.terms import TREE_LABELS
 from catalog.settings import Settings
+from catalog.web.charts import glance_charts
 from catalog.web.deps import (
     RESERVED_PARAMS,
     CatalogDep,
@@ -34,7 +36,9 @@ from catalog.web.deps import (
     call_store,
     search_request_from,
 )
-from catalog.web.paging import Params, page_links, toggled, url
+from catalog.web.landing import landing_context
+from catalog.web.paging import Params, last_page, page_links, toggled, url
+from catalog.web.titles import search_title
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,7 +47,6 @@ TERM_RECORDS_PAGE_SIZE = 20
 #: Tree levels shown open by default (deeper ones open when they hold the selection).
 TREE_OPEN_DEPTH = 3
 SPDX = "https://spdx.org/licenses/"
-TIMES = " \u00d7 "  # multiplication sign between matrix / voxel dimensions
 
 
 # ----- search page --------------------------------------------------------------------
@@ -296,9 +299,20 @@ def _search_page(
     context["active"] = active_filters(params, facets)
     if search.concept:
         context["active"].append(_concept_filter(catalog, params, search.concept))
+    context["glance_charts"] = _glance(catalog, identity, q, params, page)
+    context["has_preview"] = lambda hit: catalog.previews.available(hit.id, hit.access)
+    pages = last_page(result.total, result.size) if result is not None else None
+    context["page_title"] = search_title(q, context["active"], page, pages)
     return request.app.state.templates.TemplateResponse(
         request, "search.html", context, status_code=status
     )
+
+
+def _glance(catalog: Catalog, identity: Identity, q: str, params: Params, page: int) -> list:
+    """The home page's charts: only with no query, no filter, on the first page."""
+    if q.strip() or page != 1 or any(k not in ("sort",) for k, _ in params):
+        return []
+    return glance_charts(catalog.glance.glance(identity))
 
 
 def _concept_filter(catalog: Catalog, params: Params, concept: str) -> ActiveFilter:
@@ -413,59 +427,6 @@ def negotiated(accept: str, offered: list[str]) -> str | None:
     return None
 
 
-#: Imaging fields shown on the landing page, in order: (field, label, unit).
-IMAGING_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("modality", "Modality", ""),
-    ("field_strength_t", "Field strength", "T"),
-    ("manufacturer", "Manufacturer", ""),
-    ("model", "Model", ""),
-    ("sequence", "Sequence", ""),
-    ("sequence_variant", "Sequence variant", ""),
-    ("scanning_sequence", "Scanning sequence", ""),
-    ("series_description", "Series description", ""),
-    ("contrast", "Contrast", ""),
-    ("tr_ms", "Repetition time (TR)", "ms"),
-    ("te_ms", "Echo time (TE)", "ms"),
-    ("ti_ms", "Inversion time (TI)", "ms"),
-    ("flip_angle_deg", "Flip angle", "°"),
-    ("voxel_size_mm", "Voxel size", "mm"),
-    ("matrix", "Matrix", ""),
-    ("fov_mm", "Field of view", "mm"),
-    ("slice_thickness_mm", "Slice thickness", "mm"),
-    ("num_instances", "Images", ""),
-    ("num_frames", "Frames", ""),
-    ("body_part", "Body part", ""),
-    ("nucleus", "Nucleus", ""),
-    ("averages", "Averages", ""),
-    ("repetitions", "Repetitions", ""),
-    ("radiopharmaceutical", "Radiopharmaceutical", ""),
-    ("injected_dose_bq", "Injected dose", "Bq"),
-    ("institution", "Institution", ""),
-    ("station", "Station", ""),
-    ("software_version", "Software", ""),
-    ("acquisition_date", "Acquired", ""),
-)
-
-
-def _display(value: Any, unit: str) -> str:
-    if isinstance(value, list):
-        joined = TIMES.join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
-        return f"{joined} {unit}".strip()
-    if isinstance(value, float):
-        return f"{value:g} {unit}".strip()
-    return f"{value} {unit}".strip()
-
-
-def imaging_rows(record: RecordPublic) -> list[tuple[str, str]]:
-    """(label, display value) for every known imaging fact of the record."""
-    rows = []
-    for name, label, unit in IMAGING_ROWS:
-        value = getattr(record.imaging, name)
-        if value is not None and value != []:
-            rows.append((label, _display(value, unit)))
-    return rows
-
-
 def _head_extra(request: Request, record: RecordPublic, settings: Settings) -> Markup:
     hooks = getattr(request.app.state, "landing_head", [])
     return Markup("".join(str(hook(record, settings)) for hook in hooks))  # trusted hooks
@@ -512,6 +473,7 @@ def _record_page(
         "imaging": imaging_rows(record),
         "cite_as": cite_as(record, settings),
         "head_extra": _head_extra(request, record, settings),
+        **landing_context(catalog, identity, record),
     }
     return request.app.state.templates.TemplateResponse(
         request, "record.html", context, headers=headers

@@ -59,7 +59,7 @@ def test_search_rejects_bad_filters(invoke: Invoke, seeded: Seeded) -> None:
 
 
 def test_show_prints_the_record_as_json(invoke: Invoke, seeded: Seeded) -> None:
-    result = invoke("show", seeded.scan_id)
+    result = invoke("show", seeded.scan_id, "--format", "json")
     assert result.exit_code == 0, result.stderr
     record = json.loads(result.stdout)
     assert record["id"] == seeded.scan_id
@@ -109,9 +109,9 @@ def test_restricting_a_record_hides_it_from_anonymous_search(
     assert search_json(invoke, "hippocampus", "--all")["total"] == 2
     hidden = invoke("show", seeded.scan_id)
     assert hidden.exit_code == 1
-    assert json.loads(invoke("show", seeded.scan_id, "--all").stdout)["access"]["record"] == (
-        "restricted"
-    )
+    assert json.loads(invoke("show", seeded.scan_id, "--all", "--format", "json").stdout)["access"][
+        "record"
+    ] == ("restricted")
 
 
 def test_embargo_needs_a_valid_end_date(invoke: Invoke, seeded: Seeded) -> None:
