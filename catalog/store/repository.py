@@ -215,6 +215,41 @@ class RecordRepository:
     def count(self) -> int:
         return int(self.session.scalar(select(func.count()).select_from(RecordRow)) or 0)
 
+    def ancestors_many(self, records: Sequence[StoredRecord]) -> dict[str, StoredRecord]:
+        """Every ancestor of the given records, by id, one query per hierarchy level."""
+        found: dict[str, StoredRecord] = {r.id: r for r in records}
+        wanted = {r.parent_id for r in records if r.parent_id} - found.keys()
+        ancestors: dict[str, StoredRecord] = {}
+        while wanted:
+            batch = self.get_many(sorted(wanted))
+            ancestors.update(batch)
+            found.update(batch)
+            wanted = {r.parent_id for r in batch.values() if r.parent_id} - found.keys()
+        return {**found, **ancestors}
+
+    def count_children_many(self, ids: Sequence[str], *, visible_only: bool) -> dict[str, int]:
+        """Active (and, if asked, public) children per parent id, in one query."""
+        if not ids:
+            return {}
+        stmt = select(RecordRow.parent_id, func.count()).where(
+            RecordRow.parent_id.in_(list(ids)), RecordRow.status == "active"
+        )
+        if visible_only:
+            stmt = stmt.where(RecordRow.visibility == "public")
+        stmt = stmt.group_by(RecordRow.parent_id)
+        return {str(parent): int(count) for parent, count in self.session.execute(stmt)}
+
+    def published_versions_many(self, ids: Sequence[str]) -> dict[str, list[int]]:
+        if not ids:
+            return {}
+        stmt = select(RecordVersionRow.record_id, RecordVersionRow.version).where(
+            RecordVersionRow.record_id.in_(list(ids)), RecordVersionRow.published.is_(True)
+        )
+        versions: dict[str, list[int]] = {}
+        for record_id, version in self.session.execute(stmt.order_by(RecordVersionRow.version)):
+            versions.setdefault(record_id, []).append(version)
+        return versions
+
 
 class OutboxRepository:
     """Reads and acknowledges queued index changes."""

@@ -44,8 +44,6 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     )
     app.state.settings = settings
     app.state.templates = configure_templates(Jinja2Templates(directory=HERE / "templates"))
-    app.state.record_renderers = {}
-    app.state.landing_head = []
     if catalog is not None:
         _attach(app, catalog)
     install_error_handlers(app)
