@@ -228,7 +228,7 @@ def resource(record: RecordPublic, context: ExportContext) -> etree._Element:
     _creators(root, record)
     _el(_el(root, "titles"), "title", record.title)
     _el(root, "publisher", context.publisher)
-    _el(root, "publicationYear", str(record.created.year))
+    _el(root, "publicationYear", str(facts.publication_year(record)))
     general, specific = _RESOURCE_TYPES.get(record.level, ("Dataset", record.level.value))
     _el(root, "resourceType", specific, resourceTypeGeneral=general)
     _subjects(root, record)

@@ -21,9 +21,13 @@ exporters: Registry[Exporter] = Registry(
         "bibtex": "exporters.bibtex:BibtexExporter",
         "csl-json": "exporters.csl:CslJsonExporter",
         "ris": "exporters.ris:RisExporter",
+        "oai_dc": "exporters.oai:OaiDcExporter",
+        "oai_datacite": "exporters.oai:OaiDataCiteExporter",
     },
 )
 
+#: OAI-PMH metadata formats (metadataPrefix = exporter name), served at `/oai` only.
+OAI_FORMATS = ("oai_dc", "oai_datacite")
 #: Formats offered on landing pages, in Signposting order.
 RECORD_FORMATS = ("jsonld", "turtle", "datacite-xml", "bibtex", "csl-json", "ris")
 
