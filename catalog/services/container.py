@@ -16,7 +16,9 @@ from catalog.services.ckan import CkanActions
 from catalog.services.exports import ExportService
 from catalog.services.harvest import HarvestService
 from catalog.services.indexing import IndexSync
+from catalog.services.links import LinkService
 from catalog.services.oai import OaiService
+from catalog.services.publications import PublicationService
 from catalog.services.records import Expander, RecordService, SearchRequest
 from catalog.services.sources import SourceService
 from catalog.services.terms import SearchOntology, TermService
@@ -56,6 +58,8 @@ class Catalog:
         self.annotation = AnnotationService(self.uow, self.records, self.index_sync, annotate)
         self.exports = ExportService(self.records, settings)
         self.ckan = CkanActions(self.records, self.exports)
+        self.links = LinkService(self.uow, self.records, settings)
+        self.publications = PublicationService(self.records, self.links)
         self.oai = OaiService(
             self.uow, self.records, self.exports, page_size=settings.oai_page_size
         )

@@ -20,7 +20,7 @@ from starlette.templating import Jinja2Templates
 
 from catalog.services.container import Catalog
 from catalog.settings import Settings
-from catalog.web import api, oai, pages
+from catalog.web import api, links, oai, pages
 from catalog.web.cache import ResponseCache, stamp_generation
 from catalog.web.errors import install_error_handlers
 from catalog.web.fastpath import SearchFastPath
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.router)
     app.include_router(oai.router)
+    app.include_router(links.router)
     _include_optional(app)
     app.include_router(pages.router)
     return app
