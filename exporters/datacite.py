@@ -128,6 +128,10 @@ def _related(root: etree._Element, record: RecordPublic, context: ExportContext)
         items.append((parent, "URL", "IsPartOf", "Dataset"))
     for child in list(context.children)[:MAX_LISTED_CHILDREN]:
         items.append((facts.record_url(context, child.id), "URL", "HasPart", "Dataset"))
+    for link in context.links:
+        typed = (link.identifier, link.identifier_type, link.relation, link.resource_type)
+        if typed not in items:
+            items.append(typed)
     if not items:
         return
     related = _el(root, "relatedIdentifiers")

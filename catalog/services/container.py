@@ -56,9 +56,9 @@ class Catalog:
         self.harvest = HarvestService(self.uow, self.index_sync, settings.secret(), annotate)
         self.sources = SourceService(self.uow, self.harvest)
         self.annotation = AnnotationService(self.uow, self.records, self.index_sync, annotate)
-        self.exports = ExportService(self.records, settings)
-        self.ckan = CkanActions(self.records, self.exports)
         self.links = LinkService(self.uow, self.records, settings)
+        self.exports = ExportService(self.records, settings, self.links)
+        self.ckan = CkanActions(self.records, self.exports)
         self.publications = PublicationService(self.records, self.links)
         self.oai = OaiService(
             self.uow, self.records, self.exports, page_size=settings.oai_page_size

@@ -20,6 +20,7 @@ from catalog.domain.errors import NotFoundError, ValidationError
 from catalog.domain.identity import ANONYMOUS, Identity
 from catalog.domain.records import RecordPublic, RecordSummary
 from catalog.domain.search import MAX_PAGE_SIZE, MAX_RESULT_WINDOW
+from catalog.services.links import LinkService, linked_resources
 from catalog.services.records import RecordService, SearchRequest
 from catalog.settings import Settings
 from exporters import ckan, dcat, facts, schemaorg, signposting
@@ -66,9 +67,12 @@ class Landing:
 class ExportService:
     """Records in metadata formats, for a caller: render, negotiate, signpost."""
 
-    def __init__(self, records: RecordService, settings: Settings) -> None:
+    def __init__(
+        self, records: RecordService, settings: Settings, links: LinkService | None = None
+    ) -> None:
         self.records = records
         self.settings = settings
+        self.links = links
 
     # ----- formats ---------------------------------------------------------------------
     def formats(self) -> list[type[Exporter]]:
@@ -96,7 +100,8 @@ class ExportService:
 
     # ----- one record ------------------------------------------------------------------
     def context(self, identity: Identity, record: RecordPublic) -> ExportContext:
-        """Base URL and publisher from the settings, and the children `identity` sees."""
+        """Base URL and publisher from the settings, and the children and linked records
+        `identity` sees."""
         children: list[RecordSummary] = []
         if record.children_count:
             try:
@@ -104,7 +109,11 @@ class ExportService:
                 children = list(page.hits)
             except NotFoundError:  # the record is visible, its children to this caller not
                 children = []
-        return ExportContext.from_settings(self.settings, children)
+        base = ExportContext.from_settings(self.settings, children)
+        if self.links is None:
+            return base
+        views = self.links.views(identity, record.id)
+        return ExportContext.from_settings(self.settings, children, linked_resources(views, base))
 
     def render(self, identity: Identity, record_id: str, format: str) -> Rendered:
         """The record `record_id`, as `identity` may see it, in the named format."""

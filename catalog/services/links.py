@@ -25,8 +25,9 @@ from catalog.settings import Settings
 from catalog.store.links import LinkRepository, StoredLink
 from catalog.store.repository import UnitOfWork, utcnow
 from exporters import facts
-from exporters.base import ExportContext
+from exporters.base import ExportContext, LinkedResource
 
+RESOURCE_TYPES = {Level.publication: "Text", Level.pipeline: "Workflow"}
 SCHOLIX_TYPES = {Level.publication: "literature", Level.pipeline: "software"}
 #: DataCite relations -> the Scholix relationship names (the DataCite one is the SubType).
 SCHOLIX_NAMES = {
@@ -111,6 +112,11 @@ class LinkService:
     def for_record(self, identity: Identity, record_id: str) -> list[LinkView]:
         """The record's links both ways, each read from this record, visible ends only."""
         self.records.get(identity, record_id)  # 404 when invisible
+        return self.views(identity, record_id)
+
+    def views(self, identity: Identity, record_id: str) -> list[LinkView]:
+        """`for_record` for a record the caller has already read (no visibility check of
+        the record itself; the other ends are still filtered)."""
         with self.uow_factory() as uow:
             links = LinkRepository(uow.session).touching(record_id)
         others = {
@@ -146,6 +152,23 @@ class LinkService:
         last = links[-1] if len(links) == size else None
         token = f"{last.source_id}|{last.relation}|{last.target_id}" if last else None
         return ScholixPage(packages, token)
+
+
+def linked_resources(views: list[LinkView], context: ExportContext) -> list[LinkedResource]:
+    """The links as exporters take them: DOI when the other end has one, else its URL;
+    incoming links without a DataCite inverse are left out."""
+    found = []
+    for view in views:
+        if not isinstance(view.relation, RelationType):
+            continue
+        other = view.other
+        if other.doi:
+            identifier, kind = other.doi, "DOI"
+        else:
+            identifier, kind = facts.record_url(context, other.id), "URL"
+        general = RESOURCE_TYPES.get(other.level, "Dataset")
+        found.append(LinkedResource(view.relation.value, identifier, kind, general))
+    return found
 
 
 def _view(link: StoredLink, outgoing: bool, other: RecordPublic) -> LinkView:

@@ -119,6 +119,16 @@ def test_landing_pages_show_links_both_ways(fresh) -> None:
     paper_page = client.get(f"/records/{paper['id']}").text
     assert "IsSupplementedBy" in paper_page and "Rat brain MRI at 9.4 T" in paper_page
     assert "doi:10.5281/zenodo.123" in paper_page
+    # the link reaches the metadata formats: DataCite relatedIdentifiers both ways
+    study_xml = client.get(f"/records/{ids.study}.xml").text
+    assert (
+        '<relatedIdentifier relatedIdentifierType="DOI" relationType="IsSupplementTo" '
+        'resourceTypeGeneral="Text">10.2000/pet.7</relatedIdentifier>'
+    ) in study_xml
+    paper_xml = client.get(f"/records/{paper['id']}.xml").text
+    assert 'relationType="IsSupplementedBy" resourceTypeGeneral="Dataset">10.5281/zenodo.123<' in (
+        paper_xml
+    )
 
 
 def test_link_rules(fresh) -> None:
