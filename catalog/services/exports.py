@@ -20,6 +20,7 @@ from catalog.domain.errors import NotFoundError, ValidationError
 from catalog.domain.identity import ANONYMOUS, Identity
 from catalog.domain.records import RecordPublic, RecordSummary
 from catalog.domain.search import MAX_PAGE_SIZE, MAX_RESULT_WINDOW
+from catalog.services.fair import FairReport, Offer, assess
 from catalog.services.links import LinkService, linked_resources
 from catalog.services.records import RecordService, SearchRequest
 from catalog.settings import Settings
@@ -58,6 +59,7 @@ class Landing:
     cite_as: str
     license_url: str | None
     json_ld: str
+    fair: FairReport
 
     @property
     def link_header(self) -> str:
@@ -141,6 +143,7 @@ class ExportService:
             cite_as=facts.cite_as(record, context),
             license_url=facts.license_url(record),
             json_ld=schemaorg.script_tag(record, context),
+            fair=assess(record, context, Offer(frozenset(c.name for c in self.formats()))),
         )
 
     def linkset(self, identity: Identity, record_id: str) -> dict[str, Any]:

@@ -347,7 +347,8 @@ def _record_page(
         "imaging": imaging_rows(record),
         "cite_as": landing.cite_as,
         "head_extra": Markup(landing.json_ld),  # built by the exporter, script-safe
-        "links": catalog.links.for_record(identity, record_id),
+        "links": catalog.links.views(identity, record_id),
+        "fair": landing.fair,
     }
     return request.app.state.templates.TemplateResponse(
         request, "record.html", context, headers=headers
