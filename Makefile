@@ -64,6 +64,7 @@ bench: venv
 	cd benchmarks && ../$(BIN)/python harvest_bench.py dicom
 	cd benchmarks && ../$(BIN)/python harvest_bench.py bids
 	cd benchmarks && ../$(BIN)/python http_bench.py
+	cd benchmarks && ../$(BIN)/python oai_bench.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache test-artifacts

@@ -18,6 +18,7 @@ from typing import Any
 from catalog.domain.enums import Level
 from catalog.domain.errors import NotFoundError, ValidationError
 from catalog.domain.identity import ANONYMOUS, Identity
+from catalog.domain.links import LinkView
 from catalog.domain.records import RecordPublic, RecordSummary
 from catalog.domain.search import MAX_PAGE_SIZE, MAX_RESULT_WINDOW
 from catalog.services.fair import FairReport, Offer, assess
@@ -101,9 +102,11 @@ class ExportService:
         return by_media[media] if media else None
 
     # ----- one record ------------------------------------------------------------------
-    def context(self, identity: Identity, record: RecordPublic) -> ExportContext:
+    def context(
+        self, identity: Identity, record: RecordPublic, views: list[LinkView] | None = None
+    ) -> ExportContext:
         """Base URL and publisher from the settings, and the children and linked records
-        `identity` sees."""
+        `identity` sees (`views`: the record's links when the caller has read them)."""
         children: list[RecordSummary] = []
         if record.children_count:
             try:
@@ -114,7 +117,8 @@ class ExportService:
         base = ExportContext.from_settings(self.settings, children)
         if self.links is None:
             return base
-        views = self.links.views(identity, record.id)
+        if views is None:
+            views = self.links.views(identity, record.id)
         return ExportContext.from_settings(self.settings, children, linked_resources(views, base))
 
     def render(self, identity: Identity, record_id: str, format: str) -> Rendered:
@@ -127,6 +131,17 @@ class ExportService:
         """Like `render` for a record the caller has already read (with `identity`)."""
         cls = self.format_named(format)
         return self._render(cls, record, self.context(identity, record))
+
+    def render_many(
+        self, identity: Identity, records: Sequence[RecordPublic], format: str
+    ) -> list[Rendered]:
+        """`render_record` for a page of records, their links read in one batch."""
+        cls = self.format_named(format)
+        views = self.links.views_many(identity, [r.id for r in records]) if self.links else {}
+        return [
+            self._render(cls, record, self.context(identity, record, views.get(record.id)))
+            for record in records
+        ]
 
     def _render(
         self, cls: type[Exporter], record: RecordPublic, context: ExportContext

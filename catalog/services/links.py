@@ -117,19 +117,23 @@ class LinkService:
     def views(self, identity: Identity, record_id: str) -> list[LinkView]:
         """`for_record` for a record the caller has already read (no visibility check of
         the record itself; the other ends are still filtered)."""
+        return self.views_many(identity, [record_id])[record_id]
+
+    def views_many(self, identity: Identity, record_ids: list[str]) -> dict[str, list[LinkView]]:
+        """`views` of many records in two queries (pages of OAI-PMH records)."""
         with self.uow_factory() as uow:
-            links = LinkRepository(uow.session).touching(record_id)
-        others = {
-            link.target_id if link.source_id == record_id else link.source_id for link in links
-        }
-        visible = {r.id: r for r in self.records.get_many(identity, sorted(others))}
-        views = []
+            links = LinkRepository(uow.session).touching(record_ids)
+        ends = {i for link in links for i in (link.source_id, link.target_id)}
+        visible = {r.id: r for r in self.records.get_many(identity, sorted(ends))}
+        found: dict[str, list[LinkView]] = {record_id: [] for record_id in record_ids}
         for link in links:
-            outgoing = link.source_id == record_id
-            other = visible.get(link.target_id if outgoing else link.source_id)
-            if other is not None:
-                views.append(_view(link, outgoing, other))
-        return views
+            for record_id, other_id, outgoing in (
+                (link.source_id, link.target_id, True),
+                (link.target_id, link.source_id, False),
+            ):
+                if record_id in found and other_id in visible:
+                    found[record_id].append(_view(link, outgoing, visible[other_id]))
+        return found
 
     def scholix(self, identity: Identity, after: str | None, size: int) -> ScholixPage:
         """Links whose both ends `identity` may see, as Scholix v3 link information

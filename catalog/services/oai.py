@@ -380,18 +380,17 @@ class OaiService:
         )
 
     def _records(self, rows: list[OaiRow], prefix: str, *, with_metadata: bool) -> list[OaiRecord]:
-        """Headers, and metadata for live records read in one batch as the public."""
+        """Headers, and metadata for live records read and rendered in batches."""
         wanted = [row.id for row in rows if not row.deleted] if with_metadata else []
-        found = {r.id: r for r in self.records.get_many(ANONYMOUS, wanted)}
+        found = self.records.get_many(ANONYMOUS, wanted)
+        rendered = self.exports.render_many(ANONYMOUS, found, prefix)
+        metadata = {r.id: out.body for r, out in zip(found, rendered, strict=True)}
         records = []
         for row in rows:
-            metadata = None
-            if row.id in found:
-                rendered = self.exports.render_record(ANONYMOUS, found[row.id], prefix)
-                metadata = rendered.body if isinstance(rendered.body, bytes) else None
-            elif with_metadata and not row.deleted:
+            if with_metadata and not row.deleted and row.id not in metadata:
                 continue  # became invisible since the page was read
-            records.append(OaiRecord(self._header(row), metadata))
+            body = metadata.get(row.id)
+            records.append(OaiRecord(self._header(row), body if isinstance(body, bytes) else None))
         return records
 
     def _token(

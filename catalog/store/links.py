@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -50,10 +51,13 @@ class LinkRepository:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def touching(self, record_id: str) -> list[StoredLink]:
-        """Links from or to a record."""
+    def touching(self, record_ids: Sequence[str]) -> list[StoredLink]:
+        """Links from or to any of the records, oldest first, in one query."""
+        if not record_ids:
+            return []
+        ids = list(record_ids)
         stmt = select(RecordLinkRow).where(
-            or_(RecordLinkRow.source_id == record_id, RecordLinkRow.target_id == record_id)
+            or_(RecordLinkRow.source_id.in_(ids), RecordLinkRow.target_id.in_(ids))
         )
         return [_link(row) for row in self.session.scalars(stmt.order_by(RecordLinkRow.created))]
 
