@@ -330,7 +330,9 @@ def _propagate_access(uow: UnitOfWork, root: StoredRecord) -> None:
             child = uow.records.get(child_id)
             if child is None:
                 continue
-            child.access = effective_access(child.own_access, parent.access)
+            access = effective_access(child.own_access, parent.access)
+            if access != child.access:  # its exports change: a new datestamp for OAI-PMH
+                child.access, child.updated = access, utcnow()
             uow.records.save(child, snapshot=False)
             queue.append(child)
 

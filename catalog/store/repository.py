@@ -19,6 +19,7 @@ from catalog.store.models import (
     HarvestFileRow,
     HarvestRunRow,
     HarvestSourceRow,
+    OaiWithheldRow,
     OutboxRow,
     RecordRow,
     RecordVersionRow,
@@ -151,6 +152,8 @@ class RecordRepository:
         if row is None:
             row = RecordRow(id=record.id, created=record.created)
             self.session.add(row)
+        elif row.visibility != record.visibility:
+            self._visibility_changed(record.id, row.visibility, record.visibility)
         row.level = record.level
         row.parent_id = record.parent_id
         row.title = record.title
@@ -168,6 +171,15 @@ class RecordRepository:
         if snapshot:
             self._snapshot(record)
         self.enqueue([record.id])
+
+    def _visibility_changed(self, record_id: str, before: str, after: str) -> None:
+        """Remember records that stop being public (OAI-PMH answers them as deleted);
+        forget them when they become public again."""
+        withheld = self.session.get(OaiWithheldRow, record_id)
+        if before == "public" and withheld is None:
+            self.session.add(OaiWithheldRow(record_id=record_id, since=utcnow()))
+        elif after == "public" and withheld is not None:
+            self.session.delete(withheld)
 
     def _snapshot(self, record: StoredRecord) -> None:
         existing = self.session.get(RecordVersionRow, (record.id, record.version))

@@ -19,7 +19,7 @@ from sickle.iterator import OAIResponseIterator
 from web_factories import Ids, make_settings, populate
 
 from catalog.domain.identity import SYSTEM
-from catalog.domain.records import RecordCreate, RecordUpdate
+from catalog.domain.records import AccessUpdate, RecordCreate, RecordUpdate
 from catalog.services.container import Catalog
 from catalog.services.oai import OaiError, OaiService
 from catalog.web.app import create_app
@@ -339,5 +339,48 @@ def test_tokens_stay_stable_while_records_change(tmp_path: Path) -> None:
                 )
             }
             assert {"s1", "s4", "s9"} <= later
+    finally:
+        catalog.close()
+
+
+def test_records_that_stop_being_public_become_deleted_records(tmp_path: Path) -> None:
+    """Restricting a public study answers it and its children as deleted records (so
+    aggregators drop them); opening it again brings them back; a record restricted from
+    the start never shows up at all."""
+    catalog = Catalog.open(make_settings(tmp_path / "data", oai_page_size=2))
+    try:
+        ids = populate(catalog)
+        with TestClient(create_app(catalog=catalog)) as client:
+
+            def headers() -> dict[str, bool]:
+                found: dict[str, bool] = {}
+                params = {"verb": "ListIdentifiers", "metadataPrefix": "oai_dc"}
+                while True:
+                    root = etree.fromstring(client.get("/oai", params=params).content)
+                    for header in root.iter(f"{OAI}header"):
+                        identifier = bare(header.findtext(f"{OAI}identifier"))
+                        found[identifier] = header.get("status") == "deleted"
+                    token = root.findtext(f".//{OAI}resumptionToken")
+                    if not token:
+                        return found
+                    params = {"verb": "ListIdentifiers", "resumptionToken": token}
+
+            before = headers()
+            assert before[ids.t2] is False and ids.secret not in before
+            catalog.records.set_access(SYSTEM, ids.study, AccessUpdate(record="restricted"))
+            after = headers()
+            branch = {ids.study, ids.subject, ids.session, ids.t2, ids.pet}
+            assert {i for i, deleted in after.items() if deleted} == branch | {ids.gone}
+            assert set(after) == set(before)  # nothing new revealed, nothing vanished
+            assert ids.secret not in after and ids.secret_scan not in after
+            params = {"verb": "GetRecord", "metadataPrefix": "oai_datacite"}
+            root = etree.fromstring(
+                client.get("/oai", params={**params, "identifier": oai_id(ids.t2)}).content
+            )
+            assert root.find(f".//{OAI}header").get("status") == "deleted"
+            assert root.find(f".//{OAI}metadata") is None
+            catalog.records.set_access(SYSTEM, ids.study, AccessUpdate(record="public"))
+            again = headers()
+            assert {i for i, deleted in again.items() if deleted} == {ids.gone}
     finally:
         catalog.close()
