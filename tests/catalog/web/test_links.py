@@ -119,7 +119,9 @@ def test_landing_pages_show_links_both_ways(fresh) -> None:
     paper_page = client.get(f"/records/{paper['id']}").text
     assert "IsSupplementedBy" in paper_page and "Rat brain MRI at 9.4 T" in paper_page
     assert "doi:10.5281/zenodo.123" in paper_page
-    # the link reaches the metadata formats: DataCite relatedIdentifiers both ways
+    # the link reaches the metadata formats: schema.org citation, DataCite both ways
+    jsonld = client.get(f"/records/{ids.study}.jsonld").json()
+    assert "https://doi.org/10.2000/pet.7" in jsonld["citation"]
     study_xml = client.get(f"/records/{ids.study}.xml").text
     assert (
         '<relatedIdentifier relatedIdentifierType="DOI" relationType="IsSupplementTo" '
