@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from catalog.registry import Registry
-from harvesters.base import Harvester
+from harvesters.base import ItemHarvester
 
-harvesters: Registry[Harvester] = Registry(
+harvesters: Registry[ItemHarvester] = Registry(
     "harvester",
     "imagora.harvesters",
     {
         "dicom": "harvesters.dicom.harvester:DicomHarvester",
         "bids": "harvesters.bids.harvester:BidsHarvester",
         "bruker": "harvesters.bruker.harvester:BrukerHarvester",
+        "xnat": "harvesters.xnat.harvester:XnatHarvester",
+        "shanoir": "harvesters.shanoir.harvester:ShanoirHarvester",
+        "ckan": "harvesters.ckan.harvester:CkanHarvester",
     },
 )

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from catalog.domain.errors import ImagoraError, SourceUnusableError
+from catalog.domain.errors import HarvestRunningError, ImagoraError, SourceUnusableError
 from catalog.domain.identity import ANONYMOUS, SYSTEM, Identity
 from catalog.services.container import Catalog
 from catalog.settings import Settings
@@ -33,7 +33,8 @@ class CliError(click.ClickException):
 
 
 def exit_code_for(error: ImagoraError) -> int:
-    return EXIT_USAGE if isinstance(error, SourceUnusableError) else EXIT_ERROR
+    usage = isinstance(error, SourceUnusableError | HarvestRunningError)
+    return EXIT_USAGE if usage else EXIT_ERROR
 
 
 class ImagoraGroup(click.Group):

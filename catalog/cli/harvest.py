@@ -19,19 +19,11 @@ from catalog.domain.identity import SYSTEM
 from catalog.domain.results import HarvestReport
 from catalog.services.demo import DemoReport, run_demo
 from catalog.services.harvest import HarvestService
-from harvesters.base import Harvester, HarvestOptions
-from harvesters.registry import harvesters
+from harvesters.base import HarvestOptions
 
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
-
-
-def _harvester_class(kind: str) -> type[Harvester]:
-    try:
-        return harvesters.get(kind)
-    except NotFoundError as exc:
-        raise CliError(exc.message, EXIT_USAGE) from exc
 
 
 def parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -44,12 +36,12 @@ def parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
-def build_options(kind: str, given: dict[str, Any]) -> HarvestOptions:
-    """The harvester's `Options` from the command line; unknown options are refused."""
-    _harvester_class(kind)  # an unknown TYPE is a usage error
+def build_options(service: HarvestService, kind: str, given: dict[str, Any]) -> HarvestOptions:
+    """The harvester's `Options` from the command line; an unknown TYPE or option is a
+    usage error (exit status 2) naming what the harvester does take."""
     try:
-        return HarvestService.parse_options(kind, given, spell=_flag)
-    except ValidationError as exc:
+        return service.parse_options(kind, given, spell=_flag)
+    except (NotFoundError, ValidationError) as exc:
         raise CliError(exc.message, EXIT_USAGE) from None
 
 
@@ -84,6 +76,12 @@ def render_report(report: HarvestReport) -> None:
     )
     for item in report.errors:
         console.print(f"  [red]error[/] {escape(item.item)}: {escape(item.error)}", highlight=False)
+    for conflict in report.conflicts:
+        console.print(
+            f"  [yellow]conflict[/] record {escape(conflict.record)}, {escape(conflict.field)}: "
+            f"{escape(conflict.message)}",
+            highlight=False,
+        )
 
 
 @click.command("harvest")
@@ -96,7 +94,7 @@ def harvest(
     state: CliState, kind: str, location: str, as_json: bool, extra: tuple[str, ...], **given: Any
 ) -> None:
     """Harvest LOCATION with the TYPE harvester (see `imagora plugins`)."""
-    options = build_options(kind, {**given, **parse_pairs(extra)})
+    options = build_options(state.catalog.harvest, kind, {**given, **parse_pairs(extra)})
     with progress_bars() as progress:
         report = state.catalog.harvest.run(SYSTEM, kind, location, options, progress)
     if as_json:

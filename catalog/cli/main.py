@@ -62,7 +62,14 @@ def serve(state: CliState, host: str, port: int, workers: int) -> None:
         # Migrate the store and bring the index up to date once, here, so that the
         # workers do not race to do it when they start together (e.g. after an upgrade).
         Catalog.open(state.settings).close()
-    uvicorn.run("catalog.web.app:create_app", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run(
+        "catalog.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        http="catalog.web.protocol:JsonErrorsHttpToolsProtocol",  # JSON even for bad HTTP
+    )
 
 
 for command in (

@@ -9,13 +9,33 @@ source metadata (`source.raw`) so curators can always see what a value was deriv
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
+from catalog.domain.clean import clean_text
 from catalog.domain.enums import FileAccess, Level, RecordStatus, RelationType, Visibility
 
 _MAX_TEXT = 20_000
+
+# List caps, enforced at validation (422 beyond them) so that no record carries a list its
+# readers cannot render in bounded time (300k keywords kept package_search busy 9 minutes).
+MAX_KEYWORDS = 1_000
+MAX_KEYWORD_CHARS = 200
+MAX_CREATORS = 1_000
+MAX_IDENTIFIERS = 200
+MAX_RELATED = 2_000
+MAX_TERMS = 2_000
+MAX_FILES = 100_000
+
+Keyword = Annotated[str, StringConstraints(max_length=MAX_KEYWORD_CHARS)]
 
 
 class _Model(BaseModel):
@@ -157,6 +177,11 @@ class SourceInfo(_Model):
     """Provenance of a harvested record; `raw` keeps the source metadata as found."""
 
     type: str = Field(..., description="dicom, bids, bruker, xnat, shanoir, ckan, deposit, compute")
+    name: str | None = Field(
+        None,
+        description="What the public sees of the source: a registered source's name or the "
+        "harvested folder's (pseudonymised) name; `location` is for curators and admins",
+    )
     location: str | None = None
     external_id: str | None = None
     harvested_at: datetime | None = None
@@ -178,48 +203,97 @@ class RecordCreate(_Model):
     level: Level
     title: str = Field(..., min_length=1, max_length=1000)
     description: str | None = Field(None, max_length=_MAX_TEXT)
-    creators: list[Creator] = Field(default_factory=list)
+    creators: list[Creator] = Field(default_factory=list, max_length=MAX_CREATORS)
     license: str | None = Field(None, description="SPDX identifier")
-    keywords: list[str] = Field(default_factory=list)
+    keywords: list[Keyword] = Field(default_factory=list, max_length=MAX_KEYWORDS)
     parent_id: str | None = None
     access: Access | None = Field(None, description="None: inherit from the parent")
-    identifiers: list[Identifier] = Field(default_factory=list)
+    identifiers: list[Identifier] = Field(default_factory=list, max_length=MAX_IDENTIFIERS)
     imaging: Imaging = Field(default_factory=Imaging)
     subject: SubjectInfo = Field(default_factory=SubjectInfo)
     bids: BidsInfo = Field(default_factory=BidsInfo)
-    terms: list[Term] = Field(default_factory=list)
-    related: list[Related] = Field(default_factory=list)
+    terms: list[Term] = Field(default_factory=list, max_length=MAX_TERMS)
+    related: list[Related] = Field(default_factory=list, max_length=MAX_RELATED)
     publication: PublicationInfo | None = Field(None, description="Level publication only")
-    files: list[FileEntry] = Field(default_factory=list)
+    files: list[FileEntry] = Field(default_factory=list, max_length=MAX_FILES)
     source: SourceInfo = Field(default_factory=lambda: SourceInfo(type="deposit"))
     quality: dict[str, Any] = Field(default_factory=dict, description="e.g. validator issues")
 
     @field_validator("title")
     @classmethod
     def _strip_title(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("title must not be blank")
-        return value
+        return _title(value)
+
+
+def _title(value: str) -> str:
+    value = clean_text(value).strip()
+    if not value:
+        raise ValueError("title must not be blank")
+    return value
+
+
+def _empty_values() -> dict[str, Any]:
+    """What `null` means for each field of a PATCH that a record cannot hold as null."""
+    return {
+        "creators": [],
+        "keywords": [],
+        "identifiers": [],
+        "imaging": Imaging(),
+        "subject": SubjectInfo(),
+        "bids": BidsInfo(),
+        "terms": [],
+        "related": [],
+        "files": [],
+    }
 
 
 class RecordUpdate(_Model):
-    """A partial update (PATCH): only the fields given change."""
+    """A partial update (PATCH): only the fields given change.
+
+    `null` clears a field: list fields become empty, `imaging` / `subject` / `bids`
+    become empty objects, `description` / `license` become null; a `null` title is refused
+    (a record always has one) and a `null` access changes nothing.
+    """
 
     title: str | None = Field(None, min_length=1, max_length=1000)
     description: str | None = Field(None, max_length=_MAX_TEXT)
-    creators: list[Creator] | None = None
+    creators: list[Creator] | None = Field(None, max_length=MAX_CREATORS)
     license: str | None = None
-    keywords: list[str] | None = None
+    keywords: list[Keyword] | None = Field(None, max_length=MAX_KEYWORDS)
     access: AccessUpdate | None = None
-    identifiers: list[Identifier] | None = None
+    identifiers: list[Identifier] | None = Field(None, max_length=MAX_IDENTIFIERS)
     imaging: Imaging | None = None
     subject: SubjectInfo | None = None
     bids: BidsInfo | None = None
-    terms: list[Term] | None = None
-    related: list[Related] | None = None
+    terms: list[Term] | None = Field(None, max_length=MAX_TERMS)
+    related: list[Related] | None = Field(None, max_length=MAX_RELATED)
     publication: PublicationInfo | None = None
-    files: list[FileEntry] | None = None
+    files: list[FileEntry] | None = Field(None, max_length=MAX_FILES)
+
+    @field_validator("title")
+    @classmethod
+    def _strip_title(cls, value: str | None) -> str:
+        if value is None:
+            raise ValueError("a record's title cannot be cleared; give a new title")
+        return _title(value)
+
+    @model_validator(mode="after")
+    def _nulls_clear(self) -> Self:
+        """An explicit null becomes the field's valid empty value (never a stored null
+        that readers cannot render)."""
+        empty = _empty_values()
+        for name in self.model_fields_set:
+            if name in empty and getattr(self, name) is None:
+                setattr(self, name, empty[name])
+        return self
+
+
+class CurationView(_Model):
+    """Curators' overrides beside the harvested values they replace (curators and admins
+    only): a re-harvest never undoes `curated`; `harvested` is the source's latest value."""
+
+    curated: dict[str, Any] = Field(default_factory=dict)
+    harvested: dict[str, Any] = Field(default_factory=dict)
 
 
 class RecordPublic(RecordCreate):
@@ -236,6 +310,9 @@ class RecordPublic(RecordCreate):
     children_count: int = 0
     created: datetime
     updated: datetime
+    curation: CurationView | None = Field(
+        None, description="Curators and admins only: curated overrides vs harvested values"
+    )
 
 
 class RecordSummary(_Model):

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import logging
 import os
 import shutil
 import tempfile
@@ -79,6 +80,8 @@ from catalog.search.query import (
     title_sort_key,
     updated_sort_value,
 )
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = "imagora-tantivy-9"
 CLOSURE_FIELD = "closure"
@@ -218,7 +221,20 @@ class TantivyBackend(SearchBackend):
                 shutil.rmtree(self.path)
             self.needs_rebuild = True
         self.path.mkdir(parents=True, exist_ok=True)
-        index = tantivy.Index(self._schema, path=str(self.path), reuse=True)
+        try:
+            index = tantivy.Index(self._schema, path=str(self.path), reuse=True)
+        except ValueError as exc:
+            # A damaged segment (truncated .store, garbage meta.json) used to stop the
+            # server at start-up; the index is derived data, so start it again empty.
+            log.error(
+                "the search index at %s is damaged (%s); rebuilding it from the store",
+                self.path,
+                exc,
+            )
+            shutil.rmtree(self.path)
+            self.path.mkdir(parents=True)
+            index = tantivy.Index(self._schema, path=str(self.path), reuse=True)
+            self.needs_rebuild = True
         marker.write_text(SCHEMA_VERSION + "\n", encoding="utf-8")
         return index
 

@@ -7,15 +7,16 @@ caller may not see raise NotFoundError (404), so their existence never leaks.
 
 from __future__ import annotations
 
-import hashlib
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import orjson
+import pydantic
 
-from catalog.domain.enums import Level, RecordStatus
+from catalog.domain.enums import Level
 from catalog.domain.errors import NotFoundError, QuerySyntaxError, ValidationError
 from catalog.domain.identity import Identity
 from catalog.domain.records import (
@@ -36,14 +37,19 @@ from catalog.domain.search import (
     SortOrder,
 )
 from catalog.search.base import SearchBackend
+from catalog.services import writes
 from catalog.services.access import can_see, effective_access, require_writer
 from catalog.services.indexing import IndexSync
+from catalog.services.writes import (  # noqa: F401  (re-exported: older import paths)
+    body_of,
+    build_stored,
+    content_hash,
+    origin_record_id,
+)
 from catalog.store.repository import StoredRecord, UnitOfWork, utcnow
 
 if TYPE_CHECKING:
     from catalog.services.terms import SearchOntology
-
-_BODY_EXCLUDE = {"id", "level", "title", "parent_id", "access"}
 
 #: (text, exact) -> (concept clauses, explanation-ready labels); set by the ontology layer.
 Expander = Callable[[str, bool], list[ConceptClause]]
@@ -70,31 +76,6 @@ class SearchRequest:
 
 def new_record_id() -> str:
     return secrets.token_hex(8)
-
-
-def origin_record_id(origin: str) -> str:
-    """Deterministic ids for harvested records: the same source item keeps its URL."""
-    return hashlib.blake2b(origin.encode("utf-8"), digest_size=8).hexdigest()
-
-
-def body_of(data: RecordCreate) -> dict[str, Any]:
-    body = data.model_dump(mode="json", exclude=_BODY_EXCLUDE)
-    if body.get("publication") is None:  # only publications carry it; keeps older hashes
-        body.pop("publication", None)
-    return body
-
-
-def content_hash(level: str, title: str, parent_id: str | None, body: dict[str, Any]) -> str:
-    """Hash of what a record says (not its access policy, which curators own), ignoring
-    harvest timestamps: equal hashes mean a re-harvest found nothing new."""
-    source = {k: v for k, v in (body.get("source") or {}).items() if k != "harvested_at"}
-    payload = {
-        "level": level,
-        "title": title,
-        "parent": parent_id,
-        "body": {**body, "source": source},
-    }
-    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 class RecordService:
@@ -127,7 +108,7 @@ class RecordService:
                 record_id, visible_only=not identity.sees_everything
             )
             published = uow.records.published_versions(record_id)
-        return to_public(stored, ancestors, children, published)
+        return to_public(stored, ancestors, children, published, private=identity.sees_everything)
 
     def get_many(self, identity: Identity, record_ids: list[str]) -> list[RecordPublic]:
         """The visible records among `record_ids`, in that order, in a handful of queries
@@ -144,7 +125,13 @@ class RecordService:
             )
             published = uow.records.published_versions_many(ids)
         return [
-            to_public(r, _chain(r, known), children.get(r.id, 0), published.get(r.id, []))
+            to_public(
+                r,
+                _chain(r, known),
+                children.get(r.id, 0),
+                published.get(r.id, []),
+                private=identity.sees_everything,
+            )
             for r in visible
         ]
 
@@ -174,6 +161,11 @@ class RecordService:
         if self.ontology is None:
             return [ConceptClause(label=iri, iris=(iri,))]
         return self.ontology.concept_clauses(iri)
+
+    def public_pages(self) -> list[tuple[str, datetime]]:
+        """(id, last update) of every record anyone may see: what a sitemap lists."""
+        with self.uow_factory() as uow:
+            return uow.records.public_pages()
 
     def children(
         self, identity: Identity, record_id: str, page: int = 1, size: int = 50
@@ -221,8 +213,7 @@ class RecordService:
             parent = self._parent(uow, identity, data.parent_id)
             if self.annotate is not None:
                 data = data.model_copy(update={"terms": self.annotate(data, [])})
-            stored = build_stored(record_id, data, parent)
-            uow.records.save(stored)
+            writes.create(uow, record_id, data, parent)
             uow.commit()
         self.index_sync.try_apply()
         return self.get(identity, record_id)
@@ -254,10 +245,7 @@ class RecordService:
     def withdraw(self, identity: Identity, record_id: str) -> RecordPublic:
         require_writer(identity, "withdrawing a record")
         with self.uow_factory() as uow:
-            stored = self._visible(uow, identity, record_id)
-            stored.status = RecordStatus.withdrawn.value
-            stored.withdrawn_at = stored.updated = utcnow()
-            uow.records.save(stored, snapshot=False)
+            writes.withdraw(uow, self._visible(uow, identity, record_id))
             uow.commit()
         self.index_sync.try_apply()
         return self.get(identity, record_id)
@@ -282,15 +270,8 @@ class RecordService:
     def _apply_changes(
         self, uow: UnitOfWork, stored: StoredRecord, changes: dict[str, Any]
     ) -> None:
-        if uow.records.version_published(stored.id, stored.version):
-            stored.version += 1  # the published version stays as it was
-        if "title" in changes:
-            stored.title = changes.pop("title")
-        stored.body.update(changes)
-        stored.updated = utcnow()
-        stored.content_hash = content_hash(
-            stored.level, stored.title, stored.parent_id, stored.body
-        )
+        writes.apply_patch(uow, stored, changes)
+        _check_renderable(stored)
 
     def _set_access(self, uow: UnitOfWork, stored: StoredRecord, update: AccessUpdate) -> None:
         own = dict(stored.own_access or {})
@@ -319,6 +300,19 @@ def _chain(record: StoredRecord, known: dict[str, StoredRecord]) -> list[StoredR
         parent_id = parent.parent_id
     chain.reverse()
     return chain
+
+
+def _check_renderable(stored: StoredRecord) -> None:
+    """Refuse (422, before anything is written) a change readers could not render."""
+    try:
+        to_public(stored, [], 0, [])
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        raise ValidationError(
+            f"the change would leave the record unreadable: {where}: {first['msg']}",
+            field=str(first["loc"][0]) if first["loc"] else None,
+        ) from None
 
 
 def _propagate_access(uow: UnitOfWork, root: StoredRecord) -> None:
@@ -358,40 +352,36 @@ def _validated_filters(filters: dict[str, list[str]]) -> dict[str, list[str]]:
             clean[name] = kept
     if "level" in clean:
         clean["level"] = [_level(v) for v in clean["level"]]
+    for value in clean.get("field_strength", []):
+        _strength(value)
     return clean
 
 
-def build_stored(
-    record_id: str, data: RecordCreate, parent: StoredRecord | None, origin: str | None = None
-) -> StoredRecord:
-    """A new StoredRecord from validated input (access inherited from the parent)."""
-    own = data.access.model_dump(mode="json", exclude={"inherited"}) if data.access else None
-    body = body_of(data)
-    now = utcnow()
-    return StoredRecord(
-        id=record_id,
-        level=data.level.value,
-        title=data.title,
-        body=body,
-        own_access=own,
-        access=effective_access(own, parent.access if parent else None),
-        parent_id=parent.id if parent else None,
-        origin=origin,
-        content_hash=content_hash(
-            data.level.value, data.title, parent.id if parent else None, body
-        ),
-        created=now,
-        updated=now,
-    )
+def _strength(value: str) -> None:
+    """A field strength filter is a number of tesla (`3`, `9.4`, `7 T`): 422 otherwise."""
+    try:
+        float(value.strip().removesuffix("T").strip())
+    except ValueError:
+        raise ValidationError(
+            f"query.field_strength: '{value[:50]}' is not a number; field_strength takes "
+            "tesla, e.g. 3 or 9.4",
+            field="field_strength",
+        ) from None
 
 
 def to_public(
-    stored: StoredRecord, ancestors: list[StoredRecord], children: int, published: list[int]
+    stored: StoredRecord,
+    ancestors: list[StoredRecord],
+    children: int,
+    published: list[int],
+    *,
+    private: bool = False,
 ) -> RecordPublic:
     """The caller-facing form of a stored record.
 
     A record without its own licence shows its nearest ancestor's (the collection is what
-    gets licensed), flagged `license_inherited`.
+    gets licensed), flagged `license_inherited`. Only `private` callers (curators, admins)
+    see the server's paths of a local source and the curated-vs-harvested values.
     """
     inherited = None
     if not stored.body.get("license"):
@@ -415,5 +405,39 @@ def to_public(
             "children_count": children,
             "created": stored.created,
             "updated": stored.updated,
+            "curation": stored.curation if private else None,
+            **({} if private else without_paths(stored.body)),
         }
     )
+
+
+def without_paths(body: dict[str, Any]) -> dict[str, Any]:
+    """What anonymous callers see instead of a local source's server paths: the source's
+    type and name (no location, no external id that is a path) and no identifier or
+    relation that names the path. Curators and admins see everything."""
+    source = body.get("source") or {}
+    location = str(source.get("location") or "")
+    if not location or _is_url(location):
+        return {}
+    shown = dict(source, location=None)
+    external = str(source.get("external_id") or "")
+    if external and (location in external or external.startswith("/")):
+        shown["external_id"] = None
+    return {
+        "source": shown,
+        "identifiers": _not_naming(body.get("identifiers"), location),
+        "related": _not_naming(body.get("related"), location),
+    }
+
+
+def _not_naming(items: list[dict[str, Any]] | None, location: str) -> list[dict[str, Any]]:
+    return [i for i in items or [] if not _names_path(str(i.get("identifier") or ""), location)]
+
+
+def _names_path(identifier: str, location: str) -> bool:
+    """`/srv/x`, `bids:/srv/x` or anything holding the location itself."""
+    return location in identifier or re.match(r"^([a-z]+:)?/(?!/)", identifier) is not None
+
+
+def _is_url(text: str) -> bool:
+    return text.startswith(("http://", "https://"))

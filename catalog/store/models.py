@@ -45,6 +45,8 @@ class RecordRow(Base):
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Curators' overrides and the harvested values beside them (see services/writes.py).
+    curation: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class RecordVersionRow(Base):
@@ -86,15 +88,15 @@ class TokenRow(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class HarvestFileRow(Base):
-    """Incremental harvest state: one row per file seen in a source, with its cached facts."""
+class HarvestItemRow(Base):
+    """Incremental harvest state: one row per item (file, remote session, package) seen in
+    a source, with its fingerprint and cached facts."""
 
-    __tablename__ = "harvest_files"
+    __tablename__ = "harvest_items"
 
     source: Mapped[str] = mapped_column(String(1024), primary_key=True)
-    path: Mapped[str] = mapped_column(String(2048), primary_key=True)
-    size: Mapped[int] = mapped_column(BigInteger)
-    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    key: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(256))
     checksum: Mapped[str] = mapped_column(String(80))
     facts: Mapped[list[Any]] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)

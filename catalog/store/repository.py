@@ -15,8 +15,10 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from catalog.domain.clean import clean_json, clean_text
+from catalog.domain.results import ItemState
 from catalog.store.models import (
-    HarvestFileRow,
+    HarvestItemRow,
     HarvestRunRow,
     HarvestSourceRow,
     OaiWithheldRow,
@@ -56,22 +58,12 @@ class StoredRecord:
     created: datetime = field(default_factory=utcnow)
     updated: datetime = field(default_factory=utcnow)
     withdrawn_at: datetime | None = None
+    #: {"curated": {field: value}, "harvested": {field: value}}; None when never curated.
+    curation: dict[str, Any] | None = None
 
     @property
     def visibility(self) -> str:
         return str(self.access.get("record", "public"))
-
-
-@dataclass
-class FileState:
-    """Cached state of one harvested file."""
-
-    path: str
-    size: int
-    mtime_ns: int
-    checksum: str
-    facts: list[dict[str, Any]]
-    error: str | None = None
 
 
 def _to_stored(row: RecordRow) -> StoredRecord:
@@ -90,6 +82,7 @@ def _to_stored(row: RecordRow) -> StoredRecord:
         created=_aware(row.created) or utcnow(),
         updated=_aware(row.updated) or utcnow(),
         withdrawn_at=_aware(row.withdrawn_at),
+        curation=dict(row.curation) if row.curation is not None else None,
     )
 
 
@@ -147,7 +140,13 @@ class RecordRepository:
         return chain
 
     def save(self, record: StoredRecord, *, snapshot: bool = True) -> None:
-        """Insert or update, keep a version snapshot, queue for indexing."""
+        """Insert or update, keep a version snapshot, queue for indexing.
+
+        Every writer passes here, so this is where text is cleaned and JSON values are
+        bounded (see `catalog.domain.clean`): nothing stored can break a reader.
+        """
+        record.title = clean_text(record.title)
+        record.body = clean_json(record.body)
         row = self.session.get(RecordRow, record.id)
         if row is None:
             row = RecordRow(id=record.id, created=record.created)
@@ -167,6 +166,7 @@ class RecordRepository:
         row.version = record.version
         row.updated = record.updated
         row.withdrawn_at = record.withdrawn_at
+        row.curation = record.curation
         self.session.flush()
         if snapshot:
             self._snapshot(record)
@@ -180,6 +180,33 @@ class RecordRepository:
             self.session.add(OaiWithheldRow(record_id=record_id, since=utcnow()))
         elif after == "public" and withheld is not None:
             self.session.delete(withheld)
+
+    def insert_new(self, records: Sequence[StoredRecord]) -> None:
+        """Insert records known to be new (a harvest's first sight of them): one
+        multi-row statement each for rows, version snapshots and outbox entries, instead
+        of a lookup and a flush per record. Parents must come before their children."""
+        if not records:
+            return
+        now = utcnow()
+        for start in range(0, len(records), 500):
+            chunk = records[start : start + 500]
+            self.session.execute(insert(RecordRow), [_row_values(r) for r in chunk])
+            self.session.execute(
+                insert(RecordVersionRow),
+                [
+                    {
+                        "record_id": r.id,
+                        "version": r.version,
+                        "body": {"title": r.title, "level": r.level, **r.body},
+                        "published": False,
+                        "created": r.updated,
+                    }
+                    for r in chunk
+                ],
+            )
+            self.session.execute(
+                insert(OutboxRow), [{"record_id": r.id, "created": now} for r in chunk]
+            )
 
     def _snapshot(self, record: StoredRecord) -> None:
         existing = self.session.get(RecordVersionRow, (record.id, record.version))
@@ -262,6 +289,35 @@ class RecordRepository:
             versions.setdefault(record_id, []).append(version)
         return versions
 
+    def public_pages(self) -> list[tuple[str, datetime]]:
+        """(id, updated) of every public, active record, by id: one query (sitemap)."""
+        stmt = (
+            select(RecordRow.id, RecordRow.updated)
+            .where(RecordRow.visibility == "public", RecordRow.status == "active")
+            .order_by(RecordRow.id)
+        )
+        return [(row.id, row.updated) for row in self.session.execute(stmt)]
+
+
+def _row_values(record: StoredRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "level": record.level,
+        "parent_id": record.parent_id,
+        "title": record.title,
+        "status": record.status,
+        "own_access": record.own_access,
+        "access": record.access,
+        "visibility": record.visibility,
+        "body": record.body,
+        "origin": record.origin,
+        "content_hash": record.content_hash,
+        "version": record.version,
+        "created": record.created,
+        "updated": record.updated,
+        "withdrawn_at": record.withdrawn_at,
+    }
+
 
 class OutboxRepository:
     """Reads and acknowledges queued index changes."""
@@ -329,45 +385,39 @@ class HarvestStateRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def files(self, source: str) -> dict[str, FileState]:
-        rows = self.session.scalars(select(HarvestFileRow).where(HarvestFileRow.source == source))
+    def items(self, source: str) -> dict[str, ItemState]:
+        rows = self.session.scalars(select(HarvestItemRow).where(HarvestItemRow.source == source))
         return {
-            r.path: FileState(r.path, r.size, r.mtime_ns, r.checksum, list(r.facts), r.error)
-            for r in rows
+            r.key: ItemState(r.key, r.fingerprint, r.checksum, list(r.facts), r.error) for r in rows
         }
 
-    def put(self, source: str, state: FileState) -> None:
-        row = self.session.get(HarvestFileRow, (source, state.path))
-        if row is None:
-            row = HarvestFileRow(source=source, path=state.path)
-            self.session.add(row)
-        row.size, row.mtime_ns, row.checksum = state.size, state.mtime_ns, state.checksum
-        row.facts, row.error = state.facts, state.error
+    def put_many(self, source: str, states: Sequence[ItemState]) -> None:
+        """Insert or replace the states of these items (one delete, one insert)."""
+        if not states:
+            return
+        self.remove(source, [s.key for s in states])
+        self.session.execute(
+            insert(HarvestItemRow),
+            [
+                {
+                    "source": source,
+                    "key": s.key,
+                    "fingerprint": s.fingerprint,
+                    "checksum": s.checksum,
+                    "facts": s.facts,
+                    "error": s.error,
+                }
+                for s in states
+            ],
+        )
 
-    def add_many(self, source: str, states: Sequence[FileState]) -> None:
-        """Insert states of files never seen before in one statement (first harvests)."""
-        if states:
+    def remove(self, source: str, keys: Sequence[str]) -> None:
+        keys = list(keys)
+        for start in range(0, len(keys), 500):  # stay under SQLite's bound-parameter limit
             self.session.execute(
-                insert(HarvestFileRow),
-                [
-                    {
-                        "source": source,
-                        "path": s.path,
-                        "size": s.size,
-                        "mtime_ns": s.mtime_ns,
-                        "checksum": s.checksum,
-                        "facts": s.facts,
-                        "error": s.error,
-                    }
-                    for s in states
-                ],
-            )
-
-    def remove(self, source: str, paths: Sequence[str]) -> None:
-        if paths:
-            self.session.execute(
-                delete(HarvestFileRow).where(
-                    HarvestFileRow.source == source, HarvestFileRow.path.in_(list(paths))
+                delete(HarvestItemRow).where(
+                    HarvestItemRow.source == source,
+                    HarvestItemRow.key.in_(keys[start : start + 500]),
                 )
             )
 
@@ -375,6 +425,26 @@ class HarvestStateRepository:
         self.session.add(
             HarvestRunRow(source=source, started=started, finished=utcnow(), report=report)
         )
+
+    def runs(self, limit: int, offset: int = 0) -> tuple[int, list[StoredRun]]:
+        """(total, newest runs first)."""
+        total = self.session.scalar(select(func.count()).select_from(HarvestRunRow)) or 0
+        rows = self.session.scalars(
+            select(HarvestRunRow).order_by(HarvestRunRow.id.desc()).limit(limit).offset(offset)
+        )
+        return total, [
+            StoredRun(r.id, r.source, _aware(r.started), _aware(r.finished), dict(r.report))  # type: ignore[arg-type]
+            for r in rows
+        ]
+
+
+@dataclass
+class StoredRun:
+    id: int
+    source: str
+    started: datetime
+    finished: datetime | None
+    report: dict[str, Any]
 
 
 @dataclass

@@ -13,14 +13,16 @@ from fastapi import APIRouter, Body, Query, Request
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
+from catalog.domain.enums import Level
 from catalog.domain.identity import Identity
 from catalog.domain.records import RecordCreate, RecordPage, RecordPublic, RecordUpdate, Term
-from catalog.domain.search import FACET_FIELDS
+from catalog.domain.search import FACET_FIELDS, MAX_PAGE_SIZE, MAX_QUERY_LENGTH, MAX_RESULT_WINDOW
 from catalog.services.container import Catalog
 from catalog.services.terms import TermDetail, TermStatusUpdate, TermSuggestion
 from catalog.settings import Settings
 from catalog.web.cache import ResponseCache
 from catalog.web.deps import (
+    SORT_ORDERS,
     CatalogDep,
     IdentityDep,
     SettingsDep,
@@ -66,21 +68,39 @@ async def health() -> Response:
     return json_response({"status": "ok"})
 
 
+_BOOL = {"type": "boolean"}
 _SEARCH_PARAMS = [
-    ("q", "string", "Query text (words, quoted phrases, AND/OR/NOT)"),
-    ("page", "integer", "1-based page number"),
-    ("size", "integer", "Hits per page (1-100)"),
-    ("level", "string", "Record level; repeatable"),
-    ("sort", "string", "relevance (default), title or updated"),
-    ("exact", "boolean", "true: no ontology expansion of the query"),
-    ("concept", "string", "A concept IRI: records annotated with it or a narrower concept"),
-    ("facet_trees", "boolean", "true: add contrast/species/anatomy facet trees (slower)"),
-]
+    ("q", {"type": "string", "maxLength": MAX_QUERY_LENGTH}, "Query text (words, quoted "
+     "phrases, AND/OR/NOT)"),
+    ("page", {"type": "integer", "minimum": 1, "maximum": MAX_RESULT_WINDOW},
+     f"1-based page number; page x size may not pass {MAX_RESULT_WINDOW}"),
+    ("size", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+     f"Hits per page (1-{MAX_PAGE_SIZE})"),
+    ("level", {"type": "string", "enum": [level.value for level in Level]},
+     "Record level; repeatable"),
+    ("sort", {"type": "string", "enum": list(SORT_ORDERS)},
+     "relevance (default), title or updated"),
+    ("exact", _BOOL, "true: no ontology expansion of the query"),
+    ("concept", {"type": "string"},
+     "A concept IRI: records annotated with it or a narrower concept"),
+    ("facet_trees", _BOOL, "true: add contrast/species/anatomy facet trees (slower)"),
+]  # fmt: skip
 _SEARCH_OPENAPI = {
     "parameters": [
-        {"name": name, "in": "query", "required": False, "schema": {"type": kind}, "description": d}
-        for name, kind, d in _SEARCH_PARAMS
+        {"name": name, "in": "query", "required": False, "schema": schema, "description": d}
+        for name, schema, d in _SEARCH_PARAMS
     ]
+}
+#: The request body limit, stated on every route that takes a body.
+_BODY_LIMIT = (
+    "The request body may be IMAGORA_MAX_UPLOAD_BYTES long (10 MiB by default; longer is "
+    "a 413). Lists are capped: keywords 1,000 (200 characters each), creators 1,000, "
+    "identifiers 200, related 2,000, terms 2,000, files 100,000; integers must fit in 64 "
+    "bits and values may nest 64 levels (otherwise a 422)."
+)
+_WRITE_ERRORS = {
+    **_ERRORS,
+    413: {"description": "Request body over IMAGORA_MAX_UPLOAD_BYTES"},
 }
 
 
@@ -153,8 +173,16 @@ async def get_children(
     catalog: CatalogDep,
     identity: IdentityDep,
     settings: SettingsDep,
-    page: int = 1,
-    size: Annotated[int, Query(description="Children per page (1-100)")] = 50,
+    page: Annotated[
+        int, Query(description="1-based page number", json_schema_extra={"minimum": 1})
+    ] = 1,
+    size: Annotated[
+        int,
+        Query(
+            description=f"Children per page (1-{MAX_PAGE_SIZE})",
+            json_schema_extra={"minimum": 1, "maximum": MAX_PAGE_SIZE},
+        ),
+    ] = 50,
 ) -> Response:
     result = await call_store(catalog, catalog.records.children, identity, record_id, page, size)
     return json_response(_linked(result, settings, request))
@@ -164,8 +192,9 @@ async def get_children(
     "/records",
     status_code=201,
     response_model=RecordPublic,
-    responses=_ERRORS,  # type: ignore[arg-type]
+    responses=_WRITE_ERRORS,  # type: ignore[arg-type]
     summary="Deposit a new record (curator or admin)",
+    description=_BODY_LIMIT,
 )
 def create_record(
     request: Request,
@@ -183,8 +212,9 @@ def create_record(
 @router.patch(
     "/records/{record_id}",
     response_model=RecordPublic,
-    responses=_ERRORS,  # type: ignore[arg-type]
+    responses=_WRITE_ERRORS,  # type: ignore[arg-type]
     summary="Change some fields or the access policy (curator or admin)",
+    description=_BODY_LIMIT,
 )
 def update_record(
     request: Request,
@@ -224,7 +254,12 @@ def suggest_terms(
     catalog: CatalogDep,
     q: Annotated[str, Query(max_length=200, description="What the user typed")] = "",
     scheme: Annotated[str | None, Query(description="One scheme: mri, species, ...")] = None,
-    limit: Annotated[int, Query(description="At most this many (1-50)")] = 10,
+    limit: Annotated[
+        int,
+        Query(
+            description="At most this many (1-50)", json_schema_extra={"minimum": 1, "maximum": 50}
+        ),
+    ] = 10,
 ) -> Response:
     found = catalog.terms.suggest(q, scheme or None, limit)
     return json_response([s.model_dump() for s in found])
@@ -245,9 +280,10 @@ def get_term(iri: str, catalog: CatalogDep) -> Response:
     "/records/{record_id}/terms",
     status_code=201,
     response_model=RecordPublic,
-    responses=_ERRORS,  # type: ignore[arg-type]
+    responses=_WRITE_ERRORS,  # type: ignore[arg-type]
     tags=["terms"],
     summary="Add a curator's term to a record (curator or admin)",
+    description=_BODY_LIMIT,
 )
 def add_term(
     request: Request,
@@ -264,9 +300,10 @@ def add_term(
 @router.patch(
     "/records/{record_id}/terms",
     response_model=RecordPublic,
-    responses=_ERRORS,  # type: ignore[arg-type]
+    responses=_WRITE_ERRORS,  # type: ignore[arg-type]
     tags=["terms"],
     summary="Accept or reject one of a record's terms (curator or admin)",
+    description=_BODY_LIMIT,
 )
 def set_term_status(
     request: Request,

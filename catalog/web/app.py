@@ -24,13 +24,14 @@ from catalog.web import api, links, oai, pages
 from catalog.web.cache import ResponseCache, stamp_generation
 from catalog.web.errors import install_error_handlers
 from catalog.web.fastpath import SearchFastPath
-from catalog.web.limits import BodySizeLimit
+from catalog.web.head import HeadAsGet
+from catalog.web.limits import BodySizeLimit, QueryStringLimit
 from catalog.web.templating import configure_templates
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
-OPTIONAL_MODULES = ("catalog.web.linked", "catalog.web.ckan")
+OPTIONAL_MODULES = ("catalog.web.linked", "catalog.web.ckan", "catalog.web.harvests")
 
 
 def create_app(settings: Settings | None = None, catalog: Catalog | None = None) -> FastAPI:
@@ -48,7 +49,9 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         _attach(app, catalog)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
-    app.add_middleware(SearchFastPath)  # added last = runs first
+    app.add_middleware(SearchFastPath)
+    app.add_middleware(QueryStringLimit)
+    app.add_middleware(HeadAsGet)  # added last = runs first
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.router)
     app.include_router(oai.router)

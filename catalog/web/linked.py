@@ -3,56 +3,21 @@ catalogue and the sitemap.
 
 `router` adds `/records/{id}.EXT` for every registered record format (`.jsonld`, `.ttl`,
 `.xml`, `.bib`, `.csl.json`, `.ris`), `/records/{id}/linkset`, `/catalog.ttl`,
-`/catalog.jsonld` and `/sitemap.xml`. Documents come from `catalog.exports` (the
-ExportService) with the caller's identity; the catalogue and sitemap from the anonymous
-view, so restricted records never appear in them.
+`/catalog.jsonld`, `/sitemap.xml` and its parts. Documents come from `catalog.exports`
+(the ExportService) with the caller's identity; the catalogue and sitemap from the
+anonymous view, so restricted records never appear in them.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from urllib.parse import quote
-from xml.sax.saxutils import escape
-
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
-from catalog.domain.enums import Level
-from catalog.domain.identity import ANONYMOUS
-from catalog.domain.records import RecordSummary
 from catalog.services.container import Catalog
-from catalog.services.exports import LINKSET_MEDIA_TYPE, iter_hits, record_extensions
-from catalog.services.records import SearchRequest
+from catalog.services.exports import LINKSET_MEDIA_TYPE, record_extensions
+from catalog.web.cache import stamp_generation
 from catalog.web.deps import CatalogDep, IdentityDep, call_store
-
-SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
-SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org protocol)
-SITEMAP_LEVELS = (Level.collection, Level.subject, Level.session, Level.acquisition, Level.derived)
-
-
-def _lastmod(catalog: Catalog, hit: RecordSummary) -> datetime:
-    updated = getattr(hit, "updated", None)  # search hits may carry it; else read the record
-    return (
-        updated if isinstance(updated, datetime) else catalog.records.get(ANONYMOUS, hit.id).updated
-    )
-
-
-def sitemap_xml(catalog: Catalog) -> str:
-    """The public, active records' landing pages with their last modification dates."""
-    base = catalog.settings.base_url
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<urlset xmlns="{SITEMAP_NS}">']
-    lines.append(f"  <url><loc>{escape(base + '/')}</loc></url>")
-    count = 0
-    for level in SITEMAP_LEVELS:
-        for hit in iter_hits(catalog.records, SearchRequest(level=level.value, sort="title")):
-            if count >= SITEMAP_LIMIT:
-                break
-            loc = escape(f"{base}/records/{quote(hit.id, safe='')}")
-            lastmod = _lastmod(catalog, hit).date().isoformat()
-            lines.append(f"  <url><loc>{loc}</loc><lastmod>{lastmod}</lastmod></url>")
-            count += 1
-    lines.append("</urlset>")
-    return "\n".join(lines) + "\n"
+from catalog.web.sitemap import SitemapCache
 
 
 # ----- routes -------------------------------------------------------------------------
@@ -88,8 +53,23 @@ def catalog_jsonld(catalog: CatalogDep) -> Response:
     return Response(body, media_type=media)
 
 
-def sitemap(catalog: CatalogDep) -> Response:
-    return Response(sitemap_xml(catalog), media_type="application/xml")
+def sitemaps(request: Request) -> SitemapCache:
+    """The app's sitemap cache (made on first use: the catalogue may attach late)."""
+    cache = getattr(request.app.state, "sitemaps", None)
+    if cache is None:
+        catalog: Catalog = request.app.state.catalog
+        stamp = catalog.index_sync.lock_path.with_suffix(".stamp")
+        cache = SitemapCache(catalog.records, catalog.settings.base_url, stamp_generation(stamp))
+        request.app.state.sitemaps = cache
+    return cache
+
+
+def sitemap(request: Request) -> Response:
+    return Response(sitemaps(request).document(0), media_type="application/xml")
+
+
+def sitemap_part(request: Request, number: int) -> Response:
+    return Response(sitemaps(request).document(number), media_type="application/xml")
 
 
 def build_router() -> APIRouter:
@@ -114,6 +94,13 @@ def build_router() -> APIRouter:
         "/catalog.jsonld", catalog_jsonld, methods=["GET"], response_class=Response
     )
     router.add_api_route("/sitemap.xml", sitemap, methods=["GET"], response_class=Response)
+    router.add_api_route(
+        "/sitemap-{number}.xml",
+        sitemap_part,
+        methods=["GET"],
+        response_class=Response,
+        summary="One file of a sitemap split at 50,000 URLs (listed by /sitemap.xml)",
+    )
     return router
 
 

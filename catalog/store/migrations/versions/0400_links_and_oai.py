@@ -2,7 +2,7 @@
 withheld records (public once, restricted now: answered as deleted)
 
 Revision ID: 0400
-Revises: 0003
+Revises: 0200
 Create Date: 2026-12-02 07:30:00
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0400"
-down_revision = "0003"
+down_revision = "0200"
 branch_labels = None
 depends_on = None
 
