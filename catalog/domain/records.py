@@ -132,6 +132,18 @@ class Related(_Model):
     resource_type: str | None = Field(None, description="DataCite resourceTypeGeneral")
 
 
+class PublicationInfo(_Model):
+    """Bibliographic facts of a `publication` record (what a citation needs beyond the
+    title, authors and DOI/PMID identifiers)."""
+
+    year: int | None = Field(None, ge=1000, le=9999)
+    venue: str | None = Field(None, max_length=1000, description="Journal, book or conference")
+    volume: str | None = None
+    issue: str | None = None
+    pages: str | None = None
+    kind: str = Field("article-journal", description="CSL item type: article-journal, ...")
+
+
 class Creator(_Model):
     name: str
     orcid: str | None = None
@@ -208,6 +220,7 @@ class RecordCreate(_Model):
     bids: BidsInfo = Field(default_factory=BidsInfo)
     terms: list[Term] = Field(default_factory=list, max_length=MAX_TERMS)
     related: list[Related] = Field(default_factory=list, max_length=MAX_RELATED)
+    publication: PublicationInfo | None = Field(None, description="Level publication only")
     files: list[FileEntry] = Field(default_factory=list, max_length=MAX_FILES)
     source: SourceInfo = Field(default_factory=lambda: SourceInfo(type="deposit"))
     quality: dict[str, Any] = Field(default_factory=dict, description="e.g. validator issues")
@@ -260,6 +273,7 @@ class RecordUpdate(_Model):
     bids: BidsInfo | None = None
     terms: list[Term] | None = Field(None, max_length=MAX_TERMS)
     related: list[Related] | None = Field(None, max_length=MAX_RELATED)
+    publication: PublicationInfo | None = None
     files: list[FileEntry] | None = Field(None, max_length=MAX_FILES)
 
     @field_validator("title")

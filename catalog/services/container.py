@@ -13,9 +13,14 @@ from catalog.search.base import SearchBackend
 from catalog.search.registry import open_search_backend
 from catalog.services.annotation import AnnotationService
 from catalog.services.changes import ChangeFeed
+from catalog.services.ckan import CkanActions
+from catalog.services.exports import ExportService
 from catalog.services.harvest import HarvestService
 from catalog.services.indexing import IndexSync
+from catalog.services.links import LinkService
+from catalog.services.oai import OaiService
 from catalog.services.previews import PreviewService, default_builder
+from catalog.services.publications import PublicationService
 from catalog.services.records import RecordService, SearchRequest
 from catalog.services.sources import SourceService
 from catalog.services.summary import GlanceService, SummaryService
@@ -62,6 +67,13 @@ class Catalog:
         self.previews = PreviewService(builder.store, self.records.get)
         self.sources = SourceService(self.uow, self.harvest)
         self.annotation = AnnotationService(self.uow, self.records, self.index_sync, annotate)
+        self.links = LinkService(self.uow, self.records, settings)
+        self.exports = ExportService(self.records, settings, self.links)
+        self.ckan = CkanActions(self.records, self.exports)
+        self.publications = PublicationService(self.records, self.links)
+        self.oai = OaiService(
+            self.uow, self.records, self.exports, page_size=settings.oai_page_size
+        )
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Catalog:

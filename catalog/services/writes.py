@@ -71,7 +71,10 @@ def origin_record_id(origin: str) -> str:
 def body_of(data: RecordCreate) -> dict[str, Any]:
     """The stored body: cleaned of what no reader can render (see `catalog.domain.clean`)
     and normalised at write time (nominal field strength, vendor name)."""
-    return normalise_imaging(clean_json(data.model_dump(mode="json", exclude=_BODY_EXCLUDE)))
+    body = normalise_imaging(clean_json(data.model_dump(mode="json", exclude=_BODY_EXCLUDE)))
+    if body.get("publication") is None:  # only publications carry it; keeps older hashes
+        body.pop("publication", None)
+    return body
 
 
 def content_hash(level: str, title: str, parent_id: str | None, body: dict[str, Any]) -> str:

@@ -147,3 +147,39 @@ Index(
     RecordRow.status,
     RecordRow.visibility,
 )
+
+
+class RecordLinkRow(Base):
+    """A typed link between two records (publication, collection, pipeline, ...).
+
+    `relation` is a DataCite relationType read from `source` to `target`; the landing
+    page of the target shows the inverse, found through the target index.
+    """
+
+    __tablename__ = "record_links"
+
+    source_id: Mapped[str] = mapped_column(
+        String(128), ForeignKey("records.id", ondelete="CASCADE"), primary_key=True
+    )
+    relation: Mapped[str] = mapped_column(String(40), primary_key=True)
+    target_id: Mapped[str] = mapped_column(
+        String(128), ForeignKey("records.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OaiWithheldRow(Base):
+    """A record that was public and is not any more (now restricted): OAI-PMH keeps
+    answering it as a deleted record from `since`, so harvesters drop their copy."""
+
+    __tablename__ = "oai_withheld"
+
+    record_id: Mapped[str] = mapped_column(
+        String(128), ForeignKey("records.id", ondelete="CASCADE"), primary_key=True
+    )
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+# OAI-PMH lists public records in datestamp order and pages by (updated, id): one index
+# serves the visibility filter, the from/until range and the keyset together.
+Index("ix_records_oai", RecordRow.visibility, RecordRow.updated, RecordRow.id)

@@ -21,6 +21,7 @@ from catalog.store.models import (
     HarvestItemRow,
     HarvestRunRow,
     HarvestSourceRow,
+    OaiWithheldRow,
     OutboxRow,
     RecordRow,
     RecordVersionRow,
@@ -162,6 +163,8 @@ class RecordRepository:
         if row is None:
             row = RecordRow(id=record.id, created=record.created)
             self.session.add(row)
+        elif row.visibility != record.visibility:
+            self._visibility_changed(record.id, row.visibility, record.visibility)
         row.level = record.level
         row.parent_id = record.parent_id
         row.title = record.title
@@ -180,6 +183,15 @@ class RecordRepository:
         if snapshot:
             self._snapshot(record)
         self.enqueue([record.id])
+
+    def _visibility_changed(self, record_id: str, before: str, after: str) -> None:
+        """Remember records that stop being public (OAI-PMH answers them as deleted);
+        forget them when they become public again."""
+        withheld = self.session.get(OaiWithheldRow, record_id)
+        if before == "public" and withheld is None:
+            self.session.add(OaiWithheldRow(record_id=record_id, since=utcnow()))
+        elif after == "public" and withheld is not None:
+            self.session.delete(withheld)
 
     def insert_new(self, records: Sequence[StoredRecord]) -> None:
         """Insert records known to be new (a harvest's first sight of them): one
@@ -253,6 +265,41 @@ class RecordRepository:
 
     def count(self) -> int:
         return int(self.session.scalar(select(func.count()).select_from(RecordRow)) or 0)
+
+    def ancestors_many(self, records: Sequence[StoredRecord]) -> dict[str, StoredRecord]:
+        """Every ancestor of the given records, by id, one query per hierarchy level."""
+        found: dict[str, StoredRecord] = {r.id: r for r in records}
+        wanted = {r.parent_id for r in records if r.parent_id} - found.keys()
+        ancestors: dict[str, StoredRecord] = {}
+        while wanted:
+            batch = self.get_many(sorted(wanted))
+            ancestors.update(batch)
+            found.update(batch)
+            wanted = {r.parent_id for r in batch.values() if r.parent_id} - found.keys()
+        return {**found, **ancestors}
+
+    def count_children_many(self, ids: Sequence[str], *, visible_only: bool) -> dict[str, int]:
+        """Active (and, if asked, public) children per parent id, in one query."""
+        if not ids:
+            return {}
+        stmt = select(RecordRow.parent_id, func.count()).where(
+            RecordRow.parent_id.in_(list(ids)), RecordRow.status == "active"
+        )
+        if visible_only:
+            stmt = stmt.where(RecordRow.visibility == "public")
+        stmt = stmt.group_by(RecordRow.parent_id)
+        return {str(parent): int(count) for parent, count in self.session.execute(stmt)}
+
+    def published_versions_many(self, ids: Sequence[str]) -> dict[str, list[int]]:
+        if not ids:
+            return {}
+        stmt = select(RecordVersionRow.record_id, RecordVersionRow.version).where(
+            RecordVersionRow.record_id.in_(list(ids)), RecordVersionRow.published.is_(True)
+        )
+        versions: dict[str, list[int]] = {}
+        for record_id, version in self.session.execute(stmt.order_by(RecordVersionRow.version)):
+            versions.setdefault(record_id, []).append(version)
+        return versions
 
     def public_pages(self) -> list[tuple[str, datetime]]:
         """(id, updated) of every public, active record, by id: one query (sitemap)."""

@@ -20,7 +20,7 @@ from starlette.templating import Jinja2Templates
 
 from catalog.services.container import Catalog
 from catalog.settings import Settings
-from catalog.web import api, landing, pages
+from catalog.web import api, landing, links, oai, pages
 from catalog.web.cache import ResponseCache, stamp_generation
 from catalog.web.errors import install_error_handlers
 from catalog.web.fastpath import SearchFastPath
@@ -47,8 +47,6 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     )
     app.state.settings = settings
     app.state.templates = configure_templates(Jinja2Templates(directory=HERE / "templates"))
-    app.state.record_renderers = {}
-    app.state.landing_head = []
     if catalog is not None:
         _attach(app, catalog)
     install_error_handlers(app)
@@ -60,6 +58,8 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     landing.install_docs(app)
     app.include_router(api.router)
     app.include_router(landing.router)
+    app.include_router(oai.router)
+    app.include_router(links.router)
     _include_optional(app)
     app.include_router(pages.router)
     return app

@@ -1,12 +1,9 @@
-"""Server-rendered pages: the search page and the record landing page.
+"""Server-rendered pages: the search page, term pages and the record landing page.
 
 Routes stay thin: they call one service method and hand a small view model to a Jinja2
-template. Two extension points let the linked-data layer join in without editing this
-module: `app.state.record_renderers` (media type -> callable(record, settings) ->
-Response, chosen by the `Accept` header on `/records/{id}`) and `app.state.landing_head`
-(callables(record, settings) -> trusted HTML, e.g. a JSON-LD `<script>`, placed in the
-landing page's `head_extra` block). FAIR Signposting `Link` headers come from
-`signposting_links`.
+template. The landing page asks `catalog.exports` (the ExportService) for everything
+format-related: content negotiation on `Accept`, the FAIR Signposting `Link` header, the
+citation URL, the licence URL and the schema.org JSON-LD in the page head.
 """
 
 from __future__ import annotations
@@ -22,12 +19,11 @@ from starlette.responses import Response
 from catalog.domain.display import imaging_rows
 from catalog.domain.errors import QuerySyntaxError, ValidationError
 from catalog.domain.identity import Identity
-from catalog.domain.records import FacetNode, FacetValue, RecordPage, RecordPublic
+from catalog.domain.records import FacetNode, FacetValue, RecordPage
 from catalog.domain.search import FACET_FIELDS, NUMERIC_FIELDS, SortOrder
 from catalog.services.container import Catalog
 from catalog.services.records import SearchRequest
 from catalog.services.terms import TREE_LABELS
-from catalog.settings import Settings
 from catalog.web.charts import glance_charts
 from catalog.web.deps import (
     RESERVED_PARAMS,
@@ -46,7 +42,6 @@ CHILDREN_PAGE_SIZE = 25
 TERM_RECORDS_PAGE_SIZE = 20
 #: Tree levels shown open by default (deeper ones open when they hold the selection).
 TREE_OPEN_DEPTH = 3
-SPDX = "https://spdx.org/licenses/"
 
 
 # ----- search page --------------------------------------------------------------------
@@ -352,84 +347,6 @@ def _term_page(
 
 
 # ----- landing page -------------------------------------------------------------------
-def _record_url(settings: Settings, record: RecordPublic) -> str:
-    return f"{settings.base_url}/records/{quote(record.id)}"
-
-
-def cite_as(record: RecordPublic, settings: Settings) -> str:
-    """The record's DOI (as a resolver URL) if it has one, else its landing page URL."""
-    for identifier in record.identifiers:
-        if identifier.scheme.lower() == "doi":
-            doi = identifier.identifier.removeprefix("doi:").removeprefix("https://doi.org/")
-            return f"https://doi.org/{doi}"
-    return _record_url(settings, record)
-
-
-def license_url(license_id: str | None) -> str | None:
-    if not license_id:
-        return None
-    if license_id.startswith(("http://", "https://")):
-        return license_id
-    return SPDX + quote(license_id)
-
-
-def _orcid(orcid: str) -> str:
-    return orcid if orcid.startswith("http") else f"https://orcid.org/{orcid}"
-
-
-def signposting_links(record: RecordPublic, settings: Settings) -> list[str]:
-    """FAIR Signposting level 1 `Link` header values for a landing page."""
-    links = [
-        f'<{cite_as(record, settings)}> ; rel="cite-as"',
-        '<https://schema.org/AboutPage> ; rel="type"',
-        '<https://schema.org/Dataset> ; rel="type"',
-    ]
-    links += [f'<{_orcid(c.orcid)}> ; rel="author"' for c in record.creators if c.orcid]
-    licence = license_url(record.license)
-    if licence:
-        links.append(f'<{licence}> ; rel="license"')
-    api = f"{settings.base_url}/api/records/{quote(record.id)}"
-    links.append(f'<{api}> ; rel="describedby" ; type="application/json"')
-    if record.access.files.value == "open":
-        for entry in record.files:
-            if entry.path.startswith(("http://", "https://")):
-                kind = entry.format or "application/octet-stream"
-                links.append(f'<{quote(entry.path, safe=":/?&=%#~")}> ; rel="item" ; type="{kind}"')
-    return links
-
-
-def _media_ranges(accept: str) -> list[tuple[float, str]]:
-    ranges = []
-    for part in accept.split(","):
-        media, _, params = part.strip().partition(";")
-        quality = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if media:
-            ranges.append((quality, media.strip().lower()))
-    return sorted(ranges, key=lambda item: -item[0])
-
-
-def negotiated(accept: str, offered: list[str]) -> str | None:
-    """The offered media type the client prefers over HTML, or None for the page."""
-    for quality, media in _media_ranges(accept):
-        if quality <= 0:
-            continue
-        if media in ("text/html", "application/xhtml+xml", "*/*", "text/*"):
-            return None
-        if media in offered:
-            return media
-    return None
-
-
-def _head_extra(request: Request, record: RecordPublic, settings: Settings) -> Markup:
-    hooks = getattr(request.app.state, "landing_head", [])
-    return Markup("".join(str(hook(record, settings)) for hook in hooks))  # trusted hooks
 
 
 @router.get("/records/{record_id}", response_class=Response)
@@ -449,17 +366,14 @@ def _record_page(
     request: Request, record_id: str, catalog: Catalog, identity: Identity, children_page: int
 ) -> Response:
     record = catalog.records.get(identity, record_id)
-    settings = catalog.settings
-    links = signposting_links(record, settings)
-    for hook in getattr(request.app.state, "landing_links", []):  # e.g. describedby formats
-        links += hook(record, settings)
-    headers = {"Link": ", ".join(links), "Vary": "Accept"}
-    renderers = getattr(request.app.state, "record_renderers", {})
-    media = negotiated(request.headers.get("accept", ""), list(renderers))
-    if media is not None:
-        response: Response = renderers[media](record, settings)
-        response.headers.update(headers)
-        return response
+    exports = catalog.exports
+    landing = exports.landing(identity, record)
+    headers = {"Link": landing.link_header, "Vary": "Accept"}
+    wanted = exports.negotiate(request.headers.get("accept"))
+    if wanted is not None:
+        rendered = exports.render_record(identity, record, wanted)
+        headers["content-type"] = rendered.content_type
+        return Response(rendered.body, headers=headers)
     children = None
     if record.children_count:
         children = catalog.records.children(
@@ -469,10 +383,12 @@ def _record_page(
         "record": record,
         "children": children,
         "children_links": _children_links(children, record_id),
-        "license_url": license_url(record.license),
+        "license_url": landing.license_url,
         "imaging": imaging_rows(record),
-        "cite_as": cite_as(record, settings),
-        "head_extra": _head_extra(request, record, settings),
+        "cite_as": landing.cite_as,
+        "head_extra": Markup(landing.json_ld),  # built by the exporter, script-safe
+        "links": catalog.links.views(identity, record_id),
+        "fair": landing.fair,
         **landing_context(catalog, identity, record),
     }
     return request.app.state.templates.TemplateResponse(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -74,21 +73,18 @@ def test_show_unknown_record_is_a_clear_error(invoke: Invoke, seeded: Seeded) ->
     assert "no record with id 'doesnotexist'" in result.stderr
 
 
-def test_show_other_formats_need_the_exporters(
-    invoke: Invoke, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "exporters.registry", None)  # as if not installed
-    result = invoke("show", seeded.scan_id, "--format", "turtle")
-    assert result.exit_code == 2
-    assert "turtle format is not available yet" in result.stderr
-
-
 @pytest.mark.skipif(
     importlib.util.find_spec("exporters.registry") is None, reason="the exporters are missing"
 )
 @pytest.mark.parametrize(
     ("fmt", "marker"),
-    [("jsonld", '"@context"'), ("turtle", "dcat:Dataset"), ("datacite-xml", "<resource")],
+    [
+        ("jsonld", '"@context"'),
+        ("turtle", "dcat:Dataset"),
+        ("datacite-xml", "<resource"),
+        ("csl-json", '"type": "dataset"'),
+        ("ris", "TY  - DATA"),
+    ],
 )
 def test_show_other_formats_go_through_the_exporters(
     invoke: Invoke, seeded: Seeded, fmt: str, marker: str

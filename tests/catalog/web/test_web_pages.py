@@ -10,7 +10,9 @@ from web_factories import Ids
 
 from catalog.domain.records import RecordPublic
 from catalog.settings import Settings
-from catalog.web.pages import negotiated, signposting_links
+from exporters.base import ExportContext
+from exporters.negotiation import negotiate as negotiated
+from exporters.signposting import links as signposting_links
 
 
 def doc(response) -> html.HtmlElement:  # type: ignore[no-untyped-def]
@@ -165,8 +167,8 @@ def test_html_is_escaped(client: TestClient) -> None:
 
 def test_signposting_items_only_for_open_url_files(client: TestClient, ids: Ids) -> None:
     record = RecordPublic.model_validate(client.get(f"/api/records/{ids.t2}").json())
-    settings = Settings(base_url="https://cat.example.org")
-    links = signposting_links(record, settings)
+    context = ExportContext(base_url="https://cat.example.org")
+    links = [link.header() for link in signposting_links(record, context, [])]
     assert links[0] == f'<https://cat.example.org/records/{ids.t2}> ; rel="cite-as"'
     items = [link for link in links if 'rel="item"' in link]
     assert items == [
