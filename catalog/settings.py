@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     secret_key: str = Field("", description="HMAC key for subject pseudonyms; generated if empty")
     zenodo_url: str = "https://zenodo.org"
     zenodo_token: str = ""
+    zenodo_communities: str = Field("", description="Comma-separated Zenodo community ids")
+    publisher_name: str = Field("Imagora", description="Publisher named in DOI metadata")
     datacite_url: str = "https://api.datacite.org"
     datacite_user: str = ""
     datacite_password: str = ""

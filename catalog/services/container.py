@@ -14,6 +14,7 @@ from catalog.search.registry import open_search_backend
 from catalog.services.annotation import AnnotationService
 from catalog.services.harvest import HarvestService
 from catalog.services.indexing import IndexSync
+from catalog.services.publish import PublishService
 from catalog.services.records import Expander, RecordService, SearchRequest
 from catalog.services.sources import SourceService
 from catalog.services.terms import SearchOntology, TermService
@@ -51,6 +52,7 @@ class Catalog:
         self.harvest = HarvestService(self.uow, self.index_sync, settings.secret(), annotate)
         self.sources = SourceService(self.uow, self.harvest)
         self.annotation = AnnotationService(self.uow, self.records, self.index_sync, annotate)
+        self.publish = PublishService(self.uow, self.records, settings, _publishers())
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Catalog:
@@ -83,6 +85,12 @@ class Catalog:
     def close(self) -> None:
         self.backend.close()
         self.engine.dispose()
+
+
+def _publishers():  # type: ignore[no-untyped-def]
+    from exporters.publishers.registry import publishers
+
+    return publishers
 
 
 def _ontology_expander() -> Expander | None:

@@ -1,0 +1,203 @@
+"""PublishService: a record version gets a DOI on Zenodo or DataCite, once.
+
+Rules, in order: only curators and admins publish; withdrawn records and records whose
+metadata or files are restricted are refused (restricted data is never published
+openly; embargoed data goes out with its embargo date); files leave only through the
+de-identification gate (`exporters.deid`), which refuses the whole deposit if any file
+cannot be cleaned. Each (record, service, version) has one `publications` row; its
+checkpoint is committed after every remote step, so a retry after any failure resumes
+the same deposition, and a version already published answers with its DOI without
+calling the service. A published version is marked immutable in `record_versions`
+(the next edit makes a new version, which publishes as a new DOI under the same concept
+DOI).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from catalog.domain.enums import RecordStatus
+from catalog.domain.errors import ConflictError
+from catalog.domain.identity import Identity
+from catalog.domain.publishing import (
+    PublicationPublic,
+    PublicationState,
+    PublishOutcome,
+    PublishTarget,
+)
+from catalog.domain.records import RecordPublic
+from catalog.registry import Registry
+from catalog.services.access import require_writer
+from catalog.services.publish_files import plan_package
+from catalog.services.records import RecordService
+from catalog.settings import Settings
+from catalog.store.repository import StoredPublication, UnitOfWork, utcnow
+from exporters.deid.gate import Gate
+from exporters.deid.policy import DeidPolicy
+from exporters.publishers.base import (
+    Checkpoint,
+    Deposit,
+    Package,
+    PublishedVersion,
+    Publisher,
+)
+
+
+def to_public(item: StoredPublication) -> PublicationPublic:
+    return PublicationPublic(
+        record_id=item.record_id,
+        target=PublishTarget(item.target),
+        version=item.version,
+        state=PublicationState(item.state),
+        doi=item.doi,
+        concept_doi=item.concept_doi,
+        url=item.url,
+        published_at=item.published_at,
+    )
+
+
+class PublishService:
+    """Publishes record versions through the `Publisher` plugins."""
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        records: RecordService,
+        settings: Settings,
+        publishers: Registry[Publisher],
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.records = records
+        self.settings = settings
+        self.publishers = publishers
+
+    # ----- reading --------------------------------------------------------------------
+    def publications(self, identity: Identity, record_id: str) -> list[PublicationPublic]:
+        """The record's published versions (404 for records the caller may not see)."""
+        self.records.get(identity, record_id)
+        with self.uow_factory() as uow:
+            items = uow.publications.for_record(record_id)
+        return [to_public(i) for i in items if i.state == PublicationState.published]
+
+    # ----- publishing -----------------------------------------------------------------
+    def publish(self, identity: Identity, record_id: str, target: str) -> PublishOutcome:
+        require_writer(identity, "publishing a record")
+        publisher_cls = self.publishers.get(target)
+        record = self.records.get(identity, record_id)
+        _check_publishable(record)
+        with self.uow_factory() as uow:
+            done = uow.publications.get(record_id, target, record.version)
+            previous = _latest_published(uow, record_id, target, record.version)
+        if done is not None and done.state == PublicationState.published:
+            return PublishOutcome(publication=to_public(done), created=False)
+        publisher = publisher_cls.from_settings(self.settings)
+        work_dir = self._work_dir(record_id, target, record.version)
+        gate = None
+        package = Package()
+        if publisher.uploads_files:
+            gate = Gate(self._policy(record))
+            package = self._package(record, gate, work_dir)
+        deposit = self._deposit(record, package, previous)
+        item = done or StoredPublication(record_id=record_id, target=target, version=record.version)
+        result = self._run(publisher, deposit, item)
+        shutil.rmtree(work_dir, ignore_errors=True)
+        return PublishOutcome(
+            publication=to_public(result), created=True, gate=gate.summary if gate else None
+        )
+
+    def _run(
+        self, publisher: Publisher, deposit: Deposit, item: StoredPublication
+    ) -> StoredPublication:
+        checkpoint = Checkpoint.from_json(item.checkpoint)
+
+        def save(point: Checkpoint) -> None:
+            item.checkpoint = point.to_json()
+            item.remote_id = point.remote_id or item.remote_id
+            item.doi = point.doi or item.doi
+            self._save(item)
+
+        self._save(item)
+        result = publisher.publish(deposit, checkpoint, save)
+        item.state = PublicationState.published.value
+        item.doi, item.concept_doi = result.doi, result.concept_doi
+        item.remote_id, item.url = result.remote_id, result.url
+        item.published_at = utcnow()
+        item.checkpoint = {**checkpoint.to_json(), "step": "done"}
+        with self.uow_factory() as uow:
+            uow.publications.save(item)
+            uow.records.mark_published(item.record_id, item.version)
+            uow.commit()
+        return item
+
+    def _save(self, item: StoredPublication) -> None:
+        with self.uow_factory() as uow:
+            uow.publications.save(item)
+            uow.commit()
+
+    # ----- helpers --------------------------------------------------------------------
+    def _policy(self, record: RecordPublic) -> DeidPolicy:
+        return DeidPolicy.for_package(self.settings.secret(), record.id, record.version)
+
+    def _package(self, record: RecordPublic, gate: Gate, work_dir: Path) -> Package:
+        with self.uow_factory() as uow:
+            root = uow.records.get(record.id)
+            assert root is not None  # RecordService.get found it a moment ago
+            plan = plan_package(uow, root)
+        description = {
+            "Name": record.title,
+            "DatasetType": "raw",
+            "License": record.license or "",
+            "Authors": [c.name for c in record.creators],
+            "GeneratedBy": [{"Name": "Imagora de-identification gate"}],
+        }
+        package = gate.run(plan.files, work_dir, description)
+        gate.summary.notes += plan.notes
+        return package
+
+    def _deposit(
+        self, record: RecordPublic, package: Package, previous: StoredPublication | None
+    ) -> Deposit:
+        return Deposit(
+            record=record,
+            version=record.version,
+            landing_url=f"{self.settings.base_url}/records/{record.id}",
+            publisher_name=self.settings.publisher_name,
+            package=package,
+            previous=PublishedVersion(
+                version=previous.version,
+                remote_id=previous.remote_id,
+                doi=previous.doi,
+                concept_doi=previous.concept_doi,
+            )
+            if previous
+            else None,
+            publication_date=datetime.now(UTC).date().isoformat(),
+        )
+
+    def _work_dir(self, record_id: str, target: str, version: int) -> Path:
+        path = self.settings.data_dir / "publish" / f"{record_id}-{target}-v{version}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def _latest_published(
+    uow: UnitOfWork, record_id: str, target: str, version: int
+) -> StoredPublication | None:
+    for item in uow.publications.for_record(record_id):
+        if item.target == target and item.version < version and item.state == "published":
+            return item
+    return None
+
+
+def _check_publishable(record: RecordPublic) -> None:
+    if record.status == RecordStatus.withdrawn:
+        raise ConflictError(f"record {record.id} is withdrawn; withdrawn records are not published")
+    if record.access.record == "restricted" or record.access.files == "restricted":
+        raise ConflictError(
+            f"record {record.id} is restricted, and restricted records cannot be published "
+            "openly; make it public first (e.g. `imagora access ID --record public --files "
+            "open`, or `--files embargoed --until DATE` to publish with an embargo)"
+        )
