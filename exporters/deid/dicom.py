@@ -18,6 +18,7 @@ holds an identifying attribute after cleaning (re-read and checked) is refused w
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +28,6 @@ import pydicom
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
-from pydicom.uid import generate_uid
 
 from exporters.deid.policy import DeidPolicy
 from harvesters.privacy import IDENTIFYING_KEYWORDS
@@ -64,7 +64,11 @@ class DicomStats:
 
 
 class UidMap:
-    """Old UID -> new UID, the same for every file of one package (salted, deterministic)."""
+    """Old UID -> new UID, the same for every file of one package (salted, deterministic).
+
+    New UIDs are `2.25.<128-bit integer>` (the UUID-derived root of PS3.5 B.2), taken from
+    a salted SHA-256 of the old one: consistent within a package, unlinkable across.
+    """
 
     def __init__(self, salt: bytes) -> None:
         self._salt = salt.hex()
@@ -77,7 +81,8 @@ class UidMap:
         if not uid or uid.startswith(STANDARD_UID_ROOT):
             return uid  # SOP classes, transfer syntaxes, coding schemes: not identifying
         if uid not in self._map:
-            self._map[uid] = str(generate_uid(prefix=None, entropy_srcs=[self._salt, uid]))
+            digest = hashlib.sha256(f"{self._salt}\x1f{uid}".encode()).digest()[:16]
+            self._map[uid] = "2.25." + str(int.from_bytes(digest, "big"))
         return self._map[uid]
 
     def is_new(self, uid: str) -> bool:
@@ -192,9 +197,12 @@ def _mark(ds: Dataset, policy: DeidPolicy) -> None:
 
 def _read(src: Path) -> Dataset:
     try:
-        return pydicom.dcmread(src)
+        ds = pydicom.dcmread(src)
     except (InvalidDicomError, OSError, ValueError, EOFError, KeyError) as exc:
         raise Uncleanable(f"cannot be read as DICOM ({exc})") from exc
+    if "SOPClassUID" not in ds:
+        raise Uncleanable("cannot be read as DICOM (no SOP Class UID: damaged or truncated)")
+    return ds
 
 
 def clean_dicom(src: Path, dst: Path, policy: DeidPolicy, uids: UidMap) -> DicomStats:

@@ -19,11 +19,38 @@ from loopback import LoopbackService, Reply, Request
 
 JSON_API = "application/vnd.api+json"
 GENERAL_TYPES = {
-    "Audiovisual", "Award", "Book", "BookChapter", "Collection", "ComputationalNotebook",
-    "ConferencePaper", "ConferenceProceeding", "DataPaper", "Dataset", "Dissertation", "Event",
-    "Image", "Instrument", "InteractiveResource", "Journal", "JournalArticle", "Model",
-    "OutputManagementPlan", "PeerReview", "PhysicalObject", "Preprint", "Project", "Report",
-    "Service", "Software", "Sound", "Standard", "StudyRegistration", "Text", "Workflow", "Other",
+    "Audiovisual",
+    "Award",
+    "Book",
+    "BookChapter",
+    "Collection",
+    "ComputationalNotebook",
+    "ConferencePaper",
+    "ConferenceProceeding",
+    "DataPaper",
+    "Dataset",
+    "Dissertation",
+    "Event",
+    "Image",
+    "Instrument",
+    "InteractiveResource",
+    "Journal",
+    "JournalArticle",
+    "Model",
+    "OutputManagementPlan",
+    "PeerReview",
+    "PhysicalObject",
+    "Preprint",
+    "Project",
+    "Report",
+    "Service",
+    "Software",
+    "Sound",
+    "Standard",
+    "StudyRegistration",
+    "Text",
+    "Workflow",
+    "Other",
 }
 MANDATORY = ("creators", "titles", "publisher", "publicationYear", "types", "url")
 DOI_PATH = re.compile(r"^/dois/(10\.[^/]+/.+)$")
@@ -37,7 +64,9 @@ def _errors(status: int, *items: tuple[str, str]) -> Reply:
 class DataCiteServer(LoopbackService):
     """DOIs by (lower-case) name with their attributes and state."""
 
-    def __init__(self, user: str = "TEST.IMAGORA", password: str = "secret", prefix: str = "10.80000") -> None:
+    def __init__(
+        self, user: str = "TEST.IMAGORA", password: str = "secret", prefix: str = "10.80000"
+    ) -> None:
         super().__init__()
         self.credentials = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
         self.prefix = prefix
@@ -46,7 +75,9 @@ class DataCiteServer(LoopbackService):
     def handle(self, request: Request) -> Reply:
         if request.headers.get("authorization") != self.credentials:
             return _errors(401, ("", "Bad credentials."))
-        if request.method in ("POST", "PUT") and JSON_API not in request.headers.get("content-type", ""):
+        if request.method in ("POST", "PUT") and JSON_API not in request.headers.get(
+            "content-type", ""
+        ):
             return _errors(415, ("", "The content type is not recognized."))
         match = DOI_PATH.match(request.path)
         if request.path == "/dois" and request.method == "POST":
@@ -59,8 +90,11 @@ class DataCiteServer(LoopbackService):
 
     def _render(self, doi: str) -> Reply:
         item = self.dois[doi.lower()]
-        return Reply(200, {"data": {"id": doi.lower(), "type": "dois", "attributes": item}},
-                     content_type=JSON_API)
+        return Reply(
+            200,
+            {"data": {"id": doi.lower(), "type": "dois", "attributes": item}},
+            content_type=JSON_API,
+        )
 
     def show(self, doi: str) -> Reply:
         if doi.lower() not in self.dois:
@@ -105,7 +139,10 @@ class DataCiteServer(LoopbackService):
     @staticmethod
     def validate(attrs: dict[str, Any]) -> list[tuple[str, str]]:
         """Mandatory properties when the DOI is (to be) registered or findable."""
-        if attrs.get("event") not in ("publish", "register") and attrs.get("state") in (None, "draft"):
+        if attrs.get("event") not in ("publish", "register") and attrs.get("state") in (
+            None,
+            "draft",
+        ):
             return []
         problems = [(name, "Can't be blank") for name in MANDATORY if not attrs.get(name)]
         general = (attrs.get("types") or {}).get("resourceTypeGeneral")

@@ -57,9 +57,7 @@ def sample_record(**fields: Any) -> RecordPublic:
         "level": "collection",
         "title": "Rat brain MRI at 9.4 T",
         "description": "Structural MRI of adult rat brains acquired at 9.4 T with RARE.",
-        "creators": [
-            {"name": "Doe, Jane", "orcid": "0000-0002-1825-0097", "affiliation": "Inria"}
-        ],
+        "creators": [{"name": "Doe, Jane", "orcid": "0000-0002-1825-0097", "affiliation": "Inria"}],
         "license": "CC-BY-4.0",
         "keywords": ["rat", "MRI"],
         "terms": [

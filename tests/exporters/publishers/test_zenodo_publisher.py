@@ -58,9 +58,15 @@ def test_metadata_mapping(zenodo, clock, tmp_path: Path) -> None:
     assert m["version"] == "1" and m["publication_date"] == "2026-12-02"
     assert m["description"].startswith("<p>Structural MRI")
     assert f'<a href="{BASE}/records/rat-study">' in m["description"]
-    assert {"term": "Rattus norvegicus", "identifier": "http://purl.obolibrary.org/obo/NCBITaxon_10116", "scheme": "url"} in m["subjects"]
+    assert {
+        "term": "Rattus norvegicus",
+        "identifier": "http://purl.obolibrary.org/obo/NCBITaxon_10116",
+        "scheme": "url",
+    } in m["subjects"]
     assert {"identifier": "10.1234/paper", "relation": "isSupplementTo"} in m["related_identifiers"]
-    assert {"identifier": f"{BASE}/records/rat-study", "relation": "isAlternateIdentifier"} in m["related_identifiers"]
+    assert {"identifier": f"{BASE}/records/rat-study", "relation": "isAlternateIdentifier"} in m[
+        "related_identifiers"
+    ]
     assert m["communities"] == [{"identifier": "imaging"}]
     assert m["grants"] == [{"id": "10.13039/501100000780::675191"}]
     assert "rat" in m["keywords"]
@@ -102,11 +108,19 @@ def test_429_waits_for_the_rate_limit_reset_and_409_backs_off(zenodo, clock, tmp
         r"/api/deposit/depositions/\d+",
         "status",
         status=429,
-        headers={"X-RateLimit-Limit": "100", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)},
+        headers={
+            "X-RateLimit-Limit": "100",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(reset),
+        },
         body={"status": 429, "message": "Too many requests"},
     )
-    zenodo.inject("POST", r".*/actions/publish", "status", status=409, body={"status": 409, "message": "busy"})
-    zenodo.inject("POST", r"/api/deposit/depositions", "status", status=429, headers={"Retry-After": "3"})
+    zenodo.inject(
+        "POST", r".*/actions/publish", "status", status=409, body={"status": 409, "message": "busy"}
+    )
+    zenodo.inject(
+        "POST", r"/api/deposit/depositions", "status", status=429, headers={"Retry-After": "3"}
+    )
     deposit = deposit_of(sample_record(), package_of(tmp_path, FILES))
     result, _, _ = _run(zenodo, clock, deposit)
     assert result.doi
@@ -117,8 +131,14 @@ def test_429_waits_for_the_rate_limit_reset_and_409_backs_off(zenodo, clock, tmp
 
 
 def test_retries_give_up_with_the_service_message(zenodo, clock, tmp_path) -> None:
-    zenodo.inject("POST", r".*/actions/publish", "status", status=429, times=10,
-                  body={"status": 429, "message": "Too many requests"})
+    zenodo.inject(
+        "POST",
+        r".*/actions/publish",
+        "status",
+        status=429,
+        times=10,
+        body={"status": 429, "message": "Too many requests"},
+    )
     deposit = deposit_of(sample_record(), package_of(tmp_path, FILES))
     with pytest.raises(PublishRemoteError, match="HTTP 429.*Too many requests"):
         _run(zenodo, clock, deposit, attempts=3)
@@ -169,7 +189,9 @@ def test_new_version_gets_a_new_doi_under_the_same_concept(zenodo, clock, tmp_pa
 
 
 @pytest.mark.parametrize("kind", ["drop-before", "drop-after"])
-def test_a_lost_newversion_answer_reuses_the_single_open_draft(zenodo, clock, tmp_path, kind) -> None:
+def test_a_lost_newversion_answer_reuses_the_single_open_draft(
+    zenodo, clock, tmp_path, kind
+) -> None:
     first, _, _ = _run(zenodo, clock, deposit_of(sample_record(), package_of(tmp_path, FILES)))
     previous = PublishedVersion(1, first.remote_id, first.doi, first.concept_doi)
     deposit = deposit_of(sample_record(), package_of(tmp_path, FILES), 2, previous)

@@ -80,8 +80,9 @@ class ZenodoServer(LoopbackService):
         return f"{self.base_url}{path}"
 
     def _latest_draft(self, dep: Deposition) -> int:
-        versions = sorted((d for d in self.depositions.values() if d.concept == dep.concept),
-                          key=lambda d: d.id)
+        versions = sorted(
+            (d for d in self.depositions.values() if d.concept == dep.concept), key=lambda d: d.id
+        )
         drafts = [d for d in versions if not d.submitted]
         return (drafts or versions)[-1].id
 
@@ -179,9 +180,11 @@ class ZenodoServer(LoopbackService):
             return _error(400, "Deposition is published: use the edit action first.")
         metadata = dict((request.json() or {}).get("metadata") or {})
         if metadata.get("access_right") not in (None, *ACCESS_RIGHTS):
-            return _error(400, "Validation error.", [
-                {"field": "metadata.access_right", "message": "Not a valid choice."}
-            ])
+            return _error(
+                400,
+                "Validation error.",
+                [{"field": "metadata.access_right", "message": "Not a valid choice."}],
+            )
         metadata["prereserve_doi"] = dep.metadata["prereserve_doi"]
         dep.metadata = metadata
         return Reply(200, self.render(dep))
@@ -205,10 +208,14 @@ class ZenodoServer(LoopbackService):
             if not m.get(name):
                 errors.append({"field": f"metadata.{name}", "message": "Field may not be null."})
         if not m.get("creators"):
-            errors.append({"field": "metadata.creators", "message": "Shorter than minimum length 1."})
+            errors.append(
+                {"field": "metadata.creators", "message": "Shorter than minimum length 1."}
+            )
         for i, creator in enumerate(m.get("creators") or []):
             if not creator.get("name"):
-                errors.append({"field": f"metadata.creators.{i}.name", "message": "Name is required."})
+                errors.append(
+                    {"field": f"metadata.creators.{i}.name", "message": "Name is required."}
+                )
         access = m.get("access_right", "open")
         if access not in ACCESS_RIGHTS:
             errors.append({"field": "metadata.access_right", "message": "Not a valid choice."})
@@ -217,8 +224,12 @@ class ZenodoServer(LoopbackService):
         if access == "embargoed":
             when = m.get("embargo_date")
             if not when or date.fromisoformat(when) <= date.today():
-                errors.append({"field": "metadata.embargo_date",
-                               "message": "Embargo date must be in the future."})
+                errors.append(
+                    {
+                        "field": "metadata.embargo_date",
+                        "message": "Embargo date must be in the future.",
+                    }
+                )
         if not dep.files:
             errors.append({"field": "files", "message": "Minimum one file must be provided."})
         return errors
@@ -261,8 +272,15 @@ class ZenodoServer(LoopbackService):
         if dep.submitted:
             return _error(403, "Bucket is locked: the deposition is published.")
         dep.files[unquote(key)] = request.body
-        return Reply(201, {"key": key, "size": len(request.body), "checksum": _md5(request.body),
-                           "mimetype": "application/octet-stream"})
+        return Reply(
+            201,
+            {
+                "key": key,
+                "size": len(request.body),
+                "checksum": _md5(request.body),
+                "mimetype": "application/octet-stream",
+            },
+        )
 
     def delete_object(self, _request: Request, bucket: str, key: str) -> Reply:
         dep = self.depositions.get(self.buckets.get(bucket, -1))
