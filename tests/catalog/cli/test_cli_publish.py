@@ -211,7 +211,9 @@ def test_restricted_records_are_not_published(invoke, zenodo, collection) -> Non
 
 
 def test_embargoed_records_publish_with_access_right_and_date(invoke, zenodo, collection) -> None:
-    assert invoke("access", collection, "--files", "embargoed", "--until", "2099-06-30").exit_code == 0
+    assert (
+        invoke("access", collection, "--files", "embargoed", "--until", "2099-06-30").exit_code == 0
+    )
     result = invoke("publish", collection, "--to", "zenodo")
     assert result.exit_code == 0, result.output
     [dep] = zenodo.depositions.values()

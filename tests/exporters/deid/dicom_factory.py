@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
-from datetime import date, timedelta
-
 import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
@@ -135,6 +134,10 @@ def assert_no_identifying_attribute(ds: Dataset, subject: str, shift_days: int) 
         elif keyword not in CHARACTERISTICS | TIMES:
             pytest.fail(f"{keyword} survived the gate with value {value!r}")
     found: list[str] = []
-    ds.walk(lambda _d, e: found.append(str(e.tag)) if e.tag.is_private or e.tag.group == 0x6000 else None)
+    ds.walk(
+        lambda _d, e: (
+            found.append(str(e.tag)) if e.tag.is_private or e.tag.group == 0x6000 else None
+        )
+    )
     assert found == [], f"private or overlay attributes left: {found}"
     assert ds.PatientIdentityRemoved == "YES"

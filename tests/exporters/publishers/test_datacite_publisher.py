@@ -107,7 +107,7 @@ def test_datacite_errors_reach_the_user(datacite, clock) -> None:
 
 
 def test_bad_credentials_are_a_clear_error(datacite, clock) -> None:
-    with pytest.raises(PublishRemoteError, match="HTTP 401.*Bad credentials"):
+    with pytest.raises(PublishRemoteError, match=r"HTTP 401.*Bad credentials"):
         _run(datacite, clock, sample_record(), password="wrong")
 
 

@@ -32,7 +32,7 @@ def _run(server, clock, deposit, checkpoint=None, attempts=6):  # type: ignore[n
 
 def test_first_version_follows_the_documented_flow(zenodo, clock, tmp_path: Path) -> None:
     deposit = deposit_of(sample_record(), package_of(tmp_path, FILES))
-    result, checkpoint, saved = _run(zenodo, clock, deposit)
+    result, _, saved = _run(zenodo, clock, deposit)
     [dep] = zenodo.depositions.values()
     assert result.doi == dep.doi == f"10.5072/zenodo.{dep.id}"
     assert result.concept_doi == f"10.5072/zenodo.{dep.concept}"
@@ -140,7 +140,7 @@ def test_retries_give_up_with_the_service_message(zenodo, clock, tmp_path) -> No
         body={"status": 429, "message": "Too many requests"},
     )
     deposit = deposit_of(sample_record(), package_of(tmp_path, FILES))
-    with pytest.raises(PublishRemoteError, match="HTTP 429.*Too many requests"):
+    with pytest.raises(PublishRemoteError, match=r"HTTP 429.*Too many requests"):
         _run(zenodo, clock, deposit, attempts=3)
     assert len(clock.waits) == 2
 
@@ -163,7 +163,7 @@ def test_a_network_failure_at_any_step_then_a_retry_makes_one_deposition(
     zenodo.inject(method, pattern, kind)
     checkpoint = Checkpoint()
     saved: list[dict] = []
-    with pytest.raises(PublishRemoteError, match="could not reach Zenodo.*run the same publish"):
+    with pytest.raises(PublishRemoteError, match=r"could not reach Zenodo.*run the same publish"):
         _publisher(zenodo, clock).publish(deposit, checkpoint, lambda c: saved.append(c.to_json()))
     resumed = Checkpoint.from_json(saved[-1]) if saved else Checkpoint()
     result, _, _ = _run(zenodo, clock, deposit, resumed)

@@ -16,10 +16,10 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from urllib.parse import unquote
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+from urllib.parse import unquote
 
 from loopback import LoopbackService, Reply, Request
 
@@ -119,9 +119,12 @@ class ZenodoServer(LoopbackService):
     def handle(self, request: Request) -> Reply:
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return _error(401, "The server could not verify that you are authorized.")
-        if request.method in ("POST", "PUT") and request.path.startswith("/api/deposit"):
-            if request.body and "application/json" not in request.headers.get("content-type", ""):
-                return _error(415, "Unsupported media type: send application/json")
+        is_json = "application/json" in request.headers.get("content-type", "")
+        deposit_write = request.method in ("POST", "PUT") and request.path.startswith(
+            "/api/deposit"
+        )
+        if deposit_write and request.body and not is_json:
+            return _error(415, "Unsupported media type: send application/json")
         for pattern, method, handler in self._routes():
             match = pattern.match(request.path)
             if match and request.method == method:
@@ -200,36 +203,9 @@ class ZenodoServer(LoopbackService):
         return _error(400, f"action {name} is not supported by this test server")
 
     def validate(self, dep: Deposition) -> list[dict[str, str]]:
+        """Zenodo's publish-time checks, with its field names and messages."""
         m = dep.metadata
-        errors = []
-        if m.get("upload_type") not in UPLOAD_TYPES:
-            errors.append({"field": "metadata.upload_type", "message": "Not a valid choice."})
-        for name in ("title", "description"):
-            if not m.get(name):
-                errors.append({"field": f"metadata.{name}", "message": "Field may not be null."})
-        if not m.get("creators"):
-            errors.append(
-                {"field": "metadata.creators", "message": "Shorter than minimum length 1."}
-            )
-        for i, creator in enumerate(m.get("creators") or []):
-            if not creator.get("name"):
-                errors.append(
-                    {"field": f"metadata.creators.{i}.name", "message": "Name is required."}
-                )
-        access = m.get("access_right", "open")
-        if access not in ACCESS_RIGHTS:
-            errors.append({"field": "metadata.access_right", "message": "Not a valid choice."})
-        if access in ("open", "embargoed") and not m.get("license"):
-            errors.append({"field": "metadata.license", "message": "Field is required."})
-        if access == "embargoed":
-            when = m.get("embargo_date")
-            if not when or date.fromisoformat(when) <= date.today():
-                errors.append(
-                    {
-                        "field": "metadata.embargo_date",
-                        "message": "Embargo date must be in the future.",
-                    }
-                )
+        errors = _required_fields(m) + _access_errors(m)
         if not dep.files:
             errors.append({"field": "files", "message": "Minimum one file must be provided."})
         return errors
@@ -291,3 +267,33 @@ class ZenodoServer(LoopbackService):
             return _error(403, "Bucket is locked: the deposition is published.")
         del dep.files[key]
         return Reply(204)
+
+
+def _required_fields(m: dict[str, Any]) -> list[dict[str, str]]:
+    errors = []
+    if m.get("upload_type") not in UPLOAD_TYPES:
+        errors.append({"field": "metadata.upload_type", "message": "Not a valid choice."})
+    for name in ("title", "description"):
+        if not m.get(name):
+            errors.append({"field": f"metadata.{name}", "message": "Field may not be null."})
+    if not m.get("creators"):
+        errors.append({"field": "metadata.creators", "message": "Shorter than minimum length 1."})
+    for i, creator in enumerate(m.get("creators") or []):
+        if not creator.get("name"):
+            errors.append({"field": f"metadata.creators.{i}.name", "message": "Name is required."})
+    return errors
+
+
+def _access_errors(m: dict[str, Any]) -> list[dict[str, str]]:
+    errors = []
+    access = m.get("access_right", "open")
+    if access not in ACCESS_RIGHTS:
+        errors.append({"field": "metadata.access_right", "message": "Not a valid choice."})
+    if access in ("open", "embargoed") and not m.get("license"):
+        errors.append({"field": "metadata.license", "message": "Field is required."})
+    when = m.get("embargo_date")
+    if access == "embargoed" and (not when or date.fromisoformat(when) <= date.today()):
+        errors.append(
+            {"field": "metadata.embargo_date", "message": "Embargo date must be in the future."}
+        )
+    return errors
