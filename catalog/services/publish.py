@@ -14,8 +14,11 @@ DOI).
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,7 +39,7 @@ from catalog.services.records import RecordService
 from catalog.settings import Settings
 from catalog.store.repository import StoredPublication, UnitOfWork, utcnow
 from exporters.deid.gate import Gate
-from exporters.deid.policy import DeidPolicy
+from exporters.deid.policy import DeidPolicy, parse_private_allow
 from exporters.publishers.base import (
     Checkpoint,
     Deposit,
@@ -77,9 +80,13 @@ class PublishService:
     # ----- reading --------------------------------------------------------------------
     def publications(self, identity: Identity, record_id: str) -> list[PublicationPublic]:
         """The record's published versions (404 for records the caller may not see)."""
-        self.records.get(identity, record_id)
+        return self.for_record(identity, self.records.get(identity, record_id))
+
+    def for_record(self, identity: Identity, record: RecordPublic) -> list[PublicationPublic]:
+        """The published versions of a record the caller already holds (it was fetched
+        through `RecordService.get` with this identity, so it is visible to them)."""
         with self.uow_factory() as uow:
-            items = uow.publications.for_record(record_id)
+            items = uow.publications.for_record(record.id)
         return [to_public(i) for i in items if i.state == PublicationState.published]
 
     # ----- publishing -----------------------------------------------------------------
@@ -88,21 +95,18 @@ class PublishService:
         publisher_cls = self.publishers.get(target)
         record = self.records.get(identity, record_id)
         _check_publishable(record)
-        with self.uow_factory() as uow:
-            done = uow.publications.get(record_id, target, record.version)
-            previous = _latest_published(uow, record_id, target, record.version)
-        if done is not None and done.state == PublicationState.published:
-            return PublishOutcome(publication=to_public(done), created=False)
-        publisher = publisher_cls.from_settings(self.settings)
         work_dir = self._work_dir(record_id, target, record.version)
-        gate = None
-        package = Package()
-        if publisher.uploads_files:
-            gate = Gate(self._policy(record))
-            package = self._package(record, gate, work_dir)
-        deposit = self._deposit(record, package, previous)
-        item = done or StoredPublication(record_id=record_id, target=target, version=record.version)
-        result = self._run(publisher, deposit, item)
+        with _exclusive(work_dir.parent / f"{work_dir.name}.lock", record_id, record.version):
+            with self.uow_factory() as uow:
+                done = uow.publications.get(record_id, target, record.version)
+                previous = _latest_published(uow, record_id, target, record.version)
+            if done is not None and done.state == PublicationState.published:
+                return PublishOutcome(publication=to_public(done), created=False)
+            publisher = publisher_cls.from_settings(self.settings)
+            gate = Gate(self._policy(record)) if publisher.uploads_files else None
+            package = self._package(record, gate, work_dir) if gate else Package()
+            item = done or StoredPublication(record_id, target, record.version)
+            result = self._run(publisher, self._deposit(record, package, previous), item)
         shutil.rmtree(work_dir, ignore_errors=True)
         return PublishOutcome(
             publication=to_public(result), created=True, gate=gate.summary if gate else None
@@ -139,7 +143,13 @@ class PublishService:
 
     # ----- helpers --------------------------------------------------------------------
     def _policy(self, record: RecordPublic) -> DeidPolicy:
-        return DeidPolicy.for_package(self.settings.secret(), record.id, record.version)
+        return DeidPolicy.for_package(
+            self.settings.secret(),
+            record.id,
+            record.version,
+            dates=self.settings.deid_dates,
+            private_allow=parse_private_allow(self.settings.deid_private_allow),
+        )
 
     def _package(self, record: RecordPublic, gate: Gate, work_dir: Path) -> Package:
         with self.uow_factory() as uow:
@@ -201,3 +211,20 @@ def _check_publishable(record: RecordPublic) -> None:
             "openly; make it public first (e.g. `imagora access ID --record public --files "
             "open`, or `--files embargoed --until DATE` to publish with an embargo)"
         )
+
+
+@contextmanager
+def _exclusive(path: Path, record_id: str, version: int) -> Iterator[None]:
+    """One publish of a record version at a time, across processes (CLI and server)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConflictError(
+                f"version {version} of record {record_id} is being published by another "
+                "process; wait for it to finish (it prints or returns the DOI)"
+            ) from None
+        yield
+    finally:
+        os.close(fd)

@@ -435,7 +435,7 @@ def _record_page(
         "imaging": imaging_rows(record),
         "cite_as": cite_as(record, settings),
         "head_extra": _head_extra(request, record, settings),
-        "publications": catalog.publish.publications(identity, record_id),
+        "publications": catalog.publish.for_record(identity, record),
     }
     return request.app.state.templates.TemplateResponse(
         request, "record.html", context, headers=headers

@@ -54,3 +54,20 @@ class DeidPolicy:
             keep_patient_characteristics=self.keep_patient_characteristics,
             private_allow=self.private_allow,
         )
+
+
+def parse_private_allow(text: str) -> frozenset[tuple[str, int]]:
+    """`"SIEMENS CSA HEADER:10;ACME:20"` -> {(creator, element byte)}; bytes in hex."""
+    allowed: set[tuple[str, int]] = set()
+    for item in filter(None, (part.strip() for part in text.split(";"))):
+        creator, _, element = item.rpartition(":")
+        try:
+            allowed.add((creator.strip(), int(element, 16)))
+        except ValueError:
+            from catalog.domain.errors import ConfigurationError
+
+            raise ConfigurationError(
+                f"IMAGORA_DEID_PRIVATE_ALLOW: '{item}' is not CREATOR:ELEMENT (hex byte, e.g. "
+                "'SIEMENS CSA HEADER:10')"
+            ) from None
+    return frozenset(allowed)

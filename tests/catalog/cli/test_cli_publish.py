@@ -178,6 +178,9 @@ def test_a_network_failure_at_each_step_then_a_retry_makes_one_deposition(
     [dep] = zenodo.depositions.values()
     assert dep.submitted and retried.stdout.strip() == dep.doi
     assert sorted(dep.files) == ["dataset.zip", "dataset_description.json", "manifest-sha256.txt"]
+    if kind == "drop-after" and "files" in pattern and method == "PUT":
+        # the retry re-ran the gate, got the same bytes and did not upload them again
+        assert len(zenodo.calls("PUT", pattern)) == 1
 
 
 def test_zenodo_validation_errors_are_listed(invoke, zenodo, collection, data_dir) -> None:
@@ -236,3 +239,34 @@ def test_publish_to_datacite(invoke, datacite, collection) -> None:
     assert doi == f"10.80000/imagora.{collection}.v1"
     assert datacite.dois[doi]["state"] == "findable"
     assert datacite.dois[doi]["titles"] == [{"title": "Rat brain T2 at 9.4 T"}]
+
+
+def test_one_publish_of_a_version_at_a_time(invoke, zenodo, collection, data_dir) -> None:
+    import fcntl
+    import os
+
+    catalog = _catalog(data_dir)
+    try:
+        version = catalog.records.get(SYSTEM, collection).version
+    finally:
+        catalog.close()
+    lock = data_dir / "publish" / f"{collection}-zenodo-v{version}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # as another process publishing it would
+        result = invoke("publish", collection, "--to", "zenodo")
+    finally:
+        os.close(fd)
+    assert result.exit_code == 1
+    assert "is being published by another process" in result.stderr
+    assert zenodo.log == []
+    assert invoke("publish", collection, "--to", "zenodo").exit_code == 0
+
+
+def test_dates_removed_by_setting(invoke, zenodo, collection, monkeypatch) -> None:
+    monkeypatch.setenv("IMAGORA_DEID_DATES", "remove")
+    assert invoke("publish", collection, "--to", "zenodo").exit_code == 0
+    [dep] = zenodo.depositions.values()
+    for ds in _uploaded_dicoms(zenodo, dep.id):
+        assert ds.StudyDate == "" and ds.LongitudinalTemporalInformationModified == "REMOVED"

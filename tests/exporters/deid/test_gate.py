@@ -203,3 +203,15 @@ def test_package_has_a_description_a_manifest_and_a_deterministic_zip(tmp_path: 
             assert hashlib.sha256(zipped.read(name)).hexdigest() == digest
     again = Gate(_policy()).run(sources, tmp_path / "again", {"Name": "Rat study"})
     assert again.files[0].md5 == package.files[0].md5
+
+
+def test_private_allow_list_setting_is_parsed_with_clear_errors() -> None:
+    from catalog.domain.errors import ConfigurationError
+    from exporters.deid.policy import parse_private_allow
+
+    assert parse_private_allow("SIEMENS CSA HEADER:10; ACME:0x20") == frozenset(
+        {("SIEMENS CSA HEADER", 0x10), ("ACME", 0x20)}
+    )
+    assert parse_private_allow("") == frozenset()
+    with pytest.raises(ConfigurationError, match="IMAGORA_DEID_PRIVATE_ALLOW: 'ACME:zz'"):
+        parse_private_allow("ACME:zz")
