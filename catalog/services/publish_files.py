@@ -29,6 +29,8 @@ class PackagePlan:
 
     files: list[SourceFile] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: Whether some branch was left out (restricted or withdrawn records).
+    partial: bool = False
 
 
 @dataclass
@@ -96,11 +98,53 @@ def _series_of(fact: dict[str, Any]) -> str | None:
 
 
 def plan_package(uow: UnitOfWork, root: StoredRecord) -> PackagePlan:
-    """Every file of the record and its descendants (restricted branches left out)."""
+    """Every file of the record and its descendants (restricted branches left out).
+
+    A whole BIDS dataset (a collection harvested from BIDS) with nothing restricted in it
+    is packaged as the dataset itself: every harvested file under its root, so sidecars,
+    `participants.tsv` and the README travel too (records list only the data files).
+    Nested `derivatives/` datasets are collections of their own and stay out.
+    """
     plan = PackagePlan()
     locator = FileLocator(uow)
     _visit(uow, locator, root, _Walk(), plan)
+    prefix = _bids_dataset_prefix(root)
+    if prefix is not None and not plan.partial:
+        plan.files = _whole_bids_dataset(locator, root, prefix)
+    elif prefix is not None:
+        plan.notes.append(
+            "part of the BIDS dataset is restricted: only the data files of the public "
+            "records were packaged (no shared sidecars or participants.tsv)"
+        )
     return plan
+
+
+def _bids_dataset_prefix(record: StoredRecord) -> str | None:
+    """The dataset's folder inside the harvested location ('' for the top one)."""
+    source = record.body.get("source") or {}
+    external = str(source.get("external_id") or "")
+    if source.get("type") != "bids" or record.level not in ("collection", "derived"):
+        return None
+    if not external.endswith("dataset_description.json"):
+        return None
+    folder = str(PurePosixPath(external).parent)
+    return "" if folder == "." else folder + "/"
+
+
+def _whole_bids_dataset(locator: FileLocator, root: StoredRecord, prefix: str) -> list[SourceFile]:
+    location, states = locator.states(root)
+    if location is None:
+        return []
+    files = []
+    for rel in sorted(states):
+        if not rel.startswith(prefix):
+            continue
+        inner = rel[len(prefix) :]
+        if inner.startswith("derivatives/"):
+            continue
+        subject = next((part for part in inner.split("/") if part.startswith("sub-")), "anonymous")
+        files.append(SourceFile(location / rel, inner, subject))
+    return files
 
 
 def _visit(
@@ -108,8 +152,10 @@ def _visit(
 ) -> None:
     if record.visibility == "restricted" or (record.access or {}).get("files") == "restricted":
         plan.notes.append(f"record {record.id} is restricted: its files were left out")
+        plan.partial = True
         return
     if record.status == "withdrawn":
+        plan.partial = True
         return
     walk = _descend(record, walk)
     _add_files(locator, record, walk, plan)

@@ -132,7 +132,7 @@ class Gate:
 
     def _package(self, tree: Path, work_dir: Path, description: dict) -> Package:
         (tree / DESCRIPTION).write_text(
-            json.dumps({"BIDSVersion": BIDS_VERSION, **description}, indent=2) + "\n",
+            json.dumps(_description(tree / DESCRIPTION, description), indent=2) + "\n",
             encoding="utf-8",
         )
         names = sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_file())
@@ -150,6 +150,19 @@ class Gate:
         return Package(
             files=tuple(_entry(p, p.name) for p in (archive, manifest, tree / DESCRIPTION))
         )
+
+
+def _description(existing: Path, ours: dict) -> dict:
+    """The dataset's own (cleaned) description when it has one, with the gate named in
+    `GeneratedBy`; else ours."""
+    try:
+        original = json.loads(existing.read_text(encoding="utf-8")) if existing.is_file() else {}
+    except (OSError, ValueError):
+        original = {}
+    if not isinstance(original, dict) or not original:
+        return {"BIDSVersion": BIDS_VERSION, **ours}
+    generated = list(original.get("GeneratedBy") or []) + list(ours.get("GeneratedBy") or [])
+    return {**original, "GeneratedBy": generated}
 
 
 def _entry(path: Path, name: str) -> PackageFile:

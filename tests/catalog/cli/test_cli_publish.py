@@ -270,3 +270,68 @@ def test_dates_removed_by_setting(invoke, zenodo, collection, monkeypatch) -> No
     [dep] = zenodo.depositions.values()
     for ds in _uploaded_dicoms(zenodo, dep.id):
         assert ds.StudyDate == "" and ds.LongitudinalTemporalInformationModified == "REMOVED"
+
+
+def _bids_dataset(root: Path) -> Path:
+    import nibabel as nib
+    import numpy as np
+
+    anat = root / "sub-01" / "anat"
+    anat.mkdir(parents=True)
+    (root / "dataset_description.json").write_text(
+        json.dumps({"Name": "Tiny rat BIDS", "BIDSVersion": "1.10.0", "License": "CC0-1.0"})
+    )
+    (root / "participants.tsv").write_text(
+        "participant_id\tspecies\tpatient_name\tbirth_date\nsub-01\trat\tJohn Doe\t1970-01-01\n"
+    )
+    image = nib.Nifti1Image(np.zeros((4, 4, 4), dtype=np.int16), np.eye(4))
+    image.header["descrip"] = b"John Doe 1970"
+    nib.save(image, anat / "sub-01_T2w.nii.gz")
+    (anat / "sub-01_T2w.json").write_text(
+        json.dumps(
+            {
+                "RepetitionTime": 2.5,
+                "EchoTime": 0.03,
+                "PatientName": "DOE^JOHN",
+                "InstitutionName": "Springfield General",
+                "MagneticFieldStrength": 9.4,
+            }
+        )
+    )
+    return root
+
+
+def test_a_bids_dataset_is_published_whole_and_clean(invoke, zenodo, data_dir, tmp_path) -> None:
+    import nibabel as nib
+
+    assert invoke("harvest", "bids", str(_bids_dataset(tmp_path / "bids"))).exit_code == 0
+    catalog = _catalog(data_dir)
+    try:
+        with catalog.uow() as uow:
+            [root] = [r for b in uow.records.iter_all() for r in b if r.level == "collection"]
+        catalog.records.update(
+            SYSTEM, root.id, RecordUpdate(creators=[Creator(name="Doe, Jane")], license="CC0-1.0")
+        )
+    finally:
+        catalog.close()
+    result = invoke("publish", root.id, "--to", "zenodo")
+    assert result.exit_code == 0, result.output
+    [dep] = zenodo.depositions.values()
+    archive = zipfile.ZipFile(io.BytesIO(dep.files["dataset.zip"]))
+    names = set(archive.namelist())
+    assert {
+        "participants.tsv",
+        "sub-01/anat/sub-01_T2w.json",
+        "sub-01/anat/sub-01_T2w.nii.gz",
+        "dataset_description.json",
+        "manifest-sha256.txt",
+    } <= names
+    assert archive.read("participants.tsv").decode() == "participant_id\tspecies\nsub-01\trat\n"
+    sidecar = json.loads(archive.read("sub-01/anat/sub-01_T2w.json"))
+    assert sidecar == {"RepetitionTime": 2.5, "EchoTime": 0.03, "MagneticFieldStrength": 9.4}
+    nifti = tmp_path / "out.nii.gz"
+    nifti.write_bytes(archive.read("sub-01/anat/sub-01_T2w.nii.gz"))
+    assert nib.load(nifti).header["descrip"].item() == b""
+    description = json.loads(archive.read("dataset_description.json"))
+    assert description["Name"] == "Tiny rat BIDS"
+    assert description["GeneratedBy"][-1]["Name"] == "Imagora de-identification gate"
