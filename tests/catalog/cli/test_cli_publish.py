@@ -335,3 +335,50 @@ def test_a_bids_dataset_is_published_whole_and_clean(invoke, zenodo, data_dir, t
     description = json.loads(archive.read("dataset_description.json"))
     assert description["Name"] == "Tiny rat BIDS"
     assert description["GeneratedBy"][-1]["Name"] == "Imagora de-identification gate"
+
+
+def test_a_lost_newversion_answer_then_a_retry_makes_one_new_version(
+    invoke, zenodo, collection, data_dir
+) -> None:
+    first = invoke("publish", collection, "--to", "zenodo").stdout.strip()
+    catalog = _catalog(data_dir)
+    try:
+        catalog.records.update(SYSTEM, collection, RecordUpdate(keywords=["v2"]))
+    finally:
+        catalog.close()
+    zenodo.inject("POST", r".*/actions/newversion", "drop-after")
+    failed = invoke("publish", collection, "--to", "zenodo")
+    assert failed.exit_code == 1 and "could not reach Zenodo" in failed.stderr
+    retried = invoke("publish", collection, "--to", "zenodo")
+    assert retried.exit_code == 0, retried.output
+    assert len(zenodo.depositions) == 2 and len(zenodo.calls("POST", r".*/newversion")) == 1
+    [concept] = zenodo.concepts().values()
+    assert sorted(d.doi for d in concept) == sorted([first, retried.stdout.strip()])
+
+
+def test_restricted_branches_are_left_out(invoke, zenodo, collection, data_dir, tmp_path) -> None:
+    write_series(tmp_path / "pacs" / "ROE^JANE" / "t1", 2, patient_id="PID-2", study_uid="1.2.3.44")
+    assert invoke("harvest", "dicom", str(tmp_path / "pacs")).exit_code == 0
+    catalog = _catalog(data_dir)
+    try:
+        with catalog.uow() as uow:
+            subjects = [r for b in uow.records.iter_all() for r in b if r.level == "subject"]
+        assert len(subjects) == 2
+        hidden = subjects[0]
+        # the re-harvest rewrote the collection from the source: make it citable again
+        catalog.records.update(
+            SYSTEM,
+            collection,
+            RecordUpdate(license="CC-BY-4.0", creators=[Creator(name="Doe, Jane")]),
+        )
+        catalog.records.update(
+            SYSTEM, hidden.id, RecordUpdate.model_validate({"access": {"record": "restricted"}})
+        )
+    finally:
+        catalog.close()
+    result = invoke("publish", collection, "--to", "zenodo")
+    assert result.exit_code == 0, result.output
+    assert f"record {hidden.id} is restricted: its files were left out" in result.stderr
+    [dep] = zenodo.depositions.values()
+    subjects_sent = {str(ds.PatientID) for ds in _uploaded_dicoms(zenodo, dep.id)}
+    assert subjects_sent == {subjects[1].body["subject"]["pseudonym"]}
