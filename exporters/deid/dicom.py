@@ -195,6 +195,29 @@ def _mark(ds: Dataset, policy: DeidPolicy) -> None:
     ds.DeidentificationMethodCodeSequence = items
 
 
+#: File meta attributes that name the sending station or carry private payloads.
+META_REMOVED = (
+    "SourceApplicationEntityTitle",
+    "SendingApplicationEntityTitle",
+    "ReceivingApplicationEntityTitle",
+    "PrivateInformationCreatorUID",
+    "PrivateInformation",
+)
+
+
+def _clean_meta(ds: Dataset) -> None:
+    """The file meta group (not walked with the dataset): station titles go, the stored
+    instance UID follows the remapped SOPInstanceUID."""
+    meta = getattr(ds, "file_meta", None)
+    if meta is None:
+        return
+    for keyword in META_REMOVED:
+        if keyword in meta:
+            delattr(meta, keyword)
+    if "SOPInstanceUID" in ds:
+        meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+
+
 def _read(src: Path) -> Dataset:
     try:
         ds = pydicom.dcmread(src)
@@ -216,9 +239,7 @@ def clean_dicom(src: Path, dst: Path, policy: DeidPolicy, uids: UidMap) -> Dicom
     cleaner = _Cleaner(policy, uids, _secrets(ds))
     ds.walk(cleaner)
     _mark(ds, policy)
-    meta = getattr(ds, "file_meta", None)
-    if meta is not None and "SOPInstanceUID" in ds:
-        meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    _clean_meta(ds)
     try:
         ds.save_as(dst)
     except (ValueError, TypeError, OSError) as exc:

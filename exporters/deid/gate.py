@@ -36,6 +36,8 @@ MANIFEST = "manifest-sha256.txt"
 DESCRIPTION = "dataset_description.json"
 BIDS_VERSION = "1.10.0"
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+#: Members above this size need ZIP64 headers announced before their data is written.
+ZIP64_FROM = 2**31
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,11 @@ class Gate:
                 info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
-                with (tree / name).open("rb") as src, zipped.open(info, "w") as dst:
+                large = (tree / name).stat().st_size > ZIP64_FROM
+                with (
+                    (tree / name).open("rb") as src,
+                    zipped.open(info, "w", force_zip64=large) as dst,
+                ):
                     shutil.copyfileobj(src, dst)
         return Package(
             files=tuple(_entry(p, p.name) for p in (archive, manifest, tree / DESCRIPTION))

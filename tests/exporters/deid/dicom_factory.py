@@ -32,6 +32,7 @@ def write_mr(
     sop_uid = generate_uid()
     meta.MediaStorageSOPInstanceUID = sop_uid
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.SourceApplicationEntityTitle = "SPRINGFIELD_MR1"
     ds = Dataset()
     ds.file_meta = meta
     ds.SOPClassUID = MRImageStorage
@@ -141,3 +142,4 @@ def assert_no_identifying_attribute(ds: Dataset, subject: str, shift_days: int) 
     )
     assert found == [], f"private or overlay attributes left: {found}"
     assert ds.PatientIdentityRemoved == "YES"
+    assert "SourceApplicationEntityTitle" not in ds.file_meta
