@@ -26,9 +26,9 @@ def _problem_lines(exc: DeidentificationError | PublishRemoteError) -> str:
 @click.option(
     "--to",
     "target",
-    type=click.Choice([t.value for t in PublishTarget]),
     required=True,
-    help="The DOI service.",
+    metavar="SERVICE",
+    help="The DOI service: " + ", ".join(t.value for t in PublishTarget) + " (or a plugin's name).",
 )
 @click.option("--token", help="Act as this bearer token's user (curator or admin).")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
@@ -52,7 +52,7 @@ def _report(outcome: PublishOutcome) -> None:
     verb = "published" if outcome.created else "was already published"
     concept = f" (all versions: {item.concept_doi})" if item.concept_doi else ""
     err().print(
-        f"{item.record_id} version {item.version} {verb} on {item.target.value}{concept}",
+        f"{item.record_id} version {item.version} {verb} on {item.target}{concept}",
         highlight=False,
     )
     if outcome.gate is not None:

@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class PublishTarget(StrEnum):
-    """DOI services Imagora deposits to (names of the `Publisher` plugins)."""
+    """The built-in DOI services (names of the `Publisher` plugins). Third-party
+    publishers join the registry by entry point, so targets are plain names elsewhere."""
 
     zenodo = "zenodo"
     datacite = "datacite"
@@ -35,7 +36,7 @@ class PublicationPublic(_Model):
     """One record version deposited on one service."""
 
     record_id: str
-    target: PublishTarget
+    target: str = Field(..., description="Publisher name: zenodo, datacite, ...")
     version: int
     state: PublicationState
     doi: str | None = None

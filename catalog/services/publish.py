@@ -23,13 +23,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from catalog.domain.enums import RecordStatus
-from catalog.domain.errors import ConflictError
+from catalog.domain.errors import ConflictError, NotFoundError, ValidationError
 from catalog.domain.identity import Identity
 from catalog.domain.publishing import (
     PublicationPublic,
     PublicationState,
     PublishOutcome,
-    PublishTarget,
 )
 from catalog.domain.records import RecordPublic
 from catalog.registry import Registry
@@ -52,7 +51,7 @@ from exporters.publishers.base import (
 def to_public(item: StoredPublication) -> PublicationPublic:
     return PublicationPublic(
         record_id=item.record_id,
-        target=PublishTarget(item.target),
+        target=item.target,
         version=item.version,
         state=PublicationState(item.state),
         doi=item.doi,
@@ -92,7 +91,7 @@ class PublishService:
     # ----- publishing -----------------------------------------------------------------
     def publish(self, identity: Identity, record_id: str, target: str) -> PublishOutcome:
         require_writer(identity, "publishing a record")
-        publisher_cls = self.publishers.get(target)
+        publisher_cls = self._publisher_class(target)
         record = self.records.get(identity, record_id)
         _check_publishable(record)
         work_dir = self._work_dir(record_id, target, record.version)
@@ -142,6 +141,12 @@ class PublishService:
             uow.commit()
 
     # ----- helpers --------------------------------------------------------------------
+    def _publisher_class(self, target: str) -> type[Publisher]:
+        try:
+            return self.publishers.get(target)
+        except NotFoundError as exc:  # a bad argument, not a missing record
+            raise ValidationError(exc.message, field="to") from exc
+
     def _policy(self, record: RecordPublic) -> DeidPolicy:
         return DeidPolicy.for_package(
             self.settings.secret(),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from catalog.domain.publishing import PublicationPublic, PublishOutcome, PublishTarget
@@ -26,7 +26,11 @@ class PublishRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    to: PublishTarget
+    to: str = Field(
+        ...,
+        pattern=r"^[a-z][a-z0-9_-]{0,39}$",
+        description="Publisher name: " + ", ".join(t.value for t in PublishTarget),
+    )
 
 
 @router.post(
@@ -48,7 +52,7 @@ def publish_record(
     catalog: CatalogDep,
     identity: IdentityDep,
 ) -> Response:
-    outcome = catalog.publish.publish(identity, record_id, body.to.value)
+    outcome = catalog.publish.publish(identity, record_id, body.to)
     cache = getattr(request.app.state, "search_cache", None)
     if cache is not None:
         cache.clear()

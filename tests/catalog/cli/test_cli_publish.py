@@ -382,3 +382,12 @@ def test_restricted_branches_are_left_out(invoke, zenodo, collection, data_dir, 
     [dep] = zenodo.depositions.values()
     subjects_sent = {str(ds.PatientID) for ds in _uploaded_dicoms(zenodo, dep.id)}
     assert subjects_sent == {subjects[1].body["subject"]["pseudonym"]}
+
+
+def test_unknown_service_and_plugins_listing(invoke, collection) -> None:
+    result = invoke("publish", collection, "--to", "figshare")
+    assert result.exit_code == 1
+    assert "unknown publisher 'figshare'; known publishers: datacite, zenodo" in result.stderr
+    rows = json.loads(invoke("plugins", "--json").stdout.strip().splitlines()[-1])
+    publishers = {r["name"]: r["status"] for r in rows if r["kind"] == "publisher"}
+    assert publishers == {"datacite": "available", "zenodo": "available"}

@@ -85,7 +85,18 @@ def test_bad_requests_name_the_problem(env: Env) -> None:
         json={"to": "figshare"},
         headers={"Authorization": f"Bearer {env.curator}"},
     )
-    assert unknown_target.status_code == 422 and "body.to" in unknown_target.json()["message"]
+    assert unknown_target.status_code == 422
+    assert unknown_target.json() == {
+        "error": "invalid_input",
+        "message": "unknown publisher 'figshare'; known publishers: datacite, zenodo",
+        "field": "to",
+    }
+    bad_name = env.client.post(
+        f"/api/records/{env.root}/publish",
+        json={"to": "Zen odo"},
+        headers={"Authorization": f"Bearer {env.curator}"},
+    )
+    assert bad_name.status_code == 422 and "body.to" in bad_name.json()["message"]
     missing = env.publish(env.curator, record_id="no-such-record")
     assert missing.status_code == 404
 
