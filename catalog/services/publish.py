@@ -131,8 +131,10 @@ class PublishService:
         item.checkpoint = {**checkpoint.to_json(), "step": "done"}
         with self.uow_factory() as uow:
             uow.publications.save(item)
+            _cite_with_doi(uow, item)
             uow.records.mark_published(item.record_id, item.version)
             uow.commit()
+        self.records.index_sync.try_apply()
         return item
 
     def _save(self, item: StoredPublication) -> None:
@@ -205,6 +207,24 @@ def _latest_published(
         if item.target == target and item.version < version and item.state == "published":
             return item
     return None
+
+
+def _cite_with_doi(uow: UnitOfWork, item: StoredPublication) -> None:
+    """The record's identifiers gain the concept DOI (the one that always resolves to the
+    newest version), so landing pages cite it and every export format carries it."""
+    doi = item.concept_doi or item.doi
+    stored = uow.records.get(item.record_id)
+    if not doi or stored is None:
+        return
+    identifiers = list(stored.body.get("identifiers") or [])
+    if any(str(i.get("identifier", "")).lower() == doi.lower() for i in identifiers):
+        return
+    stored.body = {
+        **stored.body,
+        "identifiers": [*identifiers, {"identifier": doi, "scheme": "doi"}],
+    }
+    stored.updated = utcnow()
+    uow.records.save(stored)
 
 
 def _check_publishable(record: RecordPublic) -> None:

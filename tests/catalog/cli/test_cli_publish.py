@@ -124,7 +124,11 @@ def test_publish_to_zenodo_end_to_end(invoke, zenodo, collection, data_dir) -> N
     # the DOI on the landing page
     page = _landing(data_dir, collection)
     assert f"https://doi.org/{dep.doi}" in page
-    assert f"https://doi.org/10.5072/zenodo.{dep.concept}" in page
+    concept = f"https://doi.org/10.5072/zenodo.{dep.concept}"
+    assert f'<link rel="cite-as" href="{concept}">' in page  # the record now cites its DOI
+    shown = json.loads(invoke("show", collection).stdout)
+    assert {"identifier": f"10.5072/zenodo.{dep.concept}", "scheme": "doi"} in shown["identifiers"]
+    assert shown["published_versions"] == [1]
 
 
 def test_publishing_again_finds_the_doi_and_a_new_version_gets_a_new_one(
