@@ -44,10 +44,6 @@ class PublicationPublic(_Model):
     url: str | None = Field(None, description="The record's page on the service")
     published_at: datetime | None = None
 
-    @property
-    def doi_url(self) -> str | None:
-        return f"https://doi.org/{self.doi}" if self.doi else None
-
 
 class GateSummary(_Model):
     """What the de-identification gate did to the package."""

@@ -103,10 +103,12 @@ class PublishService:
                 return PublishOutcome(publication=to_public(done), created=False)
             publisher = publisher_cls.from_settings(self.settings)
             gate = Gate(self._policy(record)) if publisher.uploads_files else None
-            package = self._package(record, gate, work_dir) if gate else Package()
-            item = done or StoredPublication(record_id, target, record.version)
-            result = self._run(publisher, self._deposit(record, package, previous), item)
-        shutil.rmtree(work_dir, ignore_errors=True)
+            try:  # the package is rebuilt (byte-identical) by a retry: never keep a copy
+                package = self._package(record, gate, work_dir) if gate else Package()
+                item = done or StoredPublication(record_id, target, record.version)
+                result = self._run(publisher, self._deposit(record, package, previous), item)
+            finally:
+                shutil.rmtree(work_dir, ignore_errors=True)
         return PublishOutcome(
             publication=to_public(result), created=True, gate=gate.summary if gate else None
         )
@@ -195,9 +197,10 @@ class PublishService:
         )
 
     def _work_dir(self, record_id: str, target: str, version: int) -> Path:
-        path = self.settings.data_dir / "publish" / f"{record_id}-{target}-v{version}"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        """Where the gate builds the package (created when used, removed afterwards)."""
+        folder = self.settings.data_dir / "publish"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{record_id}-{target}-v{version}"
 
 
 def _latest_published(
