@@ -19,6 +19,7 @@ from catalog.cli.annotate import annotate, terms
 from catalog.cli.context import CliState, ImagoraGroup
 from catalog.cli.harvest import demo, harvest
 from catalog.cli.plugins import plugins
+from catalog.cli.publish import publish
 from catalog.cli.records import access, search, show
 from catalog.cli.sources import sources
 from catalog.services.container import Catalog
@@ -84,6 +85,7 @@ for command in (
     plugins,
     annotate,
     terms,
+    publish,
 ):
     cli.add_command(command)
 

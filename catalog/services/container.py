@@ -21,6 +21,7 @@ from catalog.services.links import LinkService
 from catalog.services.oai import OaiService
 from catalog.services.previews import PreviewService, default_builder
 from catalog.services.publications import PublicationService
+from catalog.services.publish import PublishService
 from catalog.services.records import RecordService, SearchRequest
 from catalog.services.sources import SourceService
 from catalog.services.summary import GlanceService, SummaryService
@@ -74,6 +75,7 @@ class Catalog:
         self.oai = OaiService(
             self.uow, self.records, self.exports, page_size=settings.oai_page_size
         )
+        self.publish = PublishService(self.uow, self.records, settings, _publishers())
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Catalog:
@@ -106,6 +108,12 @@ class Catalog:
     def close(self) -> None:
         self.backend.close()
         self.engine.dispose()
+
+
+def _publishers():  # type: ignore[no-untyped-def]
+    from exporters.publishers.registry import publishers
+
+    return publishers
 
 
 def _query_reader() -> QueryReader:

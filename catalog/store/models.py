@@ -139,6 +139,32 @@ class HarvestRunRow(Base):
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class PublicationRow(Base):
+    """One record version deposited with one DOI service (Zenodo, DataCite).
+
+    The primary key is what makes publishing resumable: a record version has at most one
+    row per target, and `checkpoint` (deposition id, bucket, reserved DOI, last step) is
+    committed after every remote step, so a retry continues the same deposition.
+    """
+
+    __tablename__ = "publications"
+
+    record_id: Mapped[str] = mapped_column(
+        String(128), ForeignKey("records.id", ondelete="CASCADE"), primary_key=True
+    )
+    target: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String(20))
+    remote_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    doi: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    concept_doi: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    checkpoint: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 # Children lookups filter on all three: one index serving the whole WHERE clause also
 # stops SQLite (which has no statistics) from scanning ix_records_visibility instead.
 Index(

@@ -23,6 +23,7 @@ from catalog.store.models import (
     HarvestSourceRow,
     OaiWithheldRow,
     OutboxRow,
+    PublicationRow,
     RecordRow,
     RecordVersionRow,
     RollupRow,
@@ -544,6 +545,82 @@ def _to_source(row: HarvestSourceRow) -> StoredSource:
     )
 
 
+@dataclass
+class StoredPublication:
+    """One record version's deposit with one DOI service, and how far it got."""
+
+    record_id: str
+    target: str
+    version: int
+    state: str = "started"
+    remote_id: str | None = None
+    doi: str | None = None
+    concept_doi: str | None = None
+    url: str | None = None
+    checkpoint: dict[str, Any] = field(default_factory=dict)
+    created: datetime = field(default_factory=utcnow)
+    updated: datetime = field(default_factory=utcnow)
+    published_at: datetime | None = None
+
+
+class PublicationRepository:
+    """Deposits per (record, target, version); the key forbids a second deposit."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, record_id: str, target: str, version: int) -> StoredPublication | None:
+        row = self.session.get(PublicationRow, (record_id, target, version))
+        return _to_publication(row) if row else None
+
+    def for_record(self, record_id: str) -> list[StoredPublication]:
+        """Every deposit of a record, newest version first."""
+        stmt = (
+            select(PublicationRow)
+            .where(PublicationRow.record_id == record_id)
+            .order_by(PublicationRow.version.desc(), PublicationRow.target)
+        )
+        return [_to_publication(row) for row in self.session.scalars(stmt)]
+
+    def save(self, item: StoredPublication) -> None:
+        row = self.session.get(PublicationRow, (item.record_id, item.target, item.version))
+        if row is None:
+            row = PublicationRow(
+                record_id=item.record_id,
+                target=item.target,
+                version=item.version,
+                created=item.created,
+            )
+            self.session.add(row)
+        row.state = item.state
+        row.remote_id = item.remote_id
+        row.doi = item.doi
+        row.concept_doi = item.concept_doi
+        row.url = item.url
+        row.checkpoint = dict(item.checkpoint)
+        row.updated = utcnow()
+        row.published_at = item.published_at
+        self.session.flush()
+
+
+def _to_publication(row: PublicationRow) -> StoredPublication:
+    return StoredPublication(
+        record_id=row.record_id,
+        target=row.target,
+        version=row.version,
+        state=row.state,
+        remote_id=row.remote_id,
+        doi=row.doi,
+        concept_doi=row.concept_doi,
+        url=row.url,
+        checkpoint=dict(row.checkpoint or {}),
+        created=_aware(row.created) or utcnow(),
+        updated=_aware(row.updated) or utcnow(),
+        published_at=_aware(row.published_at),
+    )
+
+
+
 class RollupRepository:
     """Containers' roll-ups (derived data, plain dicts in the store's JSON form)."""
 
@@ -589,6 +666,7 @@ class UnitOfWork:
         self.harvest = HarvestStateRepository(self.session)
         self.sources = SourceRepository(self.session)
         self.rollups = RollupRepository(self.session)
+        self.publications = PublicationRepository(self.session)
         return self
 
     def commit(self) -> None:

@@ -390,6 +390,7 @@ def _record_page(
         "links": catalog.links.views(identity, record_id),
         "fair": landing.fair,
         **landing_context(catalog, identity, record),
+        "publications": catalog.publish.for_record(identity, record),
     }
     return request.app.state.templates.TemplateResponse(
         request, "record.html", context, headers=headers
