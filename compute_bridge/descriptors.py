@@ -203,11 +203,10 @@ def _number(param: Parameter, raw: Any, field: str) -> int | float:
         raise ValidationError(
             f"parameter '{param.id}' must be a number; got '{raw}'", field=field
         ) from None
-    if param.integer:
-        if not value.is_integer():
-            raise ValidationError(
-                f"parameter '{param.id}' must be an integer; got '{raw}'", field=field
-            )
+    if param.integer and not value.is_integer():
+        raise ValidationError(
+            f"parameter '{param.id}' must be an integer; got '{raw}'", field=field
+        )
     if param.minimum is not None and value < param.minimum:
         raise ValidationError(
             f"parameter '{param.id}' must be >= {param.minimum:g}; got {value:g}", field=field

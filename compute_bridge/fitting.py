@@ -6,7 +6,7 @@ all voxels run at memory speed. How:
 
 - each model returns its prediction and Jacobian for all voxels, shapes (V, N) and
   (V, N, P), with P = 2 or 3 parameters;
-- `levenberg_marquardt` forms JᵀJ and Jᵀr per voxel, solves the damped P×P systems in
+- `levenberg_marquardt` forms JᵀJ and Jᵀr per voxel, solves the damped PxP systems in
   closed form (Cramer's rule: no batched LAPACK call per tiny matrix), and accepts or
   rejects each voxel's step on its own, with its own damping factor;
 - starts come from closed-form fits (log-linear for decays, the linearised DESPOT1
@@ -16,7 +16,7 @@ all voxels run at memory speed. How:
 Models (t in ms, rates R = 1/T in 1/ms):
   decay:  S = A·exp(-t·R) + C                        (T2, T2*; "mono-exponential with offset")
   ir:     S = |a + b·exp(-TI·R1)|                    (magnitude inversion recovery)
-  vfa:    S = M0·sin α·(1-E)/(1-E·cos α), E = exp(-TR·R1)   (spoiled gradient echo)
+  vfa:    S = M0·sin alpha·(1-E)/(1-E·cos alpha), E = exp(-TR·R1)   (spoiled gradient echo)
 """
 
 from __future__ import annotations
@@ -198,7 +198,7 @@ def decay_lm(t: torch.Tensor, y: torch.Tensor, p0: torch.Tensor, iterations: int
 
 @dataclass
 class _Sym3:
-    """A batch of symmetric 3×3 matrices by their six distinct entries, each (V,)."""
+    """A batch of symmetric 3x3 matrices by their six distinct entries, each (V,)."""
 
     m00: torch.Tensor
     m01: torch.Tensor
@@ -309,7 +309,7 @@ def vfa_model(alpha_rad: torch.Tensor, tr_ms: float) -> Model:
 
 
 def vfa_start(alpha_rad: torch.Tensor, tr_ms: float, y: torch.Tensor) -> torch.Tensor:
-    """The linearised DESPOT1 fit: S/sin α = E·S/tan α + M0(1-E). Returns (V, 2)."""
+    """The linearised DESPOT1 fit: S/sin alpha = E·S/tan alpha + M0(1-E). Returns (V, 2)."""
     ys = y / torch.sin(alpha_rad)[None, :]
     xs = y / torch.tan(alpha_rad)[None, :]
     n = y.shape[1]

@@ -2,7 +2,7 @@
 
 A phantom is a label image of a few "tissues" (concentric cylinders in a background)
 and the signal each acquisition would give, with Rician noise: the magnitude of the
-complex signal plus Gaussian noise in both channels, σ = S0 / SNR. The truth is kept
+complex signal plus Gaussian noise in both channels, sigma = S0 / SNR. The truth is kept
 beside the images, so a fit can be scored against it.
 """
 
@@ -62,7 +62,7 @@ def rician(signal: np.ndarray, sigma: float, rng: np.random.Generator) -> np.nda
 
 
 def _phantom(signal: np.ndarray, labels, t1, t2, values, snr, seed) -> Phantom:  # type: ignore[no-untyped-def]
-    """SNR is that of the brightest noiseless voxel: σ = max(signal) / SNR."""
+    """SNR is that of the brightest noiseless voxel: sigma = max(signal) / SNR."""
     rng = np.random.default_rng(seed)
     images = rician(signal, float(signal.max()) / snr, rng).astype(np.float32)
     return Phantom(images, labels, t1, t2, list(values))
@@ -121,7 +121,7 @@ def variable_flip_angle(
     s0: float = 1000.0,
     seed: int = 0,
 ) -> Phantom:
-    """Spoiled gradient echo: S = S0·PD·sin α·(1-E1)/(1-E1·cos α). SNR is that of
+    """Spoiled gradient echo: S = S0·PD·sin alpha·(1-E1)/(1-E1·cos alpha). SNR is that of
     the brightest image, as for the other phantoms."""
     alphas = flip_angles_deg or [2.0, 4.0, 6.0, 8.0, 10.0, 13.0, 16.0, 20.0, 25.0, 30.0]
     labels = label_image(shape)
