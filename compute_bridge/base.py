@@ -78,6 +78,7 @@ class InputMeta(_Model):
     echo_times_ms: list[float] | None = None
     inversion_times_ms: list[float] | None = None
     flip_angles_deg: list[float] | None = None
+    suffix: str | None = Field(None, description="BIDS suffix (MESE, MEGRE, IRT1, VFA, dseg)")
 
 
 class StagedInput(_Model):
@@ -87,6 +88,7 @@ class StagedInput(_Model):
     title: str
     path: str
     checksum: str | None = None
+    role: Literal["data", "roi"] = "data"
     meta: InputMeta = Field(default_factory=InputMeta)
 
 

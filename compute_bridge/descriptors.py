@@ -129,7 +129,11 @@ def parse_descriptor(raw: dict[str, Any], origin: str) -> Descriptor:
         command_line=raw["command-line"],
         entry_point=custom["entry-point"],
         container_image=image,
-        parameters=[_parameter(i) for i in raw["inputs"] if i["type"] in _PARAM_TYPES],
+        parameters=[
+            _parameter(i)
+            for i in raw["inputs"]
+            if i["type"] in _PARAM_TYPES and i["id"] not in custom.get("service-inputs", [])
+        ],
         outputs=[o["id"] for o in raw.get("output-files") or []],
         resources=resources,
         sha256="sha256:" + hashlib.sha256(canonical).hexdigest(),

@@ -12,5 +12,7 @@ harvesters: Registry[Harvester] = Registry(
         "dicom": "harvesters.dicom.harvester:DicomHarvester",
         "bids": "harvesters.bids.harvester:BidsHarvester",
         "bruker": "harvesters.bruker.harvester:BrukerHarvester",
+        # job output folders of the compute bridge (how pipeline outputs are catalogued)
+        "compute": "compute_bridge.harvester:JobOutputHarvester",
     },
 )

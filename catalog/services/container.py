@@ -12,6 +12,7 @@ from catalog.domain.identity import ANONYMOUS
 from catalog.search.base import SearchBackend
 from catalog.search.registry import open_search_backend
 from catalog.services.annotation import AnnotationService
+from catalog.services.compute import ComputeService
 from catalog.services.harvest import HarvestService
 from catalog.services.indexing import IndexSync
 from catalog.services.records import Expander, RecordService, SearchRequest
@@ -51,6 +52,9 @@ class Catalog:
         self.harvest = HarvestService(self.uow, self.index_sync, settings.secret(), annotate)
         self.sources = SourceService(self.uow, self.harvest)
         self.annotation = AnnotationService(self.uow, self.records, self.index_sync, annotate)
+        self.compute = ComputeService(
+            self.uow, self.records, self.harvest, settings.data_dir, settings.base_url
+        )
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Catalog:

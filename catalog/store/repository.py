@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from catalog.store.jobs import JobRepository
 from catalog.store.models import (
     HarvestFileRow,
     HarvestRunRow,
@@ -396,6 +397,7 @@ class UnitOfWork:
         self.tokens = TokenRepository(self.session)
         self.harvest = HarvestStateRepository(self.session)
         self.sources = SourceRepository(self.session)
+        self.jobs = JobRepository(self.session)
         return self
 
     def commit(self) -> None:
