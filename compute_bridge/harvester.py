@@ -43,6 +43,7 @@ _BIDS = "https://bids-specification.readthedocs.io/en/stable/glossary.html#"
 class JobOutputOptions(HarvestOptions):
     """Set by the compute service: who may see the outputs, and extra search words."""
 
+    job_id: str = ""
     access: Access | None = None
     keywords: list[str] = Field(default_factory=list)
     creators: list[Creator] = Field(default_factory=list)
@@ -130,10 +131,10 @@ class JobOutputHarvester(Harvester):
             source=SourceInfo(
                 type="compute",
                 location=str(location),
-                external_id=f"{job['job_id']}#{output['key']}",
+                external_id=f"{options.job_id}#{output['key']}",
                 harvester_version=self.version,
                 raw={
-                    "job_id": job["job_id"],
+                    "job_id": options.job_id,
                     "pipeline": pipeline,
                     "pipeline_version": version,
                     "params": job.get("params") or {},

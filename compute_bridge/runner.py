@@ -77,11 +77,11 @@ def run_job(spec: JobSpec) -> RunOutcome:
 
 
 def _write_metadata(spec: JobSpec, out_dir: Path, result: PipelineResult) -> None:
-    """The job's description for the output harvester: deterministic, no timestamps."""
+    """The job's description for the output harvester: deterministic (no job id, no
+    timestamps), so the same job run twice, or under two executors, gives equal bytes."""
     import orjson
 
     payload = {
-        "job_id": spec.job_id,
         "pipeline": spec.pipeline,
         "pipeline_version": spec.pipeline_version,
         "params": spec.params,

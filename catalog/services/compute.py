@@ -268,6 +268,7 @@ class ComputeService:
 
         pipeline_id = self._ensure_pipeline_record(pipelines.descriptor(job.pipeline))
         options = JobOutputOptions(
+            job_id=job.id,
             access=self._output_access(job, spec),
             keywords=[f"job:{job.id}", *self._lineage(spec)],
             creators=[Creator(name=job.owner)] if job.owner else [],
@@ -493,12 +494,21 @@ def _resources(base: Resources, request: JobRequest) -> Resources:
 
 def _require_file_access(identity: Identity, stored: StoredRecord) -> None:
     files = stored.access.get("files", "open")
-    if files == "open" or identity.sees_everything:
+    if files == "open" or identity.sees_everything or _embargo_over(stored.access):
         return
     if identity.user and identity.user in (stored.access.get("grants") or []):
         return
     raise PermissionDeniedError(
         f"the files of record '{stored.id}' are {files}; ask its curator for access"
+    )
+
+
+def _embargo_over(access: dict[str, Any]) -> bool:
+    until = access.get("embargo_until")
+    return (
+        access.get("files") == "embargoed"
+        and bool(until)
+        and str(until) < utcnow().date().isoformat()
     )
 
 

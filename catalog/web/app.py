@@ -30,7 +30,7 @@ from catalog.web.templating import configure_templates
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
-OPTIONAL_MODULES = ("catalog.web.linked", "catalog.web.ckan")
+OPTIONAL_MODULES = ("catalog.web.linked", "catalog.web.ckan", "catalog.web.compute")
 
 
 def create_app(settings: Settings | None = None, catalog: Catalog | None = None) -> FastAPI:
