@@ -90,7 +90,10 @@ class SlurmExecutor(Executor):
             return JobStatus(state=JobState.cancelled, message="cancelled in Slurm")
         outcome = read_outcome(spec.path)
         if state in _FAILURES and not (outcome and outcome.ok):
-            detail = f": {outcome.error}" if outcome and outcome.error else ""
+            if outcome and outcome.error:
+                detail = f": {outcome.error}"
+            else:
+                detail = " without a result (its process was killed?)"
             return JobStatus(state=JobState.failed, message=_FAILURES[state] + detail)
         if outcome is None:
             return JobStatus(
