@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from prov.constants import PROV, PROV_TYPE
 from prov.model import ProvDocument
 from pydantic import BaseModel, Field
 
@@ -71,22 +72,24 @@ def build_document(job: ProvJob, base_url: str) -> ProvDocument:
     doc.add_namespace("user", f"{base_url}/users/")
     activity = doc.activity(f"job:{job.job_id}", job.started, job.finished, _activity_attrs(job))
     agent = doc.agent(f"pipeline:{job.pipeline}/{job.pipeline_version}", _agent_attrs(job))
-    person = doc.agent(f"user:{job.owner}", {"prov:type": "prov:Person", "prov:label": job.owner})
+    person = doc.agent(f"user:{job.owner}", {PROV_TYPE: PROV["Person"], "prov:label": job.owner})
     doc.wasAssociatedWith(activity, agent)
-    doc.actedOnBehalfOf(agent, person, activity)
+    # unqualified relations: plain prov:wasGeneratedBy / prov:wasDerivedFrom triples in
+    # PROV-O, which is what SPARQL users and the landing page look for
+    doc.actedOnBehalfOf(agent, person)
     for record in job.inputs:
         for file_entity in _record(doc, record, "input"):
             doc.used(activity, file_entity)
     for record in job.outputs:
         _record(doc, record, "output")
-        doc.wasGeneratedBy(f"rec:{record.id}", activity, job.finished)
+        doc.wasGeneratedBy(f"rec:{record.id}", activity)
         for source in job.derivations.get(record.id, []):
-            doc.wasDerivedFrom(f"rec:{record.id}", f"rec:{source}", activity)
+            doc.wasDerivedFrom(f"rec:{record.id}", f"rec:{source}")
     return doc
 
 
-def _activity_attrs(job: ProvJob) -> dict[str, object]:
-    attrs: dict[str, object] = {
+def _activity_attrs(job: ProvJob) -> dict[object, object]:
+    attrs: dict[object, object] = {
         "prov:label": f"{job.pipeline} {job.pipeline_version} job {job.job_id}",
         "imagora:executor": job.executor,
         "imagora:host": job.host,
@@ -99,9 +102,9 @@ def _activity_attrs(job: ProvJob) -> dict[str, object]:
     return attrs
 
 
-def _agent_attrs(job: ProvJob) -> dict[str, object]:
-    attrs: dict[str, object] = {
-        "prov:type": "prov:SoftwareAgent",
+def _agent_attrs(job: ProvJob) -> dict[object, object]:
+    attrs: dict[object, object] = {
+        PROV_TYPE: PROV["SoftwareAgent"],
         "prov:label": f"{job.pipeline} {job.pipeline_version}",
         "imagora:pipelineName": job.pipeline,
         "imagora:pipelineVersion": job.pipeline_version,
