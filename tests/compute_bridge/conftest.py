@@ -90,13 +90,21 @@ def wait_for(catalog: Catalog, identity: Identity, job_id: str, limit_s: float =
 
 @pytest.fixture(scope="session")
 def slurm() -> None:
-    """A running single-node Slurm (deploy/slurm/start-single-node.sh); skipped with the
-    reason when Slurm is not installed here, a failure in CI."""
-    if shutil.which("sbatch") is None or shutil.which("slurmctld") is None:
-        unavailable("Slurm (slurm-wlm) is not installed: run deploy/slurm/start-single-node.sh")
+    """A running single-node Slurm. `.ci/run` starts one and sets IMAGORA_TEST_SLURM=1;
+    otherwise, as root, deploy/slurm/start-single-node.sh is run here (idempotent).
+    Skipped with the reason when Slurm is not installed; a failure in CI."""
+    import os
     import subprocess
 
-    script = Path(__file__).resolve().parents[2] / "deploy" / "slurm" / "start-single-node.sh"
-    done = subprocess.run([str(script)], capture_output=True, text=True, timeout=180)
-    if done.returncode != 0 or "IMAGORA_TEST_SLURM=1" not in done.stdout:
-        unavailable(f"Slurm did not start: {done.stderr.strip() or done.stdout.strip()}")
+    if shutil.which("sbatch") is None or shutil.which("slurmctld") is None:
+        unavailable("Slurm (slurm-wlm) is not installed: run deploy/slurm/start-single-node.sh")
+    if os.environ.get("IMAGORA_TEST_SLURM") != "1":
+        if os.geteuid() != 0:
+            unavailable("Slurm is not started: run deploy/slurm/start-single-node.sh as root")
+        script = Path(__file__).resolve().parents[2] / "deploy" / "slurm" / "start-single-node.sh"
+        done = subprocess.run([str(script)], capture_output=True, text=True, timeout=180)
+        if done.returncode != 0 or "IMAGORA_TEST_SLURM=1" not in done.stdout:
+            unavailable(f"Slurm did not start: {done.stderr.strip() or done.stdout.strip()}")
+    nodes = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, timeout=30)
+    if nodes.returncode != 0 or not nodes.stdout.strip():
+        unavailable(f"Slurm does not answer: {nodes.stderr.strip()}")
