@@ -160,29 +160,35 @@ def fit_decay(t_ms: torch.Tensor, y: torch.Tensor, iterations: int = 12) -> FitR
 
 
 def decay_lm(t: torch.Tensor, y: torch.Tensor, p0: torch.Tensor, iterations: int) -> torch.Tensor:
-    """Levenberg-Marquardt for A·exp(-t·R) + C, specialised: the six distinct entries of
-    JᵀJ are sums of e², t·e², t²·e², e, t·e (e = exp(-t·R)), taken as one small matrix
-    product each, and only (V, N) arrays are ever formed. Same steps as
+    """Levenberg-Marquardt for A*exp(-t*R) + C, specialised: the six distinct entries of
+    J^T J are sums of e^2, t*e^2, t^2*e^2, e, t*e (e = exp(-t*R)), taken as one small
+    matrix product each; only (V, N) arrays are formed, updated in place where possible,
+    and voxels are processed in cache-sized chunks. Same steps as
     `levenberg_marquardt(decay_model(t), ...)`, which the tests compare it with."""
+    chunk = DECAY_CHUNK if y.device.type == "cpu" else y.shape[0]
+    if y.shape[0] > chunk:
+        parts = [
+            decay_lm(t, y[i : i + chunk], p0[i : i + chunk], iterations)
+            for i in range(0, y.shape[0], chunk)
+        ]
+        return torch.cat(parts)
     n = y.shape[1]
     powers = torch.stack((torch.ones_like(t), t, t * t), 1)  # (N, 3)
+    neg_y = -y
     a, rate, c = p0[:, 0].clone(), p0[:, 1].clone(), p0[:, 2].clone()
-    e = torch.exp(-t[None, :] * rate[:, None])
-    r = a[:, None] * e + c[:, None] - y
-    cost = (r * r).sum(1)
+    e, r = _decay_residual(t, neg_y, a, rate, c)
+    cost = torch.linalg.vecdot(r, r)
     lam = torch.full_like(cost, 1e-3)
+    count = torch.full_like(a, n)
     for _ in range(iterations):
-        s = (e * e) @ powers  # Σe², Σt·e², Σt²·e²
-        q = e @ powers[:, :2]  # Σe, Σt·e
-        u = (r * e) @ powers[:, :2]  # Σe·r, Σt·e·r
-        m = _Sym3(
-            s[:, 0], -a * s[:, 1], q[:, 0], a * a * s[:, 2], -a * q[:, 1], torch.full_like(a, n)
-        ).damped(lam)
-        da, dr, dc = m.solve(-u[:, 0], a * u[:, 1], -r.sum(1))
+        s = (e * e) @ powers  # sums of e^2, t*e^2, t^2*e^2
+        q = e @ powers[:, :2]  # sums of e, t*e
+        u = (r * e) @ powers[:, :2]  # sums of e*r, t*e*r
+        m = _Sym3(s[:, 0], -a * s[:, 1], q[:, 0], a * a * s[:, 2], -a * q[:, 1], count)
+        da, dr, dc = m.damped(lam).solve(-u[:, 0], a * u[:, 1], -r.sum(1))
         ta, tr, tc = a + da, (rate + dr).clamp_min(1e-6), c + dc
-        e_new = torch.exp(-t[None, :] * tr[:, None])
-        r_new = ta[:, None] * e_new + tc[:, None] - y
-        cost_new = (r_new * r_new).sum(1)
+        e_new, r_new = _decay_residual(t, neg_y, ta, tr, tc)
+        cost_new = torch.linalg.vecdot(r_new, r_new)
         better = torch.isfinite(cost_new) & (cost_new < cost)
         a, rate, c = (
             torch.where(better, ta, a),
@@ -192,8 +198,22 @@ def decay_lm(t: torch.Tensor, y: torch.Tensor, p0: torch.Tensor, iterations: int
         keep = better[:, None]
         e, r = torch.where(keep, e_new, e), torch.where(keep, r_new, r)
         cost = torch.where(better, cost_new, cost)
-        lam = torch.where(better, lam * 0.1, lam * 10.0).clamp(1e-9, 1e9)
+        lam = torch.where(better, lam * 0.1, lam * 10.0).clamp_(1e-9, 1e9)
     return torch.stack((a, rate, c), 1)
+
+
+#: Voxels per chunk on CPU: 4096 x 32 echoes x 4 bytes = 512 KiB per array, so one
+#: iteration's arrays stay in the L2 cache instead of streaming from memory (~1.5x).
+DECAY_CHUNK = 4096
+
+
+def _decay_residual(
+    t: torch.Tensor, neg_y: torch.Tensor, a: torch.Tensor, rate: torch.Tensor, c: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """e = exp(-t*R) and r = A*e + C - y, two fused passes each."""
+    e = torch.outer(-rate, t).exp_()
+    r = torch.addcmul(neg_y, e, a[:, None]).add_(c[:, None])
+    return e, r
 
 
 @dataclass
