@@ -21,6 +21,7 @@ import json
 import secrets
 import shlex
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,14 @@ from catalog.domain.errors import (
     ValidationError,
 )
 from catalog.domain.identity import SYSTEM, Identity
-from catalog.domain.records import Access, Creator, RecordCreate, Related, SourceInfo
+from catalog.domain.records import (
+    Access,
+    Creator,
+    RecordCreate,
+    RecordPublic,
+    Related,
+    SourceInfo,
+)
 from catalog.services.access import can_see
 from catalog.services.harvest import HarvestService
 from catalog.services.records import RecordService, SearchRequest, origin_record_id
@@ -57,6 +65,22 @@ from compute_bridge.registry import executors, pipelines
 from compute_bridge.workdir import METADATA_FILE, OUTPUT_DIR, log_tail, read_outcome, write_spec
 
 MAX_QUERY_INPUTS = 100
+
+
+@dataclass
+class Lineage:
+    """A derived record's job as the landing page shows it."""
+
+    job_id: str
+    pipeline: str
+    executor: str
+    device: str
+    inputs: list[tuple[str, str]]
+    outputs: list[tuple[str, str]]
+    rerun_command: str
+    preview: bool
+
+
 _IMAGE_SUFFIXES = (".nii", ".nii.gz")
 _ROI_SUFFIXES = {"dseg", "mask", "probseg"}
 
@@ -366,6 +390,45 @@ class ComputeService:
         if job is None or job.provenance is None:
             raise NotFoundError(f"the provenance of record '{record_id}' is missing")
         return json.dumps(job.provenance)
+
+    def lineage(self, identity: Identity, record: RecordPublic) -> Lineage | None:
+        """What the landing page draws for a derived record: its job's inputs, pipeline
+        and outputs (only those the caller may see), the re-run command, the preview."""
+        job_id = record.source.raw.get("job_id") if record.source.type == "compute" else None
+        if not job_id:
+            return None
+        with self.uow_factory() as uow:
+            job = uow.jobs.get(str(job_id))
+            if job is None:
+                return None
+            ids = [i["record_id"] for i in job.spec["inputs"]] + list(job.outputs)
+            found = uow.records.get_many(ids)
+        visible = {i: r.title for i, r in found.items() if can_see(identity, r)}
+        outcome = RunOutcome.model_validate(job.outcome) if job.outcome else None
+        return Lineage(
+            job_id=job.id,
+            pipeline=f"{job.pipeline} {job.pipeline_version}",
+            executor=job.executor,
+            device=outcome.device if outcome else "",
+            inputs=[(i, visible[i]) for i in ids[: len(job.spec["inputs"])] if i in visible],
+            outputs=[(i, visible[i]) for i in job.outputs if i in visible],
+            rerun_command=rerun_command(job),
+            preview=any(f.path.endswith("_preview.png") for f in record.files),
+        )
+
+    def preview_file(self, identity: Identity, record_id: str) -> Path:
+        """The PNG preview of a derived record, for a caller who may read its files."""
+        record = self.records.get(identity, record_id)
+        with self.uow_factory() as uow:
+            stored = uow.records.get(record_id)
+        if stored is None:
+            raise NotFoundError(f"no record with id '{record_id}'")
+        _require_file_access(identity, stored)
+        for item in record.files:
+            path = Path(record.source.location or "") / item.path
+            if item.path.endswith("_preview.png") and path.is_file():
+                return path
+        raise NotFoundError(f"record '{record_id}' has no preview image")
 
     def _provenance_json(self, job: StoredJob, spec: JobSpec, outcome: RunOutcome | None) -> str:
         from compute_bridge.provenance import ProvFile, ProvJob, ProvRecord, build_document, to_json

@@ -394,6 +394,14 @@ def _head_extra(request: Request, record: RecordPublic, settings: Settings) -> M
     return Markup("".join(str(hook(record, settings)) for hook in hooks))  # trusted hooks
 
 
+def _sections(request: Request, record: RecordPublic) -> Markup:
+    """Extra landing-page panels from optional web modules (e.g. the compute bridge's
+    preview and provenance graph): `app.state.landing_sections`, callables
+    (request, record) -> Markup."""
+    hooks = getattr(request.app.state, "landing_sections", [])
+    return Markup("".join(str(hook(request, record)) for hook in hooks))  # trusted hooks
+
+
 @router.get("/records/{record_id}", response_class=Response)
 async def record_page(
     request: Request,
@@ -435,6 +443,7 @@ def _record_page(
         "imaging": imaging_rows(record),
         "cite_as": cite_as(record, settings),
         "head_extra": _head_extra(request, record, settings),
+        "sections": _sections(request, record),
     }
     return request.app.state.templates.TemplateResponse(
         request, "record.html", context, headers=headers
