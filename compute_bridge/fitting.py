@@ -153,9 +153,16 @@ def loglinear_decay(t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return torch.stack((torch.exp(intercept.clamp(max=80.0)), rate, torch.zeros_like(rate)), 1)
 
 
-def fit_decay(t_ms: torch.Tensor, y: torch.Tensor, iterations: int = 12) -> FitResult:
-    """S = A·exp(-t/T) + C for every voxel row of `y` (V, N); params (A, R=1/T, C)."""
-    p = decay_lm(t_ms, y, loglinear_decay(t_ms, y), iterations)
+def fit_decay(
+    t_ms: torch.Tensor, y: torch.Tensor, iterations: int = 12, method: str = "varpro"
+) -> FitResult:
+    """S = A*exp(-t/T) + C for every voxel row of `y` (V, N); params (A, R=1/T, C).
+    `varpro`: LM on R with A, C projected out (fast path); `full`: LM on all three."""
+    p0 = loglinear_decay(t_ms, y)
+    if method == "full":
+        p = decay_lm(t_ms, y, p0, iterations)
+    else:
+        p = decay_varpro(t_ms, y, p0[:, 1], iterations)
     return _result(decay_model(t_ms), y, p)
 
 
@@ -418,3 +425,74 @@ def background_sigma(first_image: torch.Tensor, fraction: float = 0.05) -> float
         kept = (1.0 + math.exp(-(cut**2) / (2.0 * sigma**2))) / 2.0
         sigma = median / math.sqrt(-2.0 * math.log(kept))
     return sigma
+
+
+# ----- variable projection: LM on R alone, A and C solved exactly (the fast path) ------
+def decay_varpro(
+    t: torch.Tensor, y: torch.Tensor, rate0: torch.Tensor, iterations: int
+) -> torch.Tensor:
+    """Levenberg-Marquardt on R with A and C eliminated (variable projection, Golub &
+    Pereyra): for a given R the best A, C solve a 2x2 system, so each iteration needs
+    only the sums of e, e^2, y*e (and their t, t^2 moments) at one R. The step is the
+    Gauss-Newton step of the full 3-parameter problem reduced to R (its Schur
+    complement), damped per voxel. Same minimiser as `decay_lm`, about half the passes
+    over the (V, N) data and no (V, N) state to keep. Returns (V, 3) = (A, R, C)."""
+    chunk = DECAY_CHUNK if y.device.type == "cpu" else y.shape[0]
+    if y.shape[0] > chunk:
+        parts = [
+            decay_varpro(t, y[i : i + chunk], rate0[i : i + chunk], iterations)
+            for i in range(0, y.shape[0], chunk)
+        ]
+        return torch.cat(parts)
+    powers = torch.stack((torch.ones_like(t), t, t * t), 1)
+    sy, syy = y.sum(1), torch.linalg.vecdot(y, y)
+    n = float(y.shape[1])
+    rate = rate0.clamp_min(1e-6)
+    moments = _moments(t, y, powers, rate)
+    a, c, cost = _project(moments, sy, syy, n)
+    lam = torch.full_like(rate, 1e-3)
+    for _ in range(iterations):
+        step = _reduced_step(moments, a, c, n, lam)
+        trial = (rate + step).clamp_min(1e-6)
+        trial_moments = _moments(t, y, powers, trial)
+        ta, tc, trial_cost = _project(trial_moments, sy, syy, n)
+        better = torch.isfinite(trial_cost) & (trial_cost < cost)
+        rate = torch.where(better, trial, rate)
+        a, c = torch.where(better, ta, a), torch.where(better, tc, c)
+        cost = torch.where(better, trial_cost, cost)
+        moments = torch.where(better[:, None], trial_moments, moments)
+        lam = torch.where(better, lam * 0.1, lam * 10.0).clamp_(1e-9, 1e9)
+    return torch.stack((a, rate, c), 1)
+
+
+def _moments(t: torch.Tensor, y: torch.Tensor, powers: torch.Tensor, rate: torch.Tensor):  # type: ignore[no-untyped-def]
+    """(V, 7): sums of e^2, t e^2, t^2 e^2, e, t e, y e, t y e with e = exp(-t R)."""
+    e = torch.outer(-rate, t).exp_()
+    squares = (e * e) @ powers
+    plain = e @ powers[:, :2]
+    weighted = (e.mul_(y)) @ powers[:, :2]
+    return torch.cat((squares, plain, weighted), 1)
+
+
+def _project(moments: torch.Tensor, sy: torch.Tensor, syy: torch.Tensor, n: float):  # type: ignore[no-untyped-def]
+    """The best A, C for the moments' R, and the residual sum of squares there."""
+    see, se, sye = moments[:, 0], moments[:, 3], moments[:, 5]
+    det = _safe(see * n - se * se)
+    a = (sye * n - se * sy) / det
+    c = (see * sy - se * sye) / det
+    cost = (syy - a * sye - c * sy).clamp_min(0.0)
+    return a, c, cost
+
+
+def _reduced_step(moments, a, c, n, lam):  # type: ignore[no-untyped-def]
+    """-g / (S (1 + lam)): g = dCost/dR / 2 at the projected A, C; S = the Schur
+    complement of the (A, C) block in J^T J."""
+    see, stee, sttee, se, ste, _sye, stye = moments.unbind(1)
+    grad = -a * (a * stee + c * ste - stye)
+    h_aa, h_ac, h_cc = see, se, torch.full_like(se, n)
+    b_a, b_c = -a * stee, -a * ste
+    det = _safe(h_aa * h_cc - h_ac * h_ac)
+    # b^T M^-1 b for M = [[h_aa, h_ac], [h_ac, h_cc]]
+    quad = (b_a * b_a * h_cc - 2.0 * b_a * b_c * h_ac + b_c * b_c * h_aa) / det
+    schur = (a * a * sttee - quad).clamp_min(torch.finfo(see.dtype).tiny)
+    return -grad / (schur * (1.0 + lam))
