@@ -32,7 +32,10 @@ class PipelineRegistry(Registry[Pipeline]):
 
 
 pipelines = PipelineRegistry(
-    {"relaxometry": "compute_bridge.pipelines.relaxometry:RelaxometryPipeline"},
+    {
+        "relaxometry": "compute_bridge.pipelines.relaxometry:RelaxometryPipeline",
+        "segmentation": "compute_bridge.pipelines.segmentation:SegmentationPipeline",
+    },
 )
 
 executors: Registry[Executor] = Registry(
