@@ -55,7 +55,6 @@ from compute_bridge.base import (
     InputMeta,
     JobSpec,
     JobState,
-    JobStatus,
     Resources,
     RunOutcome,
     StagedInput,
@@ -166,9 +165,10 @@ class ComputeService:
         self._save(job)
         try:
             job.external_id = executor.submit(spec)
-        except ImagoraError as exc:
+        except (ImagoraError, OSError) as exc:
+            reason = getattr(exc, "message", None) or str(exc)
             self._finish(
-                job, JobState.failed, f"the {spec.executor} executor refused the job: {exc.message}"
+                job, JobState.failed, f"the {spec.executor} executor refused the job: {reason}"
             )
         self._save(job)
         return self._public(job)
@@ -259,7 +259,7 @@ class ComputeService:
         outcome = read_outcome(spec.path)
         try:
             outputs = self._ingest(job, spec)
-        except ImagoraError as exc:
+        except (ImagoraError, OSError) as exc:
             self._finish(
                 job, JobState.failed, f"the outputs could not be catalogued: {exc.message}"
             )
@@ -673,6 +673,3 @@ def _prov_record(stored: StoredRecord) -> Any:
             for f in stored.body.get("files") or []
         ],
     )
-
-
-__all__ = ["ComputeService", "JobStatus", "pipeline_record_id", "rerun_command"]

@@ -14,7 +14,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from catalog.domain.compute import JobRequest
+from catalog.domain.compute import JobRequest, ResourceRequest
 from catalog.domain.enums import Role
 from catalog.domain.errors import (
     AuthenticationError,
@@ -181,3 +181,29 @@ def test_rerun_repeats_the_job_with_identical_outputs(catalog: Catalog, mese) ->
 def output_checksums(catalog: Catalog, job_id: str) -> dict[str, str]:
     folder = catalog.settings.data_dir.resolve() / "compute" / "jobs" / job_id / "output"
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_timed_out_job_is_reported_with_its_limit(catalog: Catalog, mese) -> None:  # type: ignore[no-untyped-def]
+    _phantom, ids = mese
+    request = JobRequest(
+        pipeline="relaxometry", records=ids, resources=ResourceRequest(time_limit_s=1)
+    )
+    job = wait_for(catalog, ALICE, catalog.compute.submit(ALICE, request).id)
+    assert job.state == "failed"
+    assert job.message == "the job ran past its time limit of 1 s"
+    assert "time limit of 1 s reached; job killed" in (job.log_tail or "")
+    assert job.outputs == []
+
+
+def test_unknown_executor_and_pipeline_are_named(catalog: Catalog, mese) -> None:  # type: ignore[no-untyped-def]
+    _phantom, ids = mese
+    with pytest.raises(
+        NotFoundError, match="unknown executor 'k8s'; known executors: local, slurm"
+    ):
+        catalog.compute.submit(
+            ALICE, JobRequest(pipeline="relaxometry", records=ids, executor="k8s")
+        )
+    with pytest.raises(
+        NotFoundError, match="unknown pipeline 'fsl'; known pipelines: relaxometry, segmentation"
+    ):
+        catalog.compute.submit(ALICE, JobRequest(pipeline="fsl", records=ids))
