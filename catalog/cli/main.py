@@ -16,6 +16,7 @@ import click
 from catalog import __version__
 from catalog.cli.admin import index, tokens
 from catalog.cli.annotate import annotate, terms
+from catalog.cli.compute import compute
 from catalog.cli.context import CliState, ImagoraGroup
 from catalog.cli.harvest import demo, harvest
 from catalog.cli.plugins import plugins
@@ -85,6 +86,7 @@ for command in (
     plugins,
     annotate,
     terms,
+    compute,
     publish,
 ):
     cli.add_command(command)

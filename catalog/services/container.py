@@ -14,6 +14,7 @@ from catalog.search.registry import open_search_backend
 from catalog.services.annotation import AnnotationService
 from catalog.services.changes import ChangeFeed
 from catalog.services.ckan import CkanActions
+from catalog.services.compute import ComputeService
 from catalog.services.exports import ExportService
 from catalog.services.harvest import HarvestService
 from catalog.services.indexing import IndexSync
@@ -76,6 +77,9 @@ class Catalog:
             self.uow, self.records, self.exports, page_size=settings.oai_page_size
         )
         self.publish = PublishService(self.uow, self.records, settings, _publishers())
+        self.compute = ComputeService(
+            self.uow, self.records, self.harvest, settings.data_dir, settings.base_url
+        )
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Catalog:

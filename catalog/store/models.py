@@ -209,3 +209,28 @@ class OaiWithheldRow(Base):
 # OAI-PMH lists public records in datestamp order and pages by (updated, id): one index
 # serves the visibility filter, the from/until range and the keyset together.
 Index("ix_records_oai", RecordRow.visibility, RecordRow.updated, RecordRow.id)
+
+
+class JobRow(Base):
+    """A compute job (compute bridge): its spec, state machine and outcome."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200), index=True)
+    pipeline: Mapped[str] = mapped_column(String(100), index=True)
+    pipeline_version: Mapped[str] = mapped_column(String(40))
+    executor: Mapped[str] = mapped_column(String(40))
+    external_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    log_tail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    outputs: Mapped[list[Any]] = mapped_column(JSON)
+    provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    rerun_of: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

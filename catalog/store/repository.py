@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.domain.clean import clean_json, clean_text
 from catalog.domain.results import ItemState
+from catalog.store.jobs import JobRepository
 from catalog.store.models import (
     HarvestItemRow,
     HarvestRunRow,
@@ -667,6 +668,7 @@ class UnitOfWork:
         self.sources = SourceRepository(self.session)
         self.rollups = RollupRepository(self.session)
         self.publications = PublicationRepository(self.session)
+        self.jobs = JobRepository(self.session)
         return self
 
     def commit(self) -> None:

@@ -36,6 +36,7 @@ OPTIONAL_MODULES = (
     "catalog.web.ckan",
     "catalog.web.harvests",
     "catalog.web.publishing",
+    "catalog.web.compute",
 )
 
 

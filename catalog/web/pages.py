@@ -19,7 +19,7 @@ from starlette.responses import Response
 from catalog.domain.display import imaging_rows
 from catalog.domain.errors import QuerySyntaxError, ValidationError
 from catalog.domain.identity import Identity
-from catalog.domain.records import FacetNode, FacetValue, RecordPage
+from catalog.domain.records import FacetNode, FacetValue, RecordPage, RecordPublic
 from catalog.domain.search import FACET_FIELDS, NUMERIC_FIELDS, SortOrder
 from catalog.services.container import Catalog
 from catalog.services.records import SearchRequest
@@ -349,6 +349,14 @@ def _term_page(
 # ----- landing page -------------------------------------------------------------------
 
 
+def _sections(request: Request, record: RecordPublic) -> Markup:
+    """Extra landing-page panels from optional web modules (e.g. the compute bridge's
+    preview and provenance graph): `app.state.landing_sections`, callables
+    (request, record) -> Markup."""
+    hooks = getattr(request.app.state, "landing_sections", [])
+    return Markup("".join(str(hook(request, record)) for hook in hooks))  # trusted hooks
+
+
 @router.get("/records/{record_id}", response_class=Response)
 async def record_page(
     request: Request,
@@ -391,6 +399,7 @@ def _record_page(
         "fair": landing.fair,
         **landing_context(catalog, identity, record),
         "publications": catalog.publish.for_record(identity, record),
+        "sections": _sections(request, record),
     }
     return request.app.state.templates.TemplateResponse(
         request, "record.html", context, headers=headers
