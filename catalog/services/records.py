@@ -263,6 +263,9 @@ class RecordService:
         understood = self.reader.read(request.text or "", request.exact)
         ranges = [Conjunct((r,), understood=describe_atom(r)) for r in checked.ranges]
         conjuncts = (*understood.conjuncts, *ranges)
+        if (request.text or "").strip() and not understood.conjuncts:
+            # only separators typed (";", "--"): nothing to look for, so nothing matches
+            conjuncts = (Conjunct(atoms=(), understood="nothing to look for"),)
         line = " AND ".join(c.understood for c in conjuncts if c.understood)
         query = SearchQuery(
             text=request.text or "",

@@ -285,3 +285,8 @@ def test_a_dataset_matches_what_its_records_hold(semantic_catalog):
     assert {g.collection.id for g in grouped.groups or []} == datasets
     for group in grouped.groups or []:
         assert all(h.collection_id == group.collection.id for h in group.hits)
+
+
+def test_text_of_separators_only_matches_nothing(semantic_catalog):
+    page = semantic_catalog.records.search(ANONYMOUS, SearchRequest(text="; --"))
+    assert page.total == 0 and page.understood == "nothing to look for"
