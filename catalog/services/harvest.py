@@ -117,7 +117,8 @@ class HarvestService:
         produced = self._assemble(harvester, root, facts, report)
         collection_meta.apply(produced, metadata)  # --title etc., given now or before
         _attach_checksums(produced, {path: state.checksum for path, state in states.items()})
-        previews = _preview_jobs(source, produced)  # real paths, before pseudonymising
+        changed = {path for path, state in states.items() if cached.get(path) is not state}
+        previews = _preview_jobs(source, produced, changed)  # real paths, not pseudonymised
         _pseudonymise_paths(produced, _path_aliases(facts))
         with self.uow_factory() as uow:
             self._upsert(uow, source, produced, harvester, report, progress)
@@ -330,13 +331,24 @@ class HarvestService:
         uow.records.save(stored, snapshot=False)
 
 
-def _preview_jobs(source: str, produced: list[HarvestedRecord]) -> list[PreviewJob]:
-    """Thumbnail jobs for the acquisitions of a run, with their files as listed."""
+def _preview_jobs(
+    source: str, produced: list[HarvestedRecord], changed: set[str]
+) -> list[PreviewJob]:
+    """Thumbnail jobs for the acquisitions with a file new or changed in this run (an
+    unchanged re-harvest touches no thumbnail and stats no file for them)."""
     return [
         PreviewJob(origin_record_id(f"{source}#{item.key}"), [f.path for f in item.record.files])
         for item in produced
-        if item.record.level.value in PREVIEW_LEVELS and item.record.files
+        if item.record.level.value in PREVIEW_LEVELS
+        and any(_lookup_key(f.path, changed) for f in item.record.files)
     ]
+
+
+def _lookup_key(path: str, keys: set[str]) -> bool:
+    """Whether a listed path names one of `keys` (harvest-state paths, which may lack
+    the listed path's leading folders; see `_lookup`)."""
+    parts = path.split("/")
+    return any("/".join(parts[start:]) in keys for start in range(min(len(parts), 4)))
 
 
 def _attach_checksums(produced: list[HarvestedRecord], checksums: dict[str, str]) -> None:
