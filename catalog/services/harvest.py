@@ -205,7 +205,8 @@ class HarvestService:
         produced = self._assemble(harvester, where, facts, report)
         collection_meta.apply(produced, metadata)  # --title etc., given now or before
         _attach_checksums(produced, {key: state.checksum for key, state in states.items()})
-        previews = _preview_jobs(source, produced)  # real paths, before pseudonymising
+        changed = {key for key, state in states.items() if cached.get(key) is not state}
+        previews = _preview_jobs(source, produced, changed)  # real paths, before pseudonymising
         _hide_identifying_names(produced, facts, where, report)
         with self.uow_factory() as uow:
             same_harvester = marker is not None and marker.fingerprint == version
@@ -389,15 +390,26 @@ class HarvestService:
         return curated + [t for t in data.terms if t.iri not in blocked]
 
 
-def _preview_jobs(source: str, produced: list[HarvestedRecord]) -> list[PreviewJob]:
-    """Thumbnail jobs for the acquisitions of a run, with their files as listed."""
+def _preview_jobs(
+    source: str, produced: list[HarvestedRecord], changed: set[str]
+) -> list[PreviewJob]:
+    """Thumbnail jobs for the acquisitions with a file new or changed in this run (an
+    unchanged re-harvest touches no thumbnail and stats no file for them)."""
     return [
         PreviewJob(
             writes.origin_record_id(f"{source}#{item.key}"), [f.path for f in item.record.files]
         )
         for item in produced
-        if item.record.level.value in PREVIEW_LEVELS and item.record.files
+        if item.record.level.value in PREVIEW_LEVELS
+        and any(_lookup_key(f.path, changed) for f in item.record.files)
     ]
+
+
+def _lookup_key(path: str, keys: set[str]) -> bool:
+    """Whether a listed path names one of `keys` (harvest-state paths, which may lack
+    the listed path's leading folders; see `_lookup`)."""
+    parts = path.split("/")
+    return any("/".join(parts[start:]) in keys for start in range(min(len(parts), 4)))
 
 
 def _attach_checksums(produced: list[HarvestedRecord], checksums: dict[str, str]) -> None:

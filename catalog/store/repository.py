@@ -312,6 +312,26 @@ class RecordRepository:
         )
         return [(row.id, row.updated) for row in self.session.execute(stmt)]
 
+    def change_stamp(self) -> str:
+        """The latest record update time: every write (create, update, access change,
+        withdrawal) sets `updated` and records are never deleted, so it moves on every
+        change. One step down the `updated` index, so derived figures can be cached."""
+        return str(self.session.scalar(select(func.max(RecordRow.updated))))
+
+    def acquisitions_per_year(self, public_only: bool) -> dict[int, int]:
+        """Active acquisitions per year of `imaging.acquisition_date` (one grouped query)."""
+        year = func.substr(RecordRow.body["imaging"]["acquisition_date"].as_string(), 1, 4)
+        stmt = select(year, func.count()).where(
+            RecordRow.level == "acquisition", RecordRow.status == "active"
+        )
+        if public_only:
+            stmt = stmt.where(RecordRow.visibility == "public")
+        counts: dict[int, int] = {}
+        for value, count in self.session.execute(stmt.group_by(year)):
+            if value and str(value).isdigit():
+                counts[int(value)] = int(count)
+        return counts
+
 
 def _row_values(record: StoredRecord) -> dict[str, Any]:
     return {
@@ -331,28 +351,6 @@ def _row_values(record: StoredRecord) -> dict[str, Any]:
         "updated": record.updated,
         "withdrawn_at": record.withdrawn_at,
     }
-
-    def change_stamp(self) -> tuple[str, int]:
-        """(latest update time, record count): changes whenever a record is written, read
-        from the `updated` index, so derived figures can be cached until it changes."""
-        latest, count = self.session.execute(
-            select(func.max(RecordRow.updated), func.count()).select_from(RecordRow)
-        ).one()
-        return (str(latest), int(count or 0))
-
-    def acquisitions_per_year(self, public_only: bool) -> dict[int, int]:
-        """Active acquisitions per year of `imaging.acquisition_date` (one grouped query)."""
-        year = func.substr(RecordRow.body["imaging"]["acquisition_date"].as_string(), 1, 4)
-        stmt = select(year, func.count()).where(
-            RecordRow.level == "acquisition", RecordRow.status == "active"
-        )
-        if public_only:
-            stmt = stmt.where(RecordRow.visibility == "public")
-        counts: dict[int, int] = {}
-        for value, count in self.session.execute(stmt.group_by(year)):
-            if value and str(value).isdigit():
-                counts[int(value)] = int(count)
-        return counts
 
 
 class OutboxRepository:
@@ -619,7 +617,6 @@ def _to_publication(row: PublicationRow) -> StoredPublication:
         updated=_aware(row.updated) or utcnow(),
         published_at=_aware(row.published_at),
     )
-
 
 
 class RollupRepository:
