@@ -17,6 +17,7 @@ from typing import Any
 
 from catalog.domain.records import RecordCreate
 from harvesters.base import FileFacts, HarvestedRecord
+from harvesters.privacy import REDACTED
 
 #: Raw names at least this long are replaced anywhere in text, shorter ones in paths only.
 _WORD_LENGTH = 6
@@ -42,7 +43,10 @@ class PathAliases:
         for fact in facts:
             for pair in fact.data.get("path_aliases") or []:
                 if len(pair) == 2:
-                    aliases[str(pair[0])] = str(pair[1])
+                    raw, safe = str(pair[0]), str(pair[1])
+                    # a folder named after two patients (each file redacts only its own
+                    # patient): neither form is safe, the folder becomes "redacted"
+                    aliases[raw] = safe if aliases.get(raw, safe) == safe else REDACTED
         return cls(aliases)
 
     def __bool__(self) -> bool:
