@@ -28,6 +28,7 @@ import orjson
 
 from catalog.domain.clean import clean_json
 from catalog.domain.enums import RecordStatus
+from catalog.domain.imaging import normalise_imaging
 from catalog.domain.records import RecordCreate, RecordUpdate
 from catalog.services.access import effective_access
 from catalog.store.repository import StoredRecord, UnitOfWork, utcnow
@@ -68,8 +69,12 @@ def origin_record_id(origin: str) -> str:
 
 
 def body_of(data: RecordCreate) -> dict[str, Any]:
-    """The stored body: cleaned of what no reader can render (see `catalog.domain.clean`)."""
-    return clean_json(data.model_dump(mode="json", exclude=_BODY_EXCLUDE))
+    """The stored body: cleaned of what no reader can render (see `catalog.domain.clean`)
+    and normalised at write time (nominal field strength, vendor name)."""
+    body = normalise_imaging(clean_json(data.model_dump(mode="json", exclude=_BODY_EXCLUDE)))
+    if body.get("publication") is None:  # only publications carry it; keeps older hashes
+        body.pop("publication", None)
+    return body
 
 
 def content_hash(level: str, title: str, parent_id: str | None, body: dict[str, Any]) -> str:
@@ -173,7 +178,7 @@ def apply_patch(uow: UnitOfWork, stored: StoredRecord, changes: dict[str, Any]) 
         stored.curation = curation.as_json()
     if "title" in changes:
         stored.title = changes.pop("title")
-    stored.body = {**stored.body, **changes}
+    stored.body = normalise_imaging({**stored.body, **changes})
     stored.updated = utcnow()
     rehash(stored)
 

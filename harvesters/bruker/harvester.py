@@ -101,7 +101,10 @@ class BrukerHarvester(Harvester):
 
     def _species_rows(self, text: str, name: str) -> dict[str, Any]:
         """participants.tsv / species.tsv -> {pseudonym: species} (ids never kept)."""
-        rows = list(csv.DictReader(io.StringIO(text), delimiter="\t"))
+        try:
+            rows = list(csv.DictReader(io.StringIO(text), delimiter="\t"))
+        except csv.Error as exc:  # e.g. a field over the csv module's 128 KB limit
+            raise ValueError(f"{name}: not a readable TSV file ({exc})") from None
         subjects: dict[str, dict[str, Any]] = {}
         default: dict[str, Any] | None = None
         for number, row in enumerate(rows, start=2):

@@ -17,7 +17,10 @@ from catalog.domain.errors import SourceUnusableError
 from catalog.domain.identity import SYSTEM
 from catalog.domain.results import HarvestReport
 from catalog.services.container import Catalog
+from catalog.services.records import SearchRequest
 from catalog.settings import Settings
+from exporters import bibtex, datacite, dcat
+from exporters.base import ExportContext
 from harvesters.bids.sample import write_sample_dataset
 
 BAD_NAME = b"scan-\xff\xfe.dcm"  # not UTF-8
@@ -144,3 +147,26 @@ def test_special_files_are_not_broken_links(catalog: Catalog, tmp_path: Path) ->
     assert info.value.message == (
         "/dev/zero: not a regular file or folder (a character device); nothing to harvest"
     )
+
+
+def test_control_characters_in_harvested_text_are_stripped(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    root = write_sample_dataset(tmp_path / "bids")
+    description = json.loads((root / "dataset_description.json").read_text())
+    description["Name"] = "Rat\x00 study\x1b[0m\x07 \x0bone"
+    (root / "dataset_description.json").write_text(json.dumps(description))
+    catalog.harvest.run(SYSTEM, "bids", str(root))
+    found = catalog.records.search(SYSTEM, SearchRequest(level="collection"))
+    record = catalog.records.get(SYSTEM, found.hits[0].id)
+    assert record.title == "Rat study[0m one"
+    context = ExportContext(base_url="http://127.0.0.1:8000")
+    for render in (datacite.to_xml, bibtex.entry, _turtle):
+        text = render(record, context)
+        text = text.decode() if isinstance(text, bytes) else text
+        assert "Rat study[0m one" in text
+        assert not any(char in text for char in "\x00\x1b\x07\x0b"), render
+
+
+def _turtle(record: object, context: ExportContext) -> str:
+    return dcat.to_turtle(dcat.record_graph(record, context))  # type: ignore[arg-type]

@@ -95,3 +95,17 @@ def test_harvest_of_a_method_with_slice_geo_goes_on(tmp_path, harvester) -> None
     assert "parameter PVM_SliceGeo" in scans["1"].quality["warnings"][0]
     assert scans["2"].imaging.matrix  # its method and visu_pars still describe it
     assert scans["3"].quality == {}
+
+
+def test_species_map_with_a_huge_field_is_one_error(tmp_path, harvester) -> None:
+    write_study(tmp_path, "360")
+    species = tmp_path / "participants.tsv"
+    species.write_text("participant_id\tspecies\nrat-1\t" + "x" * 200_000 + "\n")
+    records, errors = harvest(harvester, tmp_path)
+    assert [(e.item, e.error) for e in errors] == [
+        (
+            str(species),
+            f"{species}: not a readable TSV file (field larger than field limit (131072))",
+        )
+    ]
+    assert any(r.key.startswith("scan:") for r in records)
