@@ -16,9 +16,11 @@ import click
 from catalog import __version__
 from catalog.cli.admin import index, tokens
 from catalog.cli.annotate import annotate, terms
+from catalog.cli.compute import compute
 from catalog.cli.context import CliState, ImagoraGroup
 from catalog.cli.harvest import demo, harvest
 from catalog.cli.plugins import plugins
+from catalog.cli.publish import publish
 from catalog.cli.records import access, search, show
 from catalog.cli.sources import sources
 from catalog.services.container import Catalog
@@ -84,6 +86,8 @@ for command in (
     plugins,
     annotate,
     terms,
+    compute,
+    publish,
 ):
     cli.add_command(command)
 

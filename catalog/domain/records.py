@@ -23,6 +23,7 @@ from pydantic import (
 
 from catalog.domain.clean import check_depth, clean_text
 from catalog.domain.enums import FileAccess, Level, RecordStatus, RelationType, Visibility
+from catalog.domain.rollup import Rollup
 
 _MAX_TEXT = 20_000
 
@@ -49,8 +50,13 @@ class Imaging(_Model):
     """Normalized acquisition facts; every field optional because sources differ."""
 
     modality: str | None = Field(None, description="DICOM modality code: MR, PT, CT, ...")
-    field_strength_t: float | None = None
-    manufacturer: str | None = None
+    field_strength_t: float | None = Field(None, description="Measured, as the scanner wrote it")
+    field_strength_nominal_t: float | None = Field(
+        None, description="Magnet class set at write time: 2.89 measured is 3, 7.05 is 7"
+    )
+    manufacturer: str | None = Field(
+        None, description="Normalised vendor (Siemens, GE, ...); the raw name in source.raw"
+    )
     model: str | None = None
     sequence: str | None = Field(None, description="Sequence / method name")
     sequence_variant: str | None = None
@@ -125,6 +131,18 @@ class Related(_Model):
     scheme: str = Field("URL", description="DOI, URL, ARK, PMID, imagora, ...")
     relation: RelationType
     resource_type: str | None = Field(None, description="DataCite resourceTypeGeneral")
+
+
+class PublicationInfo(_Model):
+    """Bibliographic facts of a `publication` record (what a citation needs beyond the
+    title, authors and DOI/PMID identifiers)."""
+
+    year: int | None = Field(None, ge=1000, le=9999)
+    venue: str | None = Field(None, max_length=1000, description="Journal, book or conference")
+    volume: str | None = None
+    issue: str | None = None
+    pages: str | None = None
+    kind: str = Field("article-journal", description="CSL item type: article-journal, ...")
 
 
 class Creator(_Model):
@@ -203,6 +221,7 @@ class RecordCreate(_Model):
     bids: BidsInfo = Field(default_factory=BidsInfo)
     terms: list[Term] = Field(default_factory=list, max_length=MAX_TERMS)
     related: list[Related] = Field(default_factory=list, max_length=MAX_RELATED)
+    publication: PublicationInfo | None = Field(None, description="Level publication only")
     files: list[FileEntry] = Field(default_factory=list, max_length=MAX_FILES)
     source: SourceInfo = Field(default_factory=lambda: SourceInfo(type="deposit"))
     quality: Annotated[dict[str, Any], AfterValidator(check_depth)] = Field(
@@ -257,6 +276,7 @@ class RecordUpdate(_Model):
     bids: BidsInfo | None = None
     terms: list[Term] | None = Field(None, max_length=MAX_TERMS)
     related: list[Related] | None = Field(None, max_length=MAX_RELATED)
+    publication: PublicationInfo | None = None
     files: list[FileEntry] | None = Field(None, max_length=MAX_FILES)
 
     @field_validator("title")
@@ -297,6 +317,9 @@ class RecordPublic(RecordCreate):
     withdrawn_at: datetime | None = None
     parents: list[ParentRef] = Field(default_factory=list, description="Root first")
     children_count: int = 0
+    rollup: Rollup | None = Field(
+        None, description="Collections, subjects, sessions: what their descendants hold"
+    )
     created: datetime
     updated: datetime
     curation: CurationView | None = Field(
@@ -322,6 +345,7 @@ class RecordSummary(_Model):
     license: str | None = None
     access: str | None = None
     source: str | None = None
+    rollup: Rollup | None = Field(None, description="Containers: what their descendants hold")
     score: float = 0.0
     explanation: list[dict[str, str]] = Field(default_factory=list)
 
@@ -361,12 +385,42 @@ class FacetNode(_Model):
     children: list[FacetNode] = Field(default_factory=list)
 
 
+class Suggestion(_Model):
+    """A "did you mean" for a search without hits: another query and what it finds."""
+
+    text: str = Field(..., description="The query to try instead")
+    reason: str = Field(..., description="Why, in plain words")
+    count: int | None = Field(None, description="How many records it finds, when counted")
+
+
+class HitGroup(_Model):
+    """One dataset in the grouped view: the collection (with its roll-up) and the first
+    few of its records that match, with how many match in all."""
+
+    collection: RecordSummary
+    hits: list[RecordSummary] = Field(default_factory=list)
+    matches: int = Field(0, description="Matching records in this collection (besides it)")
+
+
 class RecordPage(_Model):
     total: int
     page: int
     size: int
     hits: list[RecordSummary]
+    understood: str = Field(
+        "", description="How the query was read, in plain words (concept labels, not IRIs)"
+    )
     facets: dict[str, list[FacetValue]] = Field(default_factory=dict)
+    facet_missing: dict[str, int] = Field(
+        default_factory=dict, description="Per facet: matching records without a value"
+    )
+    suggestions: list[Suggestion] = Field(
+        default_factory=list, description="When nothing matched: did you mean ..."
+    )
+    groups: list[HitGroup] | None = Field(
+        None, description="group=collection: one entry per matching collection, paged"
+    )
+    group_total: int | None = Field(None, description="group=collection: matching collections")
     links: dict[str, str] = Field(default_factory=dict)
     concepts: list[QueryConcept] = Field(default_factory=list)
     facet_trees: dict[str, list[FacetNode]] = Field(

@@ -91,7 +91,7 @@ class AnnotationService:
                     if progress:
                         progress(report.records, total)
             uow.commit()
-        self.index_sync.try_apply()
+        self.records.committed([])  # many records: listeners drop everything
         return report
 
     def _reannotate_one(
@@ -130,7 +130,7 @@ class AnnotationService:
             terms = [Term.model_validate(t) for t in stored.body.get("terms") or []]
             _store_terms(uow, stored, change(terms))
             uow.commit()
-        self.index_sync.try_apply()
+        self.records.committed([record_id])
         return self.records.get(identity, record_id)
 
 

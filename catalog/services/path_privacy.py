@@ -18,6 +18,9 @@ from typing import Any
 from catalog.domain.records import RecordCreate
 from harvesters.base import FileFacts, HarvestedRecord
 
+#: Raw names at least this long are replaced anywhere in text, shorter ones in paths only.
+_WORD_LENGTH = 6
+
 
 class PathAliases:
     """raw path component -> pseudonymised component, for one harvest run."""
@@ -25,7 +28,11 @@ class PathAliases:
     def __init__(self, aliases: dict[str, str]) -> None:
         self.aliases = {raw: safe for raw, safe in aliases.items() if raw and raw != safe}
         names = sorted(self.aliases, key=len, reverse=True)
-        self.pattern = re.compile("|".join(re.escape(n) for n in names)) if names else None
+        # distinctive names are replaced wherever they stand as a word of their own; short
+        # ones ("42/") only as a whole path component, so "TR 4200" and UIDs stay intact
+        words = [rf"(?<![^\W_]){re.escape(n)}(?![^\W_])" for n in names if len(n) >= _WORD_LENGTH]
+        parts = [rf"(?:(?<=/)|^){re.escape(n)}(?=/|$)" for n in names if len(n) < _WORD_LENGTH]
+        self.pattern = re.compile("|".join(words + parts)) if names else None
 
     @classmethod
     def from_facts(cls, facts: list[FileFacts]) -> PathAliases:

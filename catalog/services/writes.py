@@ -28,6 +28,7 @@ import orjson
 
 from catalog.domain.clean import clean_json
 from catalog.domain.enums import RecordStatus
+from catalog.domain.imaging import normalise_imaging
 from catalog.domain.records import RecordCreate, RecordUpdate
 from catalog.services.access import effective_access
 from catalog.store.repository import StoredRecord, UnitOfWork, utcnow
@@ -55,6 +56,10 @@ CURATED_FIELDS: tuple[str, ...] = (
 #: source.
 _NO_CONFLICT = frozenset({"terms"})
 
+#: Curated fields where null is a value ("no description"); elsewhere a null override
+#: (a PATCH that cleared a structured field) never replaces the harvested value.
+_NULLABLE = frozenset({"description", "license"})
+
 WriteAction = Literal["created", "updated", "unchanged"]
 
 
@@ -64,8 +69,12 @@ def origin_record_id(origin: str) -> str:
 
 
 def body_of(data: RecordCreate) -> dict[str, Any]:
-    """The stored body: cleaned of what no reader can render (see `catalog.domain.clean`)."""
-    return clean_json(data.model_dump(mode="json", exclude=_BODY_EXCLUDE))
+    """The stored body: cleaned of what no reader can render (see `catalog.domain.clean`)
+    and normalised at write time (nominal field strength, vendor name)."""
+    body = normalise_imaging(clean_json(data.model_dump(mode="json", exclude=_BODY_EXCLUDE)))
+    if body.get("publication") is None:  # only publications carry it; keeps older hashes
+        body.pop("publication", None)
+    return body
 
 
 def content_hash(level: str, title: str, parent_id: str | None, body: dict[str, Any]) -> str:
@@ -169,7 +178,7 @@ def apply_patch(uow: UnitOfWork, stored: StoredRecord, changes: dict[str, Any]) 
         stored.curation = curation.as_json()
     if "title" in changes:
         stored.title = changes.pop("title")
-    stored.body = {**stored.body, **changes}
+    stored.body = normalise_imaging({**stored.body, **changes})
     stored.updated = utcnow()
     rehash(stored)
 
@@ -265,7 +274,11 @@ def _merge(curation: Curation, data: RecordCreate) -> RecordCreate:
     """The harvested record with the curated overrides on top."""
     if not curation.curated:
         return data
-    overrides = {k: v for k, v in curation.curated.items() if k in CURATED_FIELDS}
+    overrides = {
+        k: v
+        for k, v in curation.curated.items()
+        if k in CURATED_FIELDS and (v is not None or k in _NULLABLE)
+    }
     merged = data.model_dump(mode="json")
     merged.update(copy.deepcopy(overrides))
     return RecordCreate.model_validate(merged)

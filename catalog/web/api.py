@@ -42,9 +42,12 @@ _ERRORS = {
     422: {"description": "Invalid input (message names the field)"},
 }
 _FACET_HELP = (
-    "Filter on facets with repeatable `<field>=<value>` parameters; fields: "
+    "Filter on facets with repeatable `<field>=<value>` parameters (values of one facet "
+    "are ORed, facets ANDed; a filtered facet still lists its other values with counts); "
+    "fields: "
     + ", ".join(f"`{name}`" for name in FACET_FIELDS)
-    + ". Unknown fields are a 400."
+    + ". Numeric fields take ranges: `tr_ms=[1000 TO 3000]` or `tr_ms.min=1000&tr_ms.max="
+    "3000`. Unknown fields are a 400 naming the fields that exist."
 )
 
 
@@ -70,8 +73,16 @@ async def health() -> Response:
 
 _BOOL = {"type": "boolean"}
 _SEARCH_PARAMS = [
-    ("q", {"type": "string", "maxLength": MAX_QUERY_LENGTH}, "Query text (words, quoted "
-     "phrases, AND/OR/NOT)"),
+    ("q", {"type": "string", "maxLength": MAX_QUERY_LENGTH},
+     'Query text. Every word or "quoted phrase" must match (AND is implied); '
+     "`a OR b` and `(a OR b OR c)` match either; `NOT term` and `-term` exclude; "
+     "`card*` is a prefix; `field:value` and `field:[low TO high]` (`*` = open end) "
+     "filter on a facet or numeric field (tr_ms, te_ms, ti_ms, field_strength, "
+     "acquired, age_days, subjects, ...). A recognised concept (rat, T1-weighted, "
+     "hippocampus) also finds its narrower concepts, within its own word; `3T`, "
+     "`7 tesla` mean the nominal field strength, `MRI`/`PET`/`CT` the modality. "
+     "Malformed syntax is a 400 that says what is wrong. `understood` in the answer "
+     "says how the query was read."),
     ("page", {"type": "integer", "minimum": 1, "maximum": MAX_RESULT_WINDOW},
      f"1-based page number; page x size may not pass {MAX_RESULT_WINDOW}"),
     ("size", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
@@ -84,6 +95,9 @@ _SEARCH_PARAMS = [
     ("concept", {"type": "string"},
      "A concept IRI: records annotated with it or a narrower concept"),
     ("facet_trees", _BOOL, "true: add contrast/species/anatomy facet trees (slower)"),
+    ("group", {"type": "string", "enum": ["collection", "none"]},
+     "collection: one group per matching dataset (its roll-up and first matching "
+     "records), paged by group; none (default): a flat list of records"),
 ]  # fmt: skip
 _SEARCH_OPENAPI = {
     "parameters": [
@@ -204,7 +218,6 @@ def create_record(
     settings: SettingsDep,
 ) -> Response:
     record = catalog.records.create(identity, data)
-    _cache(request).clear()
     location = f"{settings.base_url}/api/records/{record.id}"
     return json_response(record, status=201, headers={"Location": location})
 
@@ -224,7 +237,6 @@ def update_record(
     identity: IdentityDep,
 ) -> Response:
     record = catalog.records.update(identity, record_id, patch)
-    _cache(request).clear()
     return json_response(record)
 
 
@@ -238,7 +250,6 @@ def withdraw_record(
     request: Request, record_id: str, catalog: CatalogDep, identity: IdentityDep
 ) -> Response:
     record = catalog.records.withdraw(identity, record_id)
-    _cache(request).clear()
     return json_response(record)
 
 
@@ -252,6 +263,7 @@ def withdraw_record(
 )
 def suggest_terms(
     catalog: CatalogDep,
+    identity: IdentityDep,
     q: Annotated[str, Query(max_length=200, description="What the user typed")] = "",
     scheme: Annotated[str | None, Query(description="One scheme: mri, species, ...")] = None,
     limit: Annotated[
@@ -260,8 +272,14 @@ def suggest_terms(
             description="At most this many (1-50)", json_schema_extra={"minimum": 1, "maximum": 50}
         ),
     ] = 10,
+    all: Annotated[
+        bool, Query(description="true: also concepts no visible record carries (no counts)")
+    ] = False,
 ) -> Response:
-    found = catalog.terms.suggest(q, scheme or None, limit)
+    """Each suggestion carries `count`, the records the caller may see with that concept
+    or a narrower one; concepts without records are left out unless `all=true`."""
+    counts = None if all else catalog.records.concept_counts(identity)
+    found = catalog.terms.suggest(q, scheme or None, limit, counts)
     return json_response([s.model_dump() for s in found])
 
 
@@ -293,7 +311,6 @@ def add_term(
     identity: IdentityDep,
 ) -> Response:
     record = catalog.annotation.add_term(identity, record_id, term)
-    _cache(request).clear()
     return json_response(record, status=201)
 
 
@@ -314,5 +331,4 @@ def set_term_status(
     identity: IdentityDep,
 ) -> Response:
     record = catalog.annotation.set_status(identity, record_id, iri, update.status)
-    _cache(request).clear()
     return json_response(record)

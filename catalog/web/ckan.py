@@ -2,8 +2,9 @@
 
 Parses the request the ways CKAN accepts it (GET query parameters, POST JSON or form
 body; `Authorization: <token>` raw as `ckanapi` sends it, `Bearer <token>`, or
-`X-CKAN-API-Key`), calls `exporters.ckan.CkanActions` and wraps the result in CKAN's
-`{"help", "success", "result"}` envelope, or errors in CKAN's `error` shape.
+`X-CKAN-API-Key`), calls `catalog.ckan` (`catalog.services.ckan.CkanActions`) and
+wraps the result in CKAN's `{"help", "success", "result"}` envelope, or errors in CKAN's
+`error` shape.
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ from starlette.responses import JSONResponse, Response
 from catalog.domain.errors import BadRequestError, ImagoraError, ValidationError
 from catalog.domain.identity import ANONYMOUS, Identity
 from catalog.domain.search import MAX_QUERY_LENGTH, MAX_RESULT_WINDOW
+from catalog.services.ckan import failure
 from catalog.services.container import Catalog
-from exporters.base import ExportContext
-from exporters.ckan import CkanActions, failure
 
 ROUTES = ("/api/3/action/{name}", "/api/action/{name}")
 
@@ -68,17 +68,13 @@ def _help(request: Request, name: str) -> str:
     return str(request.url_for("ckan_action", name="help_show")) + f"?name={name}"
 
 
-def _actions(catalog: Catalog) -> CkanActions:
-    return CkanActions(catalog.records, ExportContext.from_settings(catalog.settings))
-
-
 async def ckan_action(request: Request, name: str) -> Response:
     catalog: Catalog = request.app.state.catalog
     help_url = _help(request, name)
     try:
         params = await _params(request)
         identity = await run_in_threadpool(_identity, catalog, _token(request))
-        result = await run_in_threadpool(_actions(catalog).call, identity, name, params)
+        result = await run_in_threadpool(catalog.ckan.call, identity, name, params)
     except BadRequestError as exc:  # an unreadable body: CKAN answers 400 "Bad Request"
         error = {"__type": "Bad Request", "message": exc.message}
         return JSONResponse({"help": help_url, "success": False, "error": error}, 400)

@@ -22,7 +22,7 @@ from catalog.settings import Settings
 
 #: Query parameters with a meaning of their own; every other one is a facet filter.
 RESERVED_PARAMS = frozenset(
-    {"q", "page", "size", "sort", "exact", "children_page", "concept", "facet_trees"}
+    {"q", "page", "size", "sort", "exact", "children_page", "concept", "facet_trees", "group"}
 )
 T = TypeVar("T")
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -120,7 +120,12 @@ def parse_search(params: QueryParams, default_size: int) -> SearchRequest:
 
 
 def search_request_from(
-    params: QueryParams, q: str = "", page: int = 1, size: int = 20, sort: str = "relevance"
+    params: QueryParams,
+    q: str = "",
+    page: int = 1,
+    size: int = 20,
+    sort: str = "relevance",
+    default_group: str = "none",
 ) -> SearchRequest:
     """The service's SearchRequest from already-typed params plus the facet filters."""
     exact = bool_param(params, "exact")
@@ -133,4 +138,18 @@ def search_request_from(
         exact=exact,
         concept=params.get("concept") or None,
         facet_trees=bool_param(params, "facet_trees"),
+        group=_group(params.get("group"), default_group),  # type: ignore[arg-type]
     )
+
+
+GROUPINGS = ("collection", "none")
+
+
+def _group(value: str | None, default: str) -> str:
+    if value is None or value == "":
+        return default
+    if value not in GROUPINGS:
+        raise ValidationError(
+            f"query.group: Input should be one of {', '.join(GROUPINGS)}", field="group"
+        )
+    return value

@@ -77,7 +77,8 @@ def error_response(
 
 async def imagora_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ImagoraError)
-    extra = {"field": exc.field} if exc.field else None
+    # everything the error adds to its JSON body beyond code and message (field, problems)
+    extra = {k: v for k, v in exc.to_dict().items() if k not in ("error", "message")} or None
     status = 401 if isinstance(exc, AuthenticationError) else exc.status
     if status >= 500:
         log.error("%s: %s", exc.code, exc.message)
