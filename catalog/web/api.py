@@ -110,7 +110,7 @@ _BODY_LIMIT = (
     "The request body may be IMAGORA_MAX_UPLOAD_BYTES long (10 MiB by default; longer is "
     "a 413). Lists are capped: keywords 1,000 (200 characters each), creators 1,000, "
     "identifiers 200, related 2,000, terms 2,000, files 100,000; integers must fit in 64 "
-    "bits and values may nest 64 levels (otherwise a 422)."
+    "bits and quality / source.raw may nest 64 levels (otherwise a 422)."
 )
 _WRITE_ERRORS = {
     **_ERRORS,
