@@ -69,7 +69,7 @@ class AnnotationMemo:
     def __init__(self, size: int = 4096) -> None:
         self.size = size
         self.hits = 0
-        self._entries: OrderedDict[str, list[Term]] = OrderedDict()
+        self._entries: OrderedDict[str, list[dict[str, object]]] = OrderedDict()
         self._lock = threading.Lock()  # web threads annotate too
 
     @staticmethod
@@ -90,10 +90,12 @@ class AnnotationMemo:
                 return None
             self._entries.move_to_end(key)
             self.hits += 1
-        return [t.model_copy(deep=True) for t in found]
+        # validated when stored; `model_construct` skips a second validation (a deep
+        # `model_copy` cost more than the annotation it saves)
+        return [Term.model_construct(**{**t, "evidence": dict(t["evidence"])}) for t in found]  # type: ignore[arg-type]
 
     def put(self, key: str, terms: list[Term]) -> None:
-        copies = [t.model_copy(deep=True) for t in terms]
+        copies = [{**dict(t), "evidence": dict(t.evidence)} for t in terms]
         with self._lock:
             self._entries[key] = copies
             if len(self._entries) > self.size:
