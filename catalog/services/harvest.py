@@ -13,6 +13,8 @@ was catalogued before.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -167,26 +169,38 @@ class HarvestService:
         with self.uow_factory() as uow:
             cached = uow.harvest.items(source)
         marker = cached.pop(VERSION_KEY, None)
-        version = f"{harvester.name}:{harvester.version}"
         states = self._scan(harvester, where, source, cached, report, progress)
         removed = [k for k in cached if k not in states]
-        facts = [FileFacts(**f) for s in states.values() for f in s.facts]
-        produced = self._assemble(harvester, where, facts, report)
-        _attach_checksums(produced, {key: state.checksum for key, state in states.items()})
-        _pseudonymise_paths(produced, _path_aliases(facts))
         with self.uow_factory() as uow:
-            same_harvester = marker is not None and marker.fingerprint == version
-            if not (same_harvester and _settled(uow, source, produced, removed, report)):
-                self._upsert(uow, source, produced, harvester, report, progress)
+            if not _settled(uow, source, marker, _mapping_stamp(harvester), removed, report):
+                written = self._write(uow, harvester, where, source, states, report, progress)
+                stamp = ItemState(VERSION_KEY, _mapping_stamp(harvester), _digest(written), [])
+                uow.harvest.put_many(source, [stamp])
             uow.harvest.remove(source, removed)
-            if not same_harvester:
-                uow.harvest.put_many(source, [ItemState(VERSION_KEY, version, "", [])])
             report.duration_s = round(time.monotonic() - started, 3)
             report.requests = harvester.requests_made()
             uow.harvest.add_run(source, started_at, report.model_dump(mode="json"))
             uow.commit()
         self.index_sync.try_apply()
         return report
+
+    def _write(
+        self,
+        uow: UnitOfWork,
+        harvester: ItemHarvester[Any],
+        where: Any,
+        source: str,
+        states: dict[str, ItemState],
+        report: HarvestReport,
+        progress: Progress | None,
+    ) -> set[str]:
+        """Assemble the hierarchy from every item's facts and upsert it; the origins
+        written."""
+        facts = [FileFacts(**f) for s in states.values() for f in s.facts]
+        produced = self._assemble(harvester, where, facts, report)
+        _attach_checksums(produced, {key: state.checksum for key, state in states.items()})
+        _pseudonymise_paths(produced, _path_aliases(facts))
+        return self._upsert(uow, source, produced, harvester, report, progress)
 
     # ----- step 1: discover items, fetch the changed ones ---------------------------------
     def _scan(
@@ -272,10 +286,11 @@ class HarvestService:
         harvester: ItemHarvester[Any],
         report: HarvestReport,
         progress: Progress | None,
-    ) -> None:
+    ) -> set[str]:
         existing = uow.records.origins_with_prefix(source + "#")
         fresh: list[StoredRecord] = []  # inserted together at the end (parents first)
         pending: set[str] = set()
+        written: set[str] = set()
         by_key: dict[str, StoredRecord] = {}
         seen: set[str] = set()
         items = list(produced)
@@ -300,6 +315,7 @@ class HarvestService:
                 fresh.append(stored)
                 pending.add(stored.id)
             by_key[item.key] = stored
+            written.add(origin)
             if progress:
                 progress("write", done, len(items))
         uow.records.insert_new(fresh)
@@ -307,6 +323,7 @@ class HarvestService:
             if origin not in seen and status == RecordStatus.active.value:
                 self._withdraw(uow, record_id)
                 report.withdrawn += 1
+        return written
 
     def _upsert_one(
         self,
@@ -413,25 +430,43 @@ def _pseudonymise_paths(produced: list[HarvestedRecord], aliases: dict[str, str]
                 entry.path = public
 
 
+def _mapping_stamp(harvester: ItemHarvester[Any]) -> str:
+    """What, besides the facts, decides the records: the harvester's version and options
+    (e.g. `--species`); secrets are masked in the dump, so they do not count."""
+    options = harvester.options.model_dump(mode="json", exclude={"secret"})
+    text = json.dumps(options, sort_keys=True, default=str)
+    return f"{harvester.name}:{harvester.version}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+def _digest(origins: Iterable[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(origins)).encode()).hexdigest()
+
+
 def _settled(
     uow: UnitOfWork,
     source: str,
-    produced: list[HarvestedRecord],
+    marker: ItemState | None,
+    stamp: str,
     removed: list[str],
     report: HarvestReport,
 ) -> bool:
-    """True when this run changes nothing: no item fetched, removed or failing, and the
-    catalogue holds exactly the produced records, all active (a record a curator
-    withdrew is restored by the full path, as before). Then re-annotating and hashing
-    every record is skipped -- what makes an unchanged re-harvest cheap."""
+    """True when this run changes nothing, so assembling, re-annotating and hashing every
+    record can be skipped -- what makes an unchanged re-harvest cheap. That holds when no
+    item was fetched, removed or failing (the facts are those of the last run), the
+    harvester's version and options are the same (so is the mapping), and the active
+    records of the source are exactly those the last run wrote (a record a curator
+    withdrew is restored by the full path, as before)."""
     if report.files_read or report.failed or removed:
         return False
+    if marker is None or marker.fingerprint != stamp:
+        return False
     existing = uow.records.origins_with_prefix(source + "#")
-    if any(status != RecordStatus.active.value for _id, status, _hash in existing.values()):
+    active = [
+        o for o, (_id, status, _hash) in existing.items() if status == RecordStatus.active.value
+    ]
+    if _digest(active) != marker.checksum:  # withdrawn by the harvest: not written either
         return False
-    if set(existing) != {f"{source}#{item.key}" for item in produced}:
-        return False
-    report.unchanged = len(produced)
+    report.unchanged = len(active)
     return True
 
 
