@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     datacite_user: str = ""
     datacite_password: str = ""
     datacite_prefix: str = ""
+    admin_email: str = Field(
+        "admin@example.org", description="Contact address shown by OAI-PMH Identify"
+    )
+    oai_page_size: int = Field(100, ge=1, le=1000, description="Records per OAI-PMH response")
     max_upload_bytes: int = 10 * 1024 * 1024
     page_size: int = 20
 

@@ -45,6 +45,13 @@ class QuerySyntaxError(ImagoraError):
     code = "bad_query"
 
 
+class BadRequestError(ImagoraError):
+    """A request the server cannot even read (malformed body, oversized query string)."""
+
+    status = 400
+    code = "bad_request"
+
+
 class AuthenticationError(ImagoraError):
     status = 401
     code = "unauthenticated"
@@ -60,6 +67,12 @@ class ConflictError(ImagoraError):
 
     status = 409
     code = "conflict"
+
+
+class HarvestRunningError(ConflictError):
+    """Another process is harvesting the same source (exit status 2 in the CLI)."""
+
+    code = "harvest_running"
 
 
 class PayloadTooLargeError(ImagoraError):

@@ -205,7 +205,10 @@ def test_records_keep_file_checksums_and_harvester_version(
     digest = hashlib.sha256((dicom_tree / entry.path).read_bytes()).hexdigest()
     assert entry.checksum == f"sha256:{digest}"
     assert record.source.checksums[entry.path] == entry.checksum
-    assert record.source.harvester_version and record.source.location
+    assert record.source.harvester_version and record.source.name == dicom_tree.name
+    # the server's path is for curators and admins only
+    assert record.source.location is None
+    assert catalog.records.get(SYSTEM, hit.id).source.location == str(dicom_tree.resolve())
 
 
 def test_paravision_folder_named_after_the_subject_leaks_nothing(

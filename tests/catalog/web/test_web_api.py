@@ -40,10 +40,16 @@ def test_second_page_has_prev_and_different_hits(client: TestClient) -> None:
 
 
 def test_facet_filters_are_repeatable_and_level_filters(client: TestClient, ids: Ids) -> None:
-    both = client.get("/api/records", params=[("modality", "MR"), ("modality", "PT")]).json()
+    acq = ("level", "acquisition")
+    both = client.get("/api/records", params=[("modality", "MR"), ("modality", "PT"), acq]).json()
     assert {h["modality"] for h in both["hits"]} == {"MR", "PT"}
-    pet = client.get("/api/records", params={"modality": "PT"}).json()
+    pet = client.get("/api/records", params=[("modality", "PT"), acq]).json()
     assert [h["id"] for h in pet["hits"]] == [ids.pet]
+    # a dataset matches what its scans hold (its roll-up)
+    rolled = client.get("/api/records", params={"modality": "PT"}).json()
+    assert {ids.pet, ids.study} <= {h["id"] for h in rolled["hits"]}
+    study = next(h for h in rolled["hits"] if h["id"] == ids.study)
+    assert "PT" in study["rollup"]["modalities"]
     collections = client.get("/api/records", params={"level": "collection"}).json()
     assert {h["id"] for h in collections["hits"]} == {ids.study}
 

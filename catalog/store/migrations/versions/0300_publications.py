@@ -1,7 +1,7 @@
 """publications: DOIs minted on Zenodo / DataCite per record version (resumable state)
 
 Revision ID: 0300
-Revises: 0003
+Revises: 0400
 Create Date: 2026-12-02 07:30:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0300"
-down_revision = "0003"
+down_revision = "0400"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,14 @@
+"""Path aliases: raw folder names that hold a patient's name or id, replaced everywhere."""
+
+from __future__ import annotations
+
+from catalog.services.path_privacy import PathAliases
+
+
+def test_path_aliases_rewrite_text_without_eating_numbers_or_uids() -> None:
+    aliases = PathAliases({"42": "sub-x", "SMITH^JOHN": "sub-y"})
+    assert aliases.text("SMITH^JOHN") == "sub-y"
+    assert aliases.text("data from SMITH^JOHN.") == "data from sub-y."
+    assert aliases.text("/srv/42/SMITH^JOHN/a.dcm") == "/srv/sub-x/sub-y/a.dcm"
+    assert aliases.text("TR 4200, uid 1.2.42.5") == "TR 4200, uid 1.2.42.5"
+    assert aliases.path("42/SMITH^JOHN/1.dcm") == "sub-x/sub-y/1.dcm"
