@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from catalog.store.repository import FileState, StoredRecord, UnitOfWork
+from catalog.domain.results import ItemState
+from catalog.store.repository import StoredRecord, UnitOfWork
 from exporters.deid.gate import SourceFile
 
 _SLUG = re.compile(r"[^A-Za-z0-9]+")
@@ -51,16 +52,18 @@ class FileLocator:
 
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
-        self._states: dict[str, dict[str, FileState]] = {}
+        self._states: dict[str, dict[str, ItemState]] = {}
 
-    def states(self, record: StoredRecord) -> tuple[Path | None, dict[str, FileState]]:
+    def states(self, record: StoredRecord) -> tuple[Path | None, dict[str, ItemState]]:
         source = record.body.get("source") or {}
         location = source.get("location")
         if not location:
             return None, {}
         key = f"{source.get('type')}:{location}"
         if key not in self._states:
-            self._states[key] = self.uow.harvest.files(key)
+            items = self.uow.harvest.items(key)
+            # keys of a file source are paths; '@...' keys are the harvest's bookkeeping
+            self._states[key] = {k: v for k, v in items.items() if not k.startswith("@")}
         return Path(location), self._states[key]
 
     def paths(self, record: StoredRecord) -> list[tuple[str, Path]]:
@@ -78,7 +81,7 @@ class FileLocator:
 
     @staticmethod
     def _rest_of_series(
-        record: StoredRecord, root: Path, states: dict[str, FileState], have: set[Path]
+        record: StoredRecord, root: Path, states: dict[str, ItemState], have: set[Path]
     ) -> list[tuple[str, Path]]:
         source = record.body.get("source") or {}
         if source.get("type") != "dicom" or record.level != "acquisition":

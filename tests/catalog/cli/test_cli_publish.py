@@ -126,7 +126,7 @@ def test_publish_to_zenodo_end_to_end(invoke, zenodo, collection, data_dir) -> N
     assert f"https://doi.org/{dep.doi}" in page
     concept = f"https://doi.org/10.5072/zenodo.{dep.concept}"
     assert f'<link rel="cite-as" href="{concept}">' in page  # the record now cites its DOI
-    shown = json.loads(invoke("show", collection).stdout)
+    shown = json.loads(invoke("show", collection, "--format", "json").stdout)
     assert {"identifier": f"10.5072/zenodo.{dep.concept}", "scheme": "doi"} in shown["identifiers"]
     assert shown["published_versions"] == [1]
 
