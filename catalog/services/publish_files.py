@@ -61,9 +61,9 @@ class FileLocator:
             return None, {}
         key = f"{source.get('type')}:{location}"
         if key not in self._states:
-            self._states[key] = {
-                k: v for k, v in self.uow.harvest.items(key).items() if not k.startswith("@")
-            }
+            items = self.uow.harvest.items(key)
+            # keys of a file source are paths; '@...' keys are the harvest's bookkeeping
+            self._states[key] = {k: v for k, v in items.items() if not k.startswith("@")}
         return Path(location), self._states[key]
 
     def paths(self, record: StoredRecord) -> list[tuple[str, Path]]:

@@ -41,9 +41,26 @@ PARTICIPANT_COLUMN = re.compile(
     r"|contact|nhs|social",
     re.IGNORECASE,
 )
-JCAMP_DROP = re.compile(
-    r"^##(\$SUBJECT_|\$VisuSubject(?!Sex|Type|Weight|Position)|OWNER=|\$VisuStudyReferringPhysician|\$VisuInstitution)"
+#: JCAMP-DX parameters that name or date the animal, the people or the site. Prefixes end in
+#: `_` or a letter run; exact names end in `=`. Dates go whatever the date policy: their
+#: formats vary by ParaVision version, so shifting them reliably is not attempted.
+JCAMP_DROP_NAMES = (
+    r"\$SUBJECT_",
+    r"\$VisuSubject(?!Sex|Type|Weight|Position)",
+    r"OWNER=",
+    r"\$VisuStudyReferringPhysician",
+    r"\$VisuInstitution",
+    r"\$VisuStation=",
+    r"\$ACQ_operator=",
+    r"\$ACQ_station=",
+    r"\$ACQ_institution=",
+    r"\$VisuStudyDate=",
+    r"\$VisuAcqDate=",
+    r"\$VisuCreationDate=",
+    r"\$ACQ_time=",
+    r"\$ACQ_abs_time=",
 )
+JCAMP_DROP = re.compile(r"^##(" + "|".join(JCAMP_DROP_NAMES) + ")")
 JCAMP_NAMES = frozenset({"acqp", "method", "visu_pars", "reco", "acqus", "procs", "imnd"})
 TABLES_WITH_TIMES = frozenset({"scans.tsv", "sessions.tsv"})
 

@@ -126,7 +126,7 @@ def test_publish_to_zenodo_end_to_end(invoke, zenodo, collection, data_dir) -> N
     assert f"https://doi.org/{dep.doi}" in page
     concept = f"https://doi.org/10.5072/zenodo.{dep.concept}"
     assert f'<link rel="cite-as" href="{concept}">' in page  # the record now cites its DOI
-    shown = json.loads(invoke("show", collection).stdout)
+    shown = json.loads(invoke("show", collection, "--format", "json").stdout)
     assert {"identifier": f"10.5072/zenodo.{dep.concept}", "scheme": "doi"} in shown["identifiers"]
     assert shown["published_versions"] == [1]
 
@@ -395,3 +395,38 @@ def test_unknown_service_and_plugins_listing(invoke, collection) -> None:
     rows = json.loads(invoke("plugins", "--json").stdout.strip().splitlines()[-1])
     publishers = {r["name"]: r["status"] for r in rows if r["kind"] == "publisher"}
     assert publishers == {"datacite": "available", "zenodo": "available"}
+
+
+def test_a_bruker_study_leaves_without_subject_names_ids_or_people(
+    invoke, zenodo, data_dir, tmp_path
+) -> None:
+    from harvesters.bruker.sample import write_sample_study
+
+    study = write_sample_study(tmp_path / "paravision", version="360")
+    assert (
+        invoke("harvest", "bruker", str(tmp_path / "paravision"), "--species", "rat").exit_code == 0
+    )
+    catalog = _catalog(data_dir)
+    try:
+        with catalog.uow() as uow:
+            [root] = [r for b in uow.records.iter_all() for r in b if r.level == "collection"]
+        catalog.records.update(
+            SYSTEM, root.id, RecordUpdate(creators=[Creator(name="Doe, Jane")], license="CC-BY-4.0")
+        )
+    finally:
+        catalog.close()
+    result = invoke("publish", root.id, "--to", "zenodo")
+    assert result.exit_code == 0, result.output
+    assert "Bruker subject file left out" in result.stderr
+    [dep] = zenodo.depositions.values()
+    archive = zipfile.ZipFile(io.BytesIO(dep.files["dataset.zip"]))
+    names = archive.namelist()
+    assert not any(n.endswith("/subject") for n in names)
+    assert any(n.endswith("/visu_pars") for n in names) and any(n.endswith("/acqp") for n in names)
+    identifying = ["RatA01", "Rat^A01", "jdoe", "nmrsu", "Example University", study.name]
+    for name in names:
+        text = archive.read(name).decode("latin-1")
+        for secret in identifying:
+            assert secret not in text and secret not in name, (secret, name)
+    visu = archive.read(next(n for n in names if n.endswith("/visu_pars"))).decode("latin-1")
+    assert "##$VisuSubjectSex=MALE" in visu and "##$VisuAcqEchoTime" in visu
