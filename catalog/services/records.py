@@ -374,7 +374,10 @@ class RecordService:
 
     def _set_access(self, uow: UnitOfWork, stored: StoredRecord, update: AccessUpdate) -> None:
         own = dict(stored.own_access or {})
-        own.update(update.model_dump(mode="json", exclude_unset=True))
+        own.update(_access_changes(update))
+        for name in ("record", "files"):
+            if name in own and own[name] is None:
+                del own[name]  # an explicit null: inherit from the parent again
         if own.get("files") == "embargoed" and not own.get("embargo_until"):
             raise ValidationError(
                 "an embargo needs an end date (embargo_until)", field="embargo_until"
@@ -385,6 +388,14 @@ class RecordService:
         stored.updated = utcnow()
         uow.records.save(stored, snapshot=False)
         _propagate_access(uow, stored)
+
+
+def _access_changes(update: AccessUpdate) -> dict[str, Any]:
+    """The fields a PATCH sets; `grants: null` clears the list."""
+    changes = update.model_dump(mode="json", exclude_unset=True)
+    if "grants" in changes and changes["grants"] is None:
+        changes["grants"] = []
+    return changes
 
 
 def _chain(record: StoredRecord, known: dict[str, StoredRecord]) -> list[StoredRecord]:
