@@ -312,26 +312,6 @@ class RecordRepository:
         )
         return [(row.id, row.updated) for row in self.session.execute(stmt)]
 
-
-def _row_values(record: StoredRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "level": record.level,
-        "parent_id": record.parent_id,
-        "title": record.title,
-        "status": record.status,
-        "own_access": record.own_access,
-        "access": record.access,
-        "visibility": record.visibility,
-        "body": record.body,
-        "origin": record.origin,
-        "content_hash": record.content_hash,
-        "version": record.version,
-        "created": record.created,
-        "updated": record.updated,
-        "withdrawn_at": record.withdrawn_at,
-    }
-
     def change_stamp(self) -> tuple[str, int]:
         """(latest update time, record count): changes whenever a record is written, read
         from the `updated` index, so derived figures can be cached until it changes."""
@@ -353,6 +333,26 @@ def _row_values(record: StoredRecord) -> dict[str, Any]:
             if value and str(value).isdigit():
                 counts[int(value)] = int(count)
         return counts
+
+
+def _row_values(record: StoredRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "level": record.level,
+        "parent_id": record.parent_id,
+        "title": record.title,
+        "status": record.status,
+        "own_access": record.own_access,
+        "access": record.access,
+        "visibility": record.visibility,
+        "body": record.body,
+        "origin": record.origin,
+        "content_hash": record.content_hash,
+        "version": record.version,
+        "created": record.created,
+        "updated": record.updated,
+        "withdrawn_at": record.withdrawn_at,
+    }
 
 
 class OutboxRepository:
@@ -619,7 +619,6 @@ def _to_publication(row: PublicationRow) -> StoredPublication:
         updated=_aware(row.updated) or utcnow(),
         published_at=_aware(row.published_at),
     )
-
 
 
 class RollupRepository:
