@@ -61,10 +61,16 @@ def bench(kind: str, args: argparse.Namespace) -> dict[str, float]:
             full_s = time.perf_counter() - start
             if profile:
                 profile.disable()
-                pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
+                pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+            profile = cProfile.Profile() if args.profile else None
             start = time.perf_counter()
+            if profile:
+                profile.enable()
             again = catalog.harvest.run(SYSTEM, kind, server.url, options)
             again_s = time.perf_counter() - start
+            if profile:
+                profile.disable()
+                pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
         finally:
             catalog.close()
     acquisitions = args.acquisitions

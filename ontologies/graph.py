@@ -91,6 +91,8 @@ class Vocabulary:
         self.version = version
         self._closures = _compute_closures(self._concepts)
         self._matches = _index_matches(self._concepts)
+        # schemes with part-of edges, asked once per term of every indexed document
+        self._part_of_schemes = frozenset(c.scheme for c in self._concepts.values() if c.part_of)
         self._memos: dict[str, Memo] = {}
         self._memo_lock = threading.Lock()
 
@@ -195,7 +197,7 @@ class Vocabulary:
 
     def scheme_uses_part_of(self, name: str) -> bool:
         """True when some concept of the scheme has a part-of edge (anatomy)."""
-        return any(c.part_of for c in self._concepts.values() if c.scheme == name)
+        return name in self._part_of_schemes
 
     # -- closures -----------------------------------------------------------------------------
 

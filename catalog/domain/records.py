@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -20,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from catalog.domain.clean import clean_text
+from catalog.domain.clean import check_depth, clean_text
 from catalog.domain.enums import FileAccess, Level, RecordStatus, RelationType, Visibility
 from catalog.domain.rollup import Rollup
 
@@ -193,7 +194,7 @@ class SourceInfo(_Model):
     harvested_at: datetime | None = None
     harvester_version: str | None = None
     checksums: dict[str, str] = Field(default_factory=dict)
-    raw: dict[str, Any] = Field(default_factory=dict)
+    raw: Annotated[dict[str, Any], AfterValidator(check_depth)] = Field(default_factory=dict)
 
 
 class ParentRef(_Model):
@@ -223,7 +224,9 @@ class RecordCreate(_Model):
     publication: PublicationInfo | None = Field(None, description="Level publication only")
     files: list[FileEntry] = Field(default_factory=list, max_length=MAX_FILES)
     source: SourceInfo = Field(default_factory=lambda: SourceInfo(type="deposit"))
-    quality: dict[str, Any] = Field(default_factory=dict, description="e.g. validator issues")
+    quality: Annotated[dict[str, Any], AfterValidator(check_depth)] = Field(
+        default_factory=dict, description="e.g. validator issues"
+    )
 
     @field_validator("title")
     @classmethod

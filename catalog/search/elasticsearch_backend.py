@@ -365,6 +365,39 @@ class ElasticsearchBackend(SearchBackend):
         answer = self._request("POST", f"/{self.index_name}/_search", json=body)
         return parse_search_answer(answer, query)
 
+    def suggest_terms(self, words: Sequence[str], reader_keys: list[str] | None) -> dict[str, int]:
+        """Close index words from Elasticsearch's term suggester (document frequencies
+        over all records: the service recounts each suggestion for the caller and drops
+        those the caller would not find)."""
+        if not words:
+            return {}
+        self._ensure_index()
+        answer = self._request("POST", f"/{self.index_name}/_search", json=suggest_body(words))
+        return parse_suggestions(answer)
+
+
+def suggest_body(words: Sequence[str]) -> dict[str, Any]:
+    """An Elasticsearch term-suggester request: close index words for each word, in the
+    text fields (the service recounts every suggestion with the caller's visibility)."""
+    suggest: dict[str, Any] = {}
+    for at, word in enumerate(words):
+        for name in TEXT_FIELDS:
+            suggest[f"w{at}_{name}"] = {
+                "text": word,
+                "term": {"field": name, "suggest_mode": "always", "max_edits": 2, "size": 5},
+            }
+    return {"size": 0, "suggest": suggest}
+
+
+def parse_suggestions(answer: dict[str, Any]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for entries in answer.get("suggest", {}).values():
+        for entry in entries:
+            for option in entry.get("options", []):
+                term = str(option.get("text", ""))
+                found[term] = max(found.get(term, 0), int(option.get("freq", 0)))
+    return found
+
 
 def parse_search_answer(answer: dict[str, Any], query: SearchQuery) -> SearchResult:
     """Turn an Elasticsearch `_search` response into a `SearchResult`."""

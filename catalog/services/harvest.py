@@ -14,9 +14,11 @@ was catalogued before.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,17 @@ CHECKPOINT_ITEMS = 256
 #: A state row holding the harvester name:version of the last run: another version may
 #: map the same facts differently, so the "nothing changed" shortcut is off after upgrades.
 VERSION_KEY = "@harvester"
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """What one run's write pass works from: the items' states (and those of the last
+    run, to tell which changed) and the collection metadata to apply."""
+
+    source: str
+    states: dict[str, ItemState]
+    cached: dict[str, ItemState]
+    metadata: dict[str, str]
 
 
 class HarvestService:
@@ -196,25 +209,17 @@ class HarvestService:
             cached = uow.harvest.items(source)
             last = uow.harvest.last_run(source, having=collection_meta.REPORT_KEY)
         metadata = collection_meta.merged(harvester.options, last)
-        meta_changed = metadata != dict((last or {}).get(collection_meta.REPORT_KEY) or {})
         marker = cached.pop(VERSION_KEY, None)
-        version = f"{harvester.name}:{harvester.version}"
         states = self._scan(harvester, where, source, cached, report, progress)
         removed = [k for k in cached if k not in states]
-        facts = _assembly_facts(states, cached)
-        produced = self._assemble(harvester, where, facts, report)
-        collection_meta.apply(produced, metadata)  # --title etc., given now or before
-        _attach_checksums(produced, {key: state.checksum for key, state in states.items()})
-        previews = _preview_jobs(source, produced)  # real paths, before pseudonymising
-        _hide_identifying_names(produced, facts, where, report)
+        previews: list[PreviewJob] = []
         with self.uow_factory() as uow:
-            same_harvester = marker is not None and marker.fingerprint == version
-            settled = same_harvester and not meta_changed
-            if not (settled and _settled(uow, source, produced, removed, report)):
-                self._upsert(uow, source, produced, harvester, report, progress)
+            if not _settled(uow, source, marker, _mapping_stamp(harvester), removed, report):
+                run = _Pass(source, states, cached, metadata)
+                written, previews = self._write(uow, harvester, where, run, report, progress)
+                stamp = ItemState(VERSION_KEY, _mapping_stamp(harvester), _digest(written), [])
+                uow.harvest.put_many(source, [stamp])
             uow.harvest.remove(source, removed)
-            if not same_harvester:
-                uow.harvest.put_many(source, [ItemState(VERSION_KEY, version, "", [])])
             report.duration_s = round(time.monotonic() - started, 3)
             report.requests = harvester.requests_made()
             run = {**report.model_dump(mode="json"), collection_meta.REPORT_KEY: metadata}
@@ -224,6 +229,27 @@ class HarvestService:
         if self.previews is not None and isinstance(where, Path):
             self.previews.build(where, previews)
         return report
+
+    def _write(
+        self,
+        uow: UnitOfWork,
+        harvester: ItemHarvester[Any],
+        where: Any,
+        run: _Pass,
+        report: HarvestReport,
+        progress: Progress | None,
+    ) -> tuple[set[str], list[PreviewJob]]:
+        """Assemble the hierarchy from every item's facts and upsert it: the origins
+        written, and the thumbnails to make (acquisitions with a new or changed file)."""
+        facts = _assembly_facts(run.states, run.cached)
+        produced = self._assemble(harvester, where, facts, report)
+        collection_meta.apply(produced, run.metadata)  # --title etc., given now or before
+        _attach_checksums(produced, {key: state.checksum for key, state in run.states.items()})
+        changed = {key for key, state in run.states.items() if run.cached.get(key) is not state}
+        previews = _preview_jobs(run.source, produced, changed)  # real paths, not aliased
+        _hide_identifying_names(produced, facts, where, report)
+        written = self._upsert(uow, run.source, produced, harvester, report, progress)
+        return written, previews
 
     # ----- step 1: discover items, fetch the changed ones ---------------------------------
     def _scan(
@@ -309,10 +335,11 @@ class HarvestService:
         harvester: ItemHarvester[Any],
         report: HarvestReport,
         progress: Progress | None,
-    ) -> None:
+    ) -> set[str]:
         existing = uow.records.origins_with_prefix(source + "#")
         fresh: list[StoredRecord] = []  # inserted together at the end (parents first)
         pending: set[str] = set()
+        written: set[str] = set()
         by_key: dict[str, StoredRecord] = {}
         seen: set[str] = set()
         items = list(produced)
@@ -337,6 +364,7 @@ class HarvestService:
                 fresh.append(stored)
                 pending.add(stored.id)
             by_key[item.key] = stored
+            written.add(origin)
             if progress:
                 progress("write", done, len(items))
         uow.records.insert_new(fresh)
@@ -346,6 +374,7 @@ class HarvestService:
                 if stored is not None:
                     writes.withdraw(uow, stored)
                     report.withdrawn += 1
+        return written
 
     def _upsert_one(
         self,
@@ -389,15 +418,26 @@ class HarvestService:
         return curated + [t for t in data.terms if t.iri not in blocked]
 
 
-def _preview_jobs(source: str, produced: list[HarvestedRecord]) -> list[PreviewJob]:
-    """Thumbnail jobs for the acquisitions of a run, with their files as listed."""
+def _preview_jobs(
+    source: str, produced: list[HarvestedRecord], changed: set[str]
+) -> list[PreviewJob]:
+    """Thumbnail jobs for the acquisitions with a file new or changed in this run (an
+    unchanged re-harvest touches no thumbnail and stats no file for them)."""
     return [
         PreviewJob(
             writes.origin_record_id(f"{source}#{item.key}"), [f.path for f in item.record.files]
         )
         for item in produced
-        if item.record.level.value in PREVIEW_LEVELS and item.record.files
+        if item.record.level.value in PREVIEW_LEVELS
+        and any(_lookup_key(f.path, changed) for f in item.record.files)
     ]
+
+
+def _lookup_key(path: str, keys: set[str]) -> bool:
+    """Whether a listed path names one of `keys` (harvest-state paths, which may lack
+    the listed path's leading folders; see `_lookup`)."""
+    parts = path.split("/")
+    return any("/".join(parts[start:]) in keys for start in range(min(len(parts), 4)))
 
 
 def _attach_checksums(produced: list[HarvestedRecord], checksums: dict[str, str]) -> None:
@@ -467,25 +507,43 @@ def _assembly_facts(states: dict[str, ItemState], cached: dict[str, ItemState]) 
     return facts
 
 
+def _mapping_stamp(harvester: ItemHarvester[Any]) -> str:
+    """What, besides the facts, decides the records: the harvester's version and options
+    (e.g. `--species`); secrets are masked in the dump, so they do not count."""
+    options = harvester.options.model_dump(mode="json", exclude={"secret"})
+    text = json.dumps(options, sort_keys=True, default=str)
+    return f"{harvester.name}:{harvester.version}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+def _digest(origins: Iterable[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(origins)).encode()).hexdigest()
+
+
 def _settled(
     uow: UnitOfWork,
     source: str,
-    produced: list[HarvestedRecord],
+    marker: ItemState | None,
+    stamp: str,
     removed: list[str],
     report: HarvestReport,
 ) -> bool:
-    """True when this run changes nothing: no item fetched, removed or failing, and the
-    catalogue holds exactly the produced records, all active (a record a curator
-    withdrew is restored by the full path, as before). Then re-annotating and hashing
-    every record is skipped -- what makes an unchanged re-harvest cheap."""
+    """True when this run changes nothing, so assembling, re-annotating and hashing every
+    record can be skipped -- what makes an unchanged re-harvest cheap. That holds when no
+    item was fetched, removed or failing (the facts are those of the last run), the
+    harvester's version and options are the same (so is the mapping), and the active
+    records of the source are exactly those the last run wrote (a record a curator
+    withdrew is restored by the full path, as before)."""
     if report.files_read or report.failed or removed:
         return False
+    if marker is None or marker.fingerprint != stamp:
+        return False
     existing = uow.records.origins_with_prefix(source + "#")
-    if any(status != RecordStatus.active.value for _id, status, _hash in existing.values()):
+    active = [
+        o for o, (_id, status, _hash) in existing.items() if status == RecordStatus.active.value
+    ]
+    if _digest(active) != marker.checksum:  # withdrawn by the harvest: not written either
         return False
-    if set(existing) != {f"{source}#{item.key}" for item in produced}:
-        return False
-    report.unchanged = len(produced)
+    report.unchanged = len(active)
     return True
 
 

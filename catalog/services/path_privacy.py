@@ -17,6 +17,7 @@ from typing import Any
 
 from catalog.domain.records import RecordCreate
 from harvesters.base import FileFacts, HarvestedRecord
+from harvesters.privacy import REDACTED
 
 #: Raw names at least this long are replaced anywhere in text, shorter ones in paths only.
 _WORD_LENGTH = 6
@@ -33,6 +34,8 @@ class PathAliases:
         words = [rf"(?<![^\W_]){re.escape(n)}(?![^\W_])" for n in names if len(n) >= _WORD_LENGTH]
         parts = [rf"(?:(?<=/)|^){re.escape(n)}(?=/|$)" for n in names if len(n) < _WORD_LENGTH]
         self.pattern = re.compile("|".join(words + parts)) if names else None
+        # plain literals: a cheap first test (the boundaries above defeat re's prefix scan)
+        self.anywhere = re.compile("|".join(re.escape(n) for n in names)) if names else None
 
     @classmethod
     def from_facts(cls, facts: list[FileFacts]) -> PathAliases:
@@ -40,7 +43,10 @@ class PathAliases:
         for fact in facts:
             for pair in fact.data.get("path_aliases") or []:
                 if len(pair) == 2:
-                    aliases[str(pair[0])] = str(pair[1])
+                    raw, safe = str(pair[0]), str(pair[1])
+                    # a folder named after two patients (each file redacts only its own
+                    # patient): neither form is safe, the folder becomes "redacted"
+                    aliases[raw] = safe if aliases.get(raw, safe) == safe else REDACTED
         return cls(aliases)
 
     def __bool__(self) -> bool:
@@ -51,6 +57,8 @@ class PathAliases:
         return self.aliases.get(name) or self.text(name)
 
     def path(self, path: str) -> str:
+        if self.anywhere is None or self.anywhere.search(path) is None:
+            return path
         return "/".join(self.aliases.get(part, part) for part in path.split("/"))
 
     def text(self, text: str) -> str:
@@ -76,6 +84,11 @@ def _rewrite_files(record: RecordCreate, aliases: PathAliases) -> None:
 
 
 def _rewrite_text(record: RecordCreate, aliases: PathAliases) -> RecordCreate:
+    assert aliases.anywhere is not None
+    # one fast serialisation tells whether any raw name is there at all (most records of a
+    # big export hold none outside their file list, which is rewritten already)
+    if not aliases.anywhere.search(record.model_dump_json(exclude={"source": {"location"}})):
+        return record
     data = record.model_dump(mode="json")
     location = data["source"].pop("location", None)
     rewritten = _walk(data, aliases)

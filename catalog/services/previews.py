@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 PREVIEW_LEVELS = frozenset({"acquisition", "derived"})
 #: Listed paths may start with folders above the harvested root (e.g. its own name).
 MAX_LEADING_PARTS = 4
+#: Thumbnails made at once (as many as the harvest's file readers).
+WORKERS = 4
 
 
 class PreviewStore:
@@ -92,23 +95,25 @@ class PreviewBuilder:
         self.render = render
 
     def build(self, root: Path, jobs: Iterable[PreviewJob]) -> int:
-        """(Re)write stale thumbnails; returns how many were written."""
-        written = 0
-        for job in jobs:
-            files = [f for f in (resolve(root, p) for p in job.paths) if f is not None]
-            if not files or not self._stale(job.record_id, files):
-                continue
-            try:
-                png = self.render(files)
-            except (ValueError, OSError) as exc:
-                log.warning("no preview for record %s: %s", job.record_id, exc)
-                continue
-            if png is None:
-                self.store.remove(job.record_id)  # the image is gone or now blank
-                continue
-            self.store.write(job.record_id, png)
-            written += 1
-        return written
+        """(Re)write stale thumbnails, a few at a time (decoding and numpy release the
+        GIL); returns how many were written."""
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            return sum(pool.map(lambda job: self._build_one(root, job), jobs))
+
+    def _build_one(self, root: Path, job: PreviewJob) -> int:
+        files = [f for f in (resolve(root, p) for p in job.paths) if f is not None]
+        if not files or not self._stale(job.record_id, files):
+            return 0
+        try:
+            png = self.render(files)
+        except (ValueError, OSError) as exc:
+            log.warning("no preview for record %s: %s", job.record_id, exc)
+            return 0
+        if png is None:
+            self.store.remove(job.record_id)  # the image is gone or now blank
+            return 0
+        self.store.write(job.record_id, png)
+        return 1
 
     def _stale(self, record_id: str, files: list[Path]) -> bool:
         made = self.store.mtime_ns(record_id)

@@ -164,6 +164,7 @@ class RecordService:
                 sort=sort or request.sort,
                 facet_trees=False,
             ),
+            rolled_concept=True,
         )
         groups = [self._group(identity, request, hit) for hit in collections.hits]
         return flat.model_copy(
@@ -189,10 +190,16 @@ class RecordService:
         result = self.backend.search(query)
         return HitGroup(collection=collection, hits=result.hits, matches=result.total)
 
-    def _flat(self, identity: Identity, request: SearchRequest) -> RecordPage:
+    def _flat(
+        self, identity: Identity, request: SearchRequest, *, rolled_concept: bool = False
+    ) -> RecordPage:
+        """One page of records. `rolled_concept`: the concept filter also matches what a
+        container's descendants are annotated with (the grouped view's datasets)."""
         concept = self._concept_clauses(request.concept)
         query, understood = self._query(identity, request)
-        if concept:
+        if concept and rolled_concept:
+            query.conjuncts = (*(query.conjuncts or ()), Conjunct(tuple(concept)))
+        elif concept:
             query.filters["terms"] = sorted({iri for c in concept for iri in c.iris})
         self.index_sync.refresh_if_changed()
         result = self.backend.search(query)
@@ -271,6 +278,9 @@ class RecordService:
         understood = self.reader.read(request.text or "", request.exact)
         ranges = [Conjunct((r,), understood=describe_atom(r)) for r in checked.ranges]
         conjuncts = (*understood.conjuncts, *ranges)
+        if (request.text or "").strip() and not understood.conjuncts:
+            # only separators typed (";", "--"): nothing to look for, so nothing matches
+            conjuncts = (Conjunct(atoms=(), understood="nothing to look for"),)
         line = " AND ".join(c.understood for c in conjuncts if c.understood)
         query = SearchQuery(
             text=request.text or "",
@@ -364,7 +374,10 @@ class RecordService:
 
     def _set_access(self, uow: UnitOfWork, stored: StoredRecord, update: AccessUpdate) -> None:
         own = dict(stored.own_access or {})
-        own.update(update.model_dump(mode="json", exclude_unset=True))
+        own.update(_access_changes(update))
+        for name in ("record", "files"):
+            if name in own and own[name] is None:
+                del own[name]  # an explicit null: inherit from the parent again
         if own.get("files") == "embargoed" and not own.get("embargo_until"):
             raise ValidationError(
                 "an embargo needs an end date (embargo_until)", field="embargo_until"
@@ -375,6 +388,14 @@ class RecordService:
         stored.updated = utcnow()
         uow.records.save(stored, snapshot=False)
         _propagate_access(uow, stored)
+
+
+def _access_changes(update: AccessUpdate) -> dict[str, Any]:
+    """The fields a PATCH sets; `grants: null` clears the list."""
+    changes = update.model_dump(mode="json", exclude_unset=True)
+    if "grants" in changes and changes["grants"] is None:
+        changes["grants"] = []
+    return changes
 
 
 def _chain(record: StoredRecord, known: dict[str, StoredRecord]) -> list[StoredRecord]:

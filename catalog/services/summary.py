@@ -12,12 +12,13 @@ the index does not hold; the walk reads only the record's own branch.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Hashable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from threading import Lock
+from typing import Any, Generic, TypeVar
 
 from catalog.domain.errors import NotFoundError
 from catalog.domain.identity import Identity
@@ -34,6 +35,7 @@ MAX_GRID_ROWS = 200
 #: > derived leaves room for one more).
 MAX_DEPTH = 6
 NO_SESSION = "\u2014"
+V = TypeVar("V")
 
 
 @dataclass
@@ -58,9 +60,43 @@ class _Tally:
     columns: Counter[str] = field(default_factory=Counter)
 
 
+class StampedMemo(Generic[V]):
+    """A bounded LRU memo whose entries hold while the store's change stamp does: any
+    record write moves the stamp, and every entry made before it is ignored."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[Hashable, tuple[Hashable, V]] = OrderedDict()
+        self._lock = Lock()
+
+    def get(self, key: Hashable, stamp: Hashable) -> V | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None or found[0] != stamp:
+                return None
+            self._entries.move_to_end(key)
+            return found[1]
+
+    def put(self, key: Hashable, stamp: Hashable, value: V) -> None:
+        with self._lock:
+            self._entries[key] = (stamp, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+def _reader_key(identity: Identity) -> Hashable:
+    """Callers who see the same records share summaries."""
+    return "*" if identity.sees_everything else tuple(sorted(identity.reader_keys()))
+
+
 class SummaryService:
-    def __init__(self, uow_factory: Callable[[], UnitOfWork]) -> None:
+    """Dataset summaries, remembered per (record, kind of reader) until a record changes:
+    a big collection's page would otherwise read its whole branch on every view."""
+
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], memo_size: int = 256) -> None:
         self.uow_factory = uow_factory
+        self._memo: StampedMemo[DatasetSummary] = StampedMemo(memo_size)
 
     def dataset_summary(self, identity: Identity, record_id: str) -> DatasetSummary:
         """The summary of `record_id` and its visible descendants; 404 when invisible."""
@@ -68,11 +104,17 @@ class SummaryService:
             root = uow.records.get(record_id)
             if root is None or not can_see(identity, root):
                 raise NotFoundError(f"no record with id '{record_id}'")
+            key, stamp = (record_id, _reader_key(identity)), uow.records.change_stamp()
+            known = self._memo.get(key, stamp)
+            if known is not None:
+                return known
             tally = _Tally()
             _count(tally, root, _place_of_root(uow, root))
             for record, place in _descendants(uow, identity, root):
                 _count(tally, record, place)
-        return _summary(record_id, tally)
+        summary = _summary(record_id, tally)
+        self._memo.put(key, stamp, summary)
+        return summary
 
 
 def _place_of_root(uow: UnitOfWork, root: StoredRecord) -> _Place:
@@ -207,8 +249,8 @@ class GlanceService:
     def __init__(self, uow_factory: Callable[[], UnitOfWork], search: Search) -> None:
         self.uow_factory = uow_factory
         self.search = search
-        #: (public only?) -> (store change stamp, years); owned here, two entries at most.
-        self._years: dict[bool, tuple[tuple[str, int], list[Count]]] = {}
+        #: public only? -> years, while the store's change stamp holds.
+        self._years: StampedMemo[list[Count]] = StampedMemo(2)
 
     def glance(self, identity: Identity) -> CatalogueGlance:
         page = self.search(identity, SearchRequest(level="acquisition", size=1))
@@ -227,10 +269,10 @@ class GlanceService:
     def _years_for(self, public_only: bool) -> list[Count]:
         with self.uow_factory() as uow:
             stamp = uow.records.change_stamp()
-            cached = self._years.get(public_only)
-            if cached is not None and cached[0] == stamp:
-                return cached[1]
+            cached = self._years.get(public_only, stamp)
+            if cached is not None:
+                return cached
             counts = uow.records.acquisitions_per_year(public_only)
         years = [Count(value=str(year), count=counts[year]) for year in sorted(counts)]
-        self._years[public_only] = (stamp, years)
+        self._years.put(public_only, stamp, years)
         return years

@@ -110,7 +110,7 @@ _BODY_LIMIT = (
     "The request body may be IMAGORA_MAX_UPLOAD_BYTES long (10 MiB by default; longer is "
     "a 413). Lists are capped: keywords 1,000 (200 characters each), creators 1,000, "
     "identifiers 200, related 2,000, terms 2,000, files 100,000; integers must fit in 64 "
-    "bits and values may nest 64 levels (otherwise a 422)."
+    "bits and quality / source.raw may nest 64 levels (otherwise a 422)."
 )
 _WRITE_ERRORS = {
     **_ERRORS,
@@ -157,8 +157,9 @@ def search_json(
     # handing it to a thread cost more than it took (GIL contention halved req/s per core)
     page = catalog.records.search(identity, parse_search(params, settings.page_size))
     prefix = settings.base_url + path
-    page.links = query_page_links(prefix, query, page.page, page.size, page.total) or page_links(
-        prefix, list(params.multi_items()), page.page, page.size, page.total
+    total = page.group_total if page.group_total is not None else page.total  # pages of groups
+    page.links = query_page_links(prefix, query, page.page, page.size, total) or page_links(
+        prefix, list(params.multi_items()), page.page, page.size, total
     )
     body = page.__pydantic_serializer__.to_json(page)
     cache.put(key, body, epoch, generation)

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from catalog.domain.errors import BadRequestError, ImagoraError, ValidationError
 from catalog.domain.identity import ANONYMOUS, Identity
+from catalog.domain.search import MAX_QUERY_LENGTH, MAX_RESULT_WINDOW
 from catalog.services.ckan import failure
 from catalog.services.container import Catalog
 
@@ -84,6 +85,28 @@ async def ckan_action(request: Request, name: str) -> Response:
     return JSONResponse({"help": help_url, "success": True, "result": result})
 
 
+_INT = "integer"
+#: The parameters the actions read, with the bounds they enforce (a 409 beyond them).
+_PARAMETERS = [
+    ("id", {"type": "string"}, "package_show: the package id or name"),
+    ("q", {"type": "string", "maxLength": MAX_QUERY_LENGTH}, "package_search: query text"),
+    ("fq", {"type": "string"}, "package_search: filter query, e.g. res_format:DICOM"),
+    ("rows", {"type": _INT, "minimum": 0, "maximum": 1000}, "package_search: hits (0-1000)"),
+    ("start", {"type": _INT, "minimum": 0, "maximum": MAX_RESULT_WINDOW}, "package_search"),
+    ("sort", {"type": "string"}, "package_search: e.g. 'title_string asc'"),
+    ("facet.field", {"type": "string"}, "package_search: JSON list of fields"),
+    ("facet.limit", {"type": _INT, "minimum": -1, "maximum": 10_000}, "package_search"),
+    ("limit", {"type": _INT, "minimum": 0, "maximum": MAX_RESULT_WINDOW}, "package_list"),
+    ("offset", {"type": _INT, "minimum": 0, "maximum": MAX_RESULT_WINDOW}, "package_list"),
+]
+_OPENAPI = {
+    "parameters": [
+        {"name": name, "in": "query", "required": False, "schema": schema, "description": d}
+        for name, schema, d in _PARAMETERS
+    ]
+}
+
+
 def build_router() -> APIRouter:
     router = APIRouter(tags=["CKAN compatibility"])
     for number, path in enumerate(ROUTES):
@@ -96,6 +119,7 @@ def build_router() -> APIRouter:
                 operation_id=f"ckan_action_{method.lower()}" + (f"_{number}" if number else ""),
                 summary="CKAN Action API (package_search, package_show, package_list, ...)",
                 response_class=JSONResponse,
+                openapi_extra=_OPENAPI if method == "GET" else None,
             )
     return router
 

@@ -210,13 +210,15 @@ async def oai_endpoint(request: Request, catalog: CatalogDep) -> Response:
 
 def build_router() -> APIRouter:
     router = APIRouter(tags=["OAI-PMH"])
-    router.add_api_route(
-        "/oai",
-        oai_endpoint,
-        methods=["GET", "POST"],
-        response_class=Response,
-        summary="OAI-PMH 2.0 data provider (oai_dc, oai_datacite; set openaire_data)",
-    )
+    for method in ("GET", "POST"):  # one operation each: OpenAPI ids must be unique
+        router.add_api_route(
+            "/oai",
+            oai_endpoint,
+            methods=[method],
+            response_class=Response,
+            operation_id=f"oai_pmh_{method.lower()}",
+            summary="OAI-PMH 2.0 data provider (oai_dc, oai_datacite; set openaire_data)",
+        )
     return router
 
 

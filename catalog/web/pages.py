@@ -72,11 +72,16 @@ class ActiveFilter:
 
 
 def facet_groups(page: RecordPage, params: Params) -> list[FacetGroup]:
-    """Facet values as toggle links, in FACET_FIELDS order."""
+    """Facet values as toggle links, in FACET_FIELDS order. One species facet: the
+    species tree when there is one (rodent > rat, mouse), not a flat list beside it,
+    unless a flat species filter is already selected (so it can be removed here)."""
     groups = []
+    selected = {name for name, _ in params}
     for name, label in FACET_FIELDS.items():
         values = page.facets.get(name) or []
         if not values:
+            continue
+        if name == "species" and page.facet_trees.get("species") and name not in selected:
             continue
         group = FacetGroup(name=name, label=label, missing=page.facet_missing.get(name, 0))
         top = max(v.count for v in values) or 1

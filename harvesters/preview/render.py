@@ -16,6 +16,11 @@ import numpy as np
 
 #: Longest side of a thumbnail, in pixels.
 THUMBNAIL_SIZE = 256
+#: Pixels the window's percentiles are taken from (an even sample of bigger slices:
+#: the same window within a grey level, at a quarter of the cost for 256 x 256).
+MAX_SAMPLES = 16384
+#: zlib level: thumbnails are small, level 1 is several times faster than 6.
+PNG_LEVEL = 1
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -24,7 +29,8 @@ def window_level(pixels: np.ndarray, low_pct: float = 1.0, high_pct: float = 99.
     data = np.asarray(pixels, dtype=np.float64)
     if data.ndim != 2 or data.size == 0:
         raise ValueError(f"a preview needs a 2-D slice, got shape {data.shape}")
-    finite = data[np.isfinite(data)]
+    sample = data.ravel()[:: max(1, data.size // MAX_SAMPLES)]  # percentiles of a sample
+    finite = sample[np.isfinite(sample)]
     if finite.size == 0:
         return np.zeros(data.shape, dtype=np.uint8)
     # the black level from every pixel (background included); the white level from the
@@ -67,7 +73,7 @@ def png_bytes(image: np.ndarray) -> bytes:
     return (
         PNG_SIGNATURE
         + _chunk(b"IHDR", header)
-        + _chunk(b"IDAT", zlib.compress(raw, 6))
+        + _chunk(b"IDAT", zlib.compress(raw, PNG_LEVEL))
         + _chunk(b"IEND", b"")
     )
 

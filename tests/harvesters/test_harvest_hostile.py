@@ -158,8 +158,9 @@ def test_control_characters_in_harvested_text_are_stripped(
     (root / "dataset_description.json").write_text(json.dumps(description))
     catalog.harvest.run(SYSTEM, "bids", str(root))
     found = catalog.records.search(SYSTEM, SearchRequest(level="collection"))
-    record = catalog.records.get(SYSTEM, found.hits[0].id)
-    assert record.title == "Rat study[0m one"
+    titles = {hit.title: hit.id for hit in found.hits}  # the raw dataset and a derivative
+    assert "Rat study[0m one" in titles, titles
+    record = catalog.records.get(SYSTEM, titles["Rat study[0m one"])
     context = ExportContext(base_url="http://127.0.0.1:8000")
     for render in (datacite.to_xml, bibtex.entry, _turtle):
         text = render(record, context)
@@ -170,3 +171,16 @@ def test_control_characters_in_harvested_text_are_stripped(
 
 def _turtle(record: object, context: ExportContext) -> str:
     return dcat.to_turtle(dcat.record_graph(record, context))  # type: ignore[arg-type]
+
+
+def test_bidsignore_link_out_of_the_tree_is_not_read(catalog: Catalog, tmp_path: Path) -> None:
+    root = write_sample_dataset(tmp_path / "bids")
+    outside = tmp_path / "rules"
+    outside.write_text("sub-01/\n")
+    (root / ".bidsignore").symlink_to(outside)
+    report = catalog.harvest.run(SYSTEM, "bids", str(root))
+    real = os.path.realpath(tmp_path)
+    assert _errors(report)[f"{root}/.bidsignore"] == (
+        f"symbolic link to {real}/rules, outside the harvested folder {real}/bids; not followed"
+    )
+    assert any("sub-01" in path for path in _listed_files(catalog))  # its rules were not used

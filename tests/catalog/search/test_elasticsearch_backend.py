@@ -174,3 +174,19 @@ def test_server_errors_are_search_service_errors():
     backend = ElasticsearchBackend("http://es:9200", client=client)
     with pytest.raises(SearchServiceError, match="500 to HEAD /imagora-records"):
         backend.search(SearchQuery(text="brain"))
+
+
+def test_term_suggestions_come_from_the_term_suggester():
+    answer = {
+        "suggest": {
+            "w0_title": [{"text": "hipocampus", "options": [{"text": "hippocampus", "freq": 4}]}],
+            "w0_text": [{"text": "hipocampus", "options": [{"text": "hippocampal", "freq": 2}]}],
+        }
+    }
+    server = FakeServer(answer)
+    backend = backend_for(server)
+    assert backend.suggest_terms(["hipocampus"], ANON) == {"hippocampus": 4, "hippocampal": 2}
+    body = server.body("/_search")
+    assert body["size"] == 0
+    title = body["suggest"]["w0_title"]
+    assert title["text"] == "hipocampus" and title["term"]["field"] == "title"

@@ -262,3 +262,31 @@ def test_a_concept_without_records_suggests_its_broader_concept(semantic_catalog
 
 def test_no_suggestions_when_something_matches(semantic_catalog):
     assert semantic_catalog.records.search(ANONYMOUS, SearchRequest(text="rat")).suggestions == []
+
+
+def test_grouped_without_a_query_lists_the_newest_datasets_first(semantic_catalog):
+    cat = semantic_catalog
+    page = cat.records.search(ANONYMOUS, SearchRequest(group="collection"))
+    titles = [g.collection.title for g in page.groups or []]
+    assert [t.split()[1] for t in titles] == ["1", "0"]  # Study 1 was created last
+    assert page.group_total == 2 and page.total > 2
+    newest = page.groups[0]
+    assert newest.collection.rollup.subjects == 12
+    assert newest.collection.rollup.acquisitions == 12
+    assert newest.matches == 24 and len(newest.hits) == 3  # subjects and scans, collapsed
+
+
+def test_a_dataset_matches_what_its_records_hold(semantic_catalog):
+    """`rat 3T pilot`: no single record need hold all three; the dataset does."""
+    cat = semantic_catalog
+    datasets = hits(cat, "rat 3T", "collection")
+    assert datasets and datasets <= hits(cat, "rat", "collection") & hits(cat, "3T", "collection")
+    grouped = cat.records.search(ANONYMOUS, SearchRequest(text="rat 3T", group="collection"))
+    assert {g.collection.id for g in grouped.groups or []} == datasets
+    for group in grouped.groups or []:
+        assert all(h.collection_id == group.collection.id for h in group.hits)
+
+
+def test_text_of_separators_only_matches_nothing(semantic_catalog):
+    page = semantic_catalog.records.search(ANONYMOUS, SearchRequest(text="; --"))
+    assert page.total == 0 and page.understood == "nothing to look for"

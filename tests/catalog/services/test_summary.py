@@ -11,6 +11,7 @@ from catalog.domain.errors import NotFoundError
 from catalog.domain.identity import ANONYMOUS, SYSTEM
 from catalog.domain.records import (
     Access,
+    AccessUpdate,
     BidsInfo,
     Concept,
     FileEntry,
@@ -109,9 +110,14 @@ def test_an_invisible_record_has_no_summary(catalog: Catalog) -> None:
 
 def test_withdrawn_records_are_not_counted(catalog: Catalog) -> None:
     ids = _study(catalog)
-    catalog.records.withdraw(SYSTEM, ids["sub1"])
+    before = catalog.summaries.dataset_summary(ANONYMOUS, ids["col"])
+    assert catalog.summaries.dataset_summary(ANONYMOUS, ids["col"]) is before  # remembered
+    catalog.records.withdraw(SYSTEM, ids["sub1"])  # ... until a record changes
     summary = catalog.summaries.dataset_summary(ANONYMOUS, ids["col"])
     assert (summary.subjects, summary.acquisitions) == (1, 2)
+    catalog.records.set_access(SYSTEM, ids["ses21"], AccessUpdate(record="restricted"))
+    assert catalog.summaries.dataset_summary(ANONYMOUS, ids["col"]).acquisitions == 0
+    assert catalog.summaries.dataset_summary(SYSTEM, ids["col"]).acquisitions == 4
 
 
 def test_catalogue_glance_counts_visible_acquisitions_per_year(catalog: Catalog) -> None:

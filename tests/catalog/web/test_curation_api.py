@@ -44,5 +44,8 @@ def test_curated_title_survives_reharvest_and_only_curators_see_both(tmp_path: P
             seen = client.get(f"/api/records/{rid}", headers=curator).json()
             assert seen["source"]["location"] == str(root.resolve())
             assert seen["curation"]["harvested"]["title"] == "T1 MPRAGE"
+            page = client.get(f"/records/{rid}", headers=curator).text
+            assert "Curated fields" in page and '>"T1 MPRAGE"<' in page
+            assert "Curated fields" not in client.get(f"/records/{rid}").text
     finally:
         catalog.close()

@@ -214,3 +214,9 @@ def test_search_page_suggests_corrections_and_shows_facet_bars(client: TestClien
     assert bars and all("width:" in b.get("style") for b in bars)
     assert full.xpath("//p[@class='facet-missing']")  # collections have no modality
     assert full.xpath("//form[@class='range-form']//input[@name='tr_ms.min']")
+
+
+def test_one_species_facet_the_tree(client: TestClient) -> None:
+    page = doc(client.get("/search", params={"group": "none"}))
+    species = page.xpath("//details[summary='Species']")
+    assert len(species) == 1 and "tree" in species[0].get("class")

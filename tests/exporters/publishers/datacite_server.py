@@ -15,7 +15,7 @@ import base64
 import re
 from typing import Any
 
-from loopback import LoopbackService, Reply, Request
+from publish_loopback import LoopbackService, Reply, Request
 
 JSON_API = "application/vnd.api+json"
 GENERAL_TYPES = {

@@ -21,7 +21,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import unquote
 
-from loopback import LoopbackService, Reply, Request
+from publish_loopback import LoopbackService, Reply, Request
 
 ACCESS_RIGHTS = {"open", "embargoed", "restricted", "closed"}
 UPLOAD_TYPES = {"publication", "poster", "presentation", "dataset", "image", "video", "software"}

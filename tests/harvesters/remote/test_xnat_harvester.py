@@ -288,3 +288,20 @@ def test_session_moved_to_a_new_subject(catalog: Catalog, xnat: Loopback) -> Non
     with catalog.uow() as uow:
         moved = uow.records.get(now["session:XNAT_E00003"]["id"])
     assert moved is not None and moved.parent_id == now["subject:XNAT_S00151"]["id"]
+
+
+def test_unchanged_items_but_new_options_or_a_withdrawn_record_rewrite(
+    catalog: Catalog, xnat: Loopback
+) -> None:
+    """The "nothing changed" shortcut holds only while the mapping and the catalogue are
+    what the last run left: new options remap, a curator's withdrawal is undone."""
+    harvest(catalog, xnat, project="RATPET")
+    remapped = harvest(catalog, xnat, project="RATPET", species="rat")
+    assert (remapped.files_read, remapped.updated) == (0, 1)  # the rat's subject record
+    settled = harvest(catalog, xnat, project="RATPET", species="rat")
+    assert (settled.updated, settled.unchanged) == (0, 6)
+    scan = active(catalog)["scan:XNAT_E00004/5"]
+    catalog.records.withdraw(SYSTEM, scan["id"])
+    restored = harvest(catalog, xnat, project="RATPET", species="rat")
+    assert (restored.files_read, restored.updated, restored.unchanged) == (0, 1, 5)
+    assert active(catalog)["scan:XNAT_E00004/5"]["status"] == "active"
