@@ -12,6 +12,7 @@ nearest standard strength within `NOMINAL_TOLERANCE`; the measured value stays i
 
 from __future__ import annotations
 
+import bisect
 import re
 
 #: Magnet classes in clinical and preclinical use, in tesla.
@@ -91,7 +92,9 @@ def nominal_field_strength(tesla: float | None) -> float | None:
     """The magnet class of a measured field (2.89 -> 3.0; 7.05 -> 7.0), else rounded."""
     if tesla is None or tesla <= 0:
         return None
-    near = min(NOMINAL_FIELD_STRENGTHS, key=lambda n: abs(n - tesla))
+    at = bisect.bisect_left(NOMINAL_FIELD_STRENGTHS, tesla)
+    candidates = NOMINAL_FIELD_STRENGTHS[max(at - 1, 0) : at + 1]
+    near = min(candidates, key=lambda n: abs(n - tesla))
     if abs(near - tesla) <= near * NOMINAL_TOLERANCE:
         return near
     return round(tesla, 1)
