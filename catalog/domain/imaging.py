@@ -68,6 +68,8 @@ VENDORS: dict[str, str] = {
     "varian": "Agilent",
 }
 
+_CANONICAL = frozenset(VENDORS.values())
+
 #: Words that name a modality -> DICOM modality code.
 MODALITY_WORDS: dict[str, str] = {
     "mri": "MR",
@@ -120,6 +122,8 @@ def normalise_vendor(raw: str | None) -> str | None:
     """One name per vendor ("G.E. Medical Systems" -> "GE"); unknown ones kept as typed."""
     if not raw or not raw.strip():
         return None
+    if raw in _CANONICAL:  # already normalised (stored bodies are, since write time)
+        return raw
     key = " ".join(re.sub(r"[._,\-]+", " ", raw.lower()).split())
     compact = key.replace(" ", "")
     if key in VENDORS:

@@ -52,7 +52,12 @@ def own_part(record: StoredRecord) -> Rollup:
     files = body.get("files") or []
     sequence = (body.get("bids") or {}).get("suffix") or imaging.get("sequence")
     acquired = _date(imaging.get("acquisition_date"))
-    part = Rollup(
+    # built field by field from the stored body: no validation pass (a rebuild makes one
+    # per record)
+    part = Rollup.model_construct(
+        subjects=0,
+        sessions=0,
+        acquisitions=0,
         modalities=[str(imaging["modality"])] if imaging.get("modality") else [],
         field_strengths_t=[float(nominal)] if nominal else [],
         manufacturers=[m for m in [normalise_vendor(imaging.get("manufacturer"))] if m],
