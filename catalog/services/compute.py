@@ -176,6 +176,12 @@ class ComputeService:
     def rerun(self, identity: Identity, job_id: str) -> JobPublic:
         """The same pipeline, version, inputs, parameters and executor, as a new job."""
         job = self._load(identity, job_id)
+        current = pipelines.descriptor(job.pipeline).version
+        if current != job.pipeline_version:
+            raise ConflictError(
+                f"job {job_id} ran {job.pipeline} {job.pipeline_version}; this installation has "
+                f"version {current}, so it cannot be re-run as it was (run it anew instead)"
+            )
         request = JobRequest.model_validate(job.request)
         request = request.model_copy(
             update={"records": [i["record_id"] for i in job.spec["inputs"]], "query": None}
@@ -189,9 +195,8 @@ class ComputeService:
             return list(dict.fromkeys(request.records))
         if not request.query:
             raise ValidationError("select the inputs: records or a query", field="records")
-        page = self.records.search(
-            identity, SearchRequest(text=request.query, size=MAX_QUERY_INPUTS)
-        )
+        search = SearchRequest(text=request.query, size=MAX_QUERY_INPUTS, level=request.level)
+        page = self.records.search(identity, search)
         if page.total == 0:
             raise ValidationError(f"the query '{request.query}' finds no records", field="query")
         if page.total > MAX_QUERY_INPUTS:
