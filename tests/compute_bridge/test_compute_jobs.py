@@ -20,6 +20,7 @@ from catalog.domain.errors import (
     AuthenticationError,
     NotFoundError,
     PermissionDeniedError,
+    SourceUnusableError,
     ValidationError,
 )
 from catalog.domain.identity import ANONYMOUS, SYSTEM, Identity
@@ -207,3 +208,19 @@ def test_unknown_executor_and_pipeline_are_named(catalog: Catalog, mese) -> None
         NotFoundError, match="unknown pipeline 'fsl'; known pipelines: relaxometry, segmentation"
     ):
         catalog.compute.submit(ALICE, JobRequest(pipeline="fsl", records=ids))
+
+
+def test_harvester_refuses_partial_and_failed_outputs(catalog: Catalog, tmp_path: Path) -> None:
+    work = tmp_path / "job"
+    partial = work / "output.partial"
+    partial.mkdir(parents=True)
+    (partial / "metadata.json").write_text('{"outputs": []}')
+    with pytest.raises(SourceUnusableError, match="partial outputs are never catalogued"):
+        catalog.harvest.run(SYSTEM, "compute", str(partial))
+    final = work / "output"
+    partial.rename(final)
+    with pytest.raises(SourceUnusableError, match="the job did not succeed; nothing to catalogue"):
+        catalog.harvest.run(SYSTEM, "compute", str(final))
+    (work / "result.json").write_text('{"ok": false, "error": "boom"}')
+    with pytest.raises(SourceUnusableError, match="the job did not succeed"):
+        catalog.harvest.run(SYSTEM, "compute", str(final))
