@@ -15,7 +15,7 @@ PACKAGES := catalog harvesters ontologies exporters compute_bridge
 LINT_PATHS := $(PACKAGES) tests $(wildcard benchmarks)
 
 # pip extras each target needs; `make run` installs less than `make test`.
-EXTRAS ?= postgres
+EXTRAS ?= postgres,ckan
 test lint bench: EXTRAS := test,postgres
 
 .DEFAULT_GOAL := help
@@ -64,6 +64,8 @@ bench: venv
 	cd benchmarks && ../$(BIN)/python harvest_bench.py dicom
 	cd benchmarks && ../$(BIN)/python harvest_bench.py bids
 	cd benchmarks && ../$(BIN)/python http_bench.py
+	cd benchmarks && ../$(BIN)/python remote_harvest_bench.py --acquisitions 1000
+	cd benchmarks && ../$(BIN)/python oai_bench.py
 	cd benchmarks && ../$(BIN)/python relaxometry_bench.py
 
 clean:

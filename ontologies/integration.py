@@ -7,6 +7,9 @@ search pay nothing.
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
 from catalog.domain.records import RecordCreate, Term
@@ -24,6 +27,33 @@ def query_expander() -> Callable[[str, bool], list[ConceptClause]]:
     return expand_query
 
 
+def phrase_finder() -> Callable[[str, bool], list]:
+    """(text, exact) -> the concepts named in it, one phrase (span + clauses) each."""
+
+    def find(text: str, exact: bool) -> list:
+        from ontologies.expansion import phrases
+
+        return phrases(text, exact=exact)
+
+    return find
+
+
+def species_finder() -> Callable[[str], tuple[str, ...]]:
+    """A species name ("rat", "Rattus norvegicus", an NCBITaxon IRI) -> the IRIs a
+    species filter accepts: the species and its narrower concepts (strains)."""
+
+    def find(name: str) -> tuple[str, ...]:
+        from ontologies.expansion import expand
+
+        expansion = expand(name, schemes=("species",))
+        whole = [r for r in expansion.recognised if r.span == (0, len(name.strip()))]
+        if not whole:
+            return ()
+        return tuple(iri for clause in expansion.clauses for iri in clause.iris)
+
+    return find
+
+
 def record_annotator() -> Callable[[RecordCreate, list[Term]], list[Term]]:
     """(record, previous terms) -> the record's terms, keeping curators' decisions.
 
@@ -31,6 +61,7 @@ def record_annotator() -> Callable[[RecordCreate, list[Term]], list[Term]]:
     kept beside the annotator's proposals unless a curator already decided on that IRI.
     """
     state: dict[str, object] = {}
+    memo = AnnotationMemo()
 
     def annotate(record: RecordCreate, previous: list[Term]) -> list[Term]:
         annotator = state.get("annotator")
@@ -38,13 +69,67 @@ def record_annotator() -> Callable[[RecordCreate, list[Term]], list[Term]]:
             from ontologies.annotator import Annotator
 
             annotator = state["annotator"] = Annotator()
+        key = memo.key(record, previous)
+        found = memo.get(key)
+        if found is not None:
+            return found
         terms = annotator.annotate(record, previous)  # type: ignore[attr-defined]
         known = {t.iri for t in terms}
         rejected = {t.iri for t in previous if t.status == "rejected"}
         extra = [t for t in record.terms if t.iri not in known and t.iri not in rejected]
+        memo.put(key, [*terms, *extra])
         return [*terms, *extra]
 
     return annotate
+
+
+class AnnotationMemo:
+    """Annotations of recently seen inputs, owned by one annotator (whose vocabulary is
+    fixed for its lifetime, so no generation is needed), at most `size` entries.
+
+    Why: a harvest annotates thousands of acquisitions of a few protocols, and the
+    annotator's result depends only on the record's rule facts (`record_facts`), the
+    previous terms and the harvester's own terms -- the key -- so repeats cost a lookup
+    instead of a pass over every rule (~2 ms). Results are copied out: callers own them.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self.hits = 0
+        self._entries: OrderedDict[str, list[dict[str, object]]] = OrderedDict()
+        self._lock = threading.Lock()  # web threads annotate too
+
+    @staticmethod
+    def key(record: RecordCreate, previous: list[Term]) -> str:
+        from ontologies.rules import record_facts
+
+        parts = [
+            record_facts(record),
+            [t.model_dump(mode="json") for t in previous],
+            [t.model_dump(mode="json") for t in record.terms],
+        ]
+        return json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+
+    def get(self, key: str) -> list[Term] | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+        # validated when stored; `model_construct` skips a second validation (a deep
+        # `model_copy` cost more than the annotation it saves)
+        return [Term.model_construct(**{**t, "evidence": dict(t["evidence"])}) for t in found]  # type: ignore[arg-type]
+
+    def put(self, key: str, terms: list[Term]) -> None:
+        copies = [{**dict(t), "evidence": dict(t.evidence)} for t in terms]
+        with self._lock:
+            self._entries[key] = copies
+            if len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def term_closure() -> Callable[[Iterable[str]], set[str]]:

@@ -19,19 +19,11 @@ from catalog.domain.identity import SYSTEM
 from catalog.domain.results import HarvestReport
 from catalog.services.demo import DemoReport, run_demo
 from catalog.services.harvest import HarvestService
-from harvesters.base import Harvester, HarvestOptions
-from harvesters.registry import harvesters
+from harvesters.base import HarvestOptions
 
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
-
-
-def _harvester_class(kind: str) -> type[Harvester]:
-    try:
-        return harvesters.get(kind)
-    except NotFoundError as exc:
-        raise CliError(exc.message, EXIT_USAGE) from exc
 
 
 def parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -44,18 +36,25 @@ def parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
-def build_options(kind: str, given: dict[str, Any]) -> HarvestOptions:
-    """The harvester's `Options` from the command line; unknown options are refused."""
-    _harvester_class(kind)  # an unknown TYPE is a usage error
+def build_options(service: HarvestService, kind: str, given: dict[str, Any]) -> HarvestOptions:
+    """The harvester's `Options` from the command line; an unknown TYPE or option is a
+    usage error (exit status 2) naming what the harvester does take."""
     try:
-        return HarvestService.parse_options(kind, given, spell=_flag)
-    except ValidationError as exc:
+        return service.parse_options(kind, given, spell=_flag)
+    except (NotFoundError, ValidationError) as exc:
         raise CliError(exc.message, EXIT_USAGE) from None
 
 
 _SOURCE_OPTIONS = (
     click.option("--species", help="Species of the subjects when the source does not say."),
-    click.option("--collection-title", help="Title of the collection record."),
+    click.option(
+        "--title",
+        "--collection-title",
+        "collection_title",
+        help="Title of the collection record (kept by later harvests that omit it).",
+    ),
+    click.option("--description", help="Description of the collection record (kept likewise)."),
+    click.option("--license", help="Licence of the collection, an SPDX id such as CC-BY-4.0."),
     click.option("--user", help="User name for a remote source."),
     click.option("--password", help="Password for a remote source."),
     click.option("--token", help="API token for a remote source."),
@@ -84,9 +83,49 @@ def render_report(report: HarvestReport) -> None:
     )
     for item in report.errors:
         console.print(f"  [red]error[/] {escape(item.item)}: {escape(item.error)}", highlight=False)
+    for conflict in report.conflicts:
+        console.print(
+            f"  [yellow]conflict[/] record {escape(conflict.record)}, {escape(conflict.field)}: "
+            f"{escape(conflict.message)}",
+            highlight=False,
+        )
 
 
-@click.command("harvest")
+#: What each built-in TYPE reads, with an example, for `imagora harvest --help`.
+TYPE_HELP: dict[str, tuple[str, str]] = {
+    "dicom": ("a folder of DICOM files (any layout)", "imagora harvest dicom /data/pacs-export"),
+    "bids": (
+        "a BIDS dataset (dataset_description.json at its top)",
+        'imagora harvest bids /data/ds000117 --title "Face processing" --license CC0-1.0',
+    ),
+    "bruker": (
+        "ParaVision study folders or .zip / .PvDatasets exports",
+        "imagora harvest bruker /data/paravision --species rat",
+    ),
+}
+
+
+class HarvestCommand(click.Command):
+    """`harvest --help` lists the TYPEs the registry holds, each with an example."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in HarvestService.kinds():
+            what, example = TYPE_HELP.get(name, (_summary(name), f"imagora harvest {name} ..."))
+            rows.append((name, f"{what}. Example: {example}"))
+        with formatter.section("Types"):
+            formatter.write_dl(rows)
+        super().format_epilog(ctx, formatter)
+
+
+def _summary(name: str) -> str:
+    try:
+        return HarvestService.describe(name)
+    except Exception:  # an unavailable plugin still gets a line
+        return "(unavailable: see `imagora plugins`)"
+
+
+@click.command("harvest", cls=HarvestCommand)
 @click.argument("kind", metavar="TYPE")
 @click.argument("location")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (last line).")
@@ -95,8 +134,13 @@ def render_report(report: HarvestReport) -> None:
 def harvest(
     state: CliState, kind: str, location: str, as_json: bool, extra: tuple[str, ...], **given: Any
 ) -> None:
-    """Harvest LOCATION with the TYPE harvester (see `imagora plugins`)."""
-    options = build_options(kind, {**given, **parse_pairs(extra)})
+    """Harvest LOCATION with the TYPE harvester.
+
+    LOCATION must be that kind of source: a DICOM folder given to `bids` (or a BIDS
+    dataset given to `bruker`) is refused with exit status 2 and nothing is created.
+    Run it again to pick up changes; only new or changed files are read.
+    """
+    options = build_options(state.catalog.harvest, kind, {**given, **parse_pairs(extra)})
     with progress_bars() as progress:
         report = state.catalog.harvest.run(SYSTEM, kind, location, options, progress)
     if as_json:

@@ -6,7 +6,9 @@ datalad's result records.
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -23,6 +25,15 @@ class ErrorItem(BaseModel):
     error: str
 
 
+class Conflict(BaseModel):
+    """A curated field the source changed since the last harvest; the curated value was
+    kept, a curator decides whether to take the source's new value."""
+
+    record: str
+    field: str
+    message: str = ""
+
+
 class HarvestReport(BaseModel):
     """The contract's JSON report of `imagora harvest --json` (plus `withdrawn`)."""
 
@@ -34,8 +45,44 @@ class HarvestReport(BaseModel):
     failed: int = 0
     errors: list[ErrorItem] = Field(default_factory=list)
     files_read: int = 0
+    """Items fetched (files read, remote items asked for) this run."""
     files_cached: int = 0
+    """Items whose fingerprint (or checksum) said "unchanged": not fetched again."""
+    duration_s: float = 0.0
+    requests: int = 0
+    """HTTP requests made to a remote source (retries included); 0 for local files."""
+    conflicts: list[Conflict] = Field(default_factory=list)
 
     def error(self, item: str, message: str) -> None:
         self.failed += 1
         self.errors.append(ErrorItem(item=item, error=message))
+
+
+class HarvestRun(BaseModel):
+    """One kept harvest run: its source, when, and its report (also for failed runs)."""
+
+    id: int
+    source: str
+    started: datetime
+    finished: datetime | None = None
+    report: HarvestReport
+
+
+class HarvestRunPage(BaseModel):
+    total: int
+    page: int
+    size: int
+    runs: list[HarvestRun]
+
+
+@dataclass
+class ItemState:
+    """What a harvest stored about one source item (file, remote session, package) after
+    the previous run: the fingerprint that says "unchanged", a stronger checksum when
+    the harvester has one, the facts it produced and the error it hit, if any."""
+
+    key: str
+    fingerprint: str
+    checksum: str
+    facts: list[dict[str, Any]]
+    error: str | None = None

@@ -1,7 +1,10 @@
 """HarvestService: incremental harvesting from any registered harvester.
 
-Files are compared with the cached state of the previous run (path, size, mtime; a
-content checksum when those disagree), so only new or changed files are read. Records are
+Items (local files, remote sessions, portal packages) are compared with the stored state
+of the previous run by fingerprint only -- what a fingerprint is belongs to the harvester
+(size and mtime confirmed by SHA-256 for files, `last_modified` / version stamps for
+remote items) -- so only new or changed items are fetched. Fetched states are
+checkpointed during the run, so a killed run resumes without fetching again. Records are
 matched to earlier ones by their stable source key: created / updated / unchanged are
 counted, and records whose source item disappeared become withdrawn tombstones (never a
 silent delete). Bad items become error entries; they never stop the run nor remove what
@@ -10,38 +13,59 @@ was catalogued before.
 
 from __future__ import annotations
 
+import copy
 import hashlib
-import os
+import json
+import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pydantic
 
 from catalog.domain.enums import RecordStatus
-from catalog.domain.errors import ValidationError
+from catalog.domain.errors import SourceUnusableError, ValidationError
 from catalog.domain.identity import Identity
 from catalog.domain.records import RecordCreate, Term
-from catalog.domain.results import HarvestReport
-from catalog.services.access import effective_access, require_writer
+from catalog.domain.results import Conflict, HarvestReport, HarvestRun, HarvestRunPage, ItemState
+from catalog.services import collection_meta, writes
+from catalog.services.access import require_admin, require_writer
 from catalog.services.indexing import IndexSync
-from catalog.services.records import body_of, build_stored, content_hash, origin_record_id
-from catalog.store.repository import FileState, StoredRecord, UnitOfWork, utcnow
-from harvesters.base import FileFacts, HarvestedRecord, Harvester, HarvestOptions, ItemError
+from catalog.services.path_privacy import PathAliases
+from catalog.services.previews import PREVIEW_LEVELS, PreviewBuilder, PreviewJob
+from catalog.services.source_lock import SourceLocks, source_key
+from catalog.store.repository import StoredRecord, UnitOfWork, utcnow
+from harvesters.base import (
+    Fetched,
+    FileFacts,
+    HarvestedRecord,
+    HarvestOptions,
+    ItemError,
+    ItemHarvester,
+    ItemRef,
+)
+from harvesters.http import strip_userinfo
 from harvesters.registry import harvesters
 
 Progress = Callable[[str, int, int | None], None]
 Annotate = Callable[[RecordCreate, list[Term]], list[Term]]
-READ_WORKERS = 4
+CHECKPOINT_ITEMS = 256
+#: A state row holding the harvester name:version of the last run: another version may
+#: map the same facts differently, so the "nothing changed" shortcut is off after upgrades.
+VERSION_KEY = "@harvester"
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return "sha256:" + digest.hexdigest()
+@dataclass(frozen=True)
+class _Pass:
+    """What one run's write pass works from: the items' states (and those of the last
+    run, to tell which changed) and the collection metadata to apply."""
+
+    source: str
+    states: dict[str, ItemState]
+    cached: dict[str, ItemState]
+    metadata: dict[str, str]
 
 
 class HarvestService:
@@ -51,15 +75,30 @@ class HarvestService:
         index_sync: IndexSync,
         secret: bytes,
         annotate: Annotate | None = None,
+        previews: PreviewBuilder | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.index_sync = index_sync
         self.secret = secret
         self.annotate = annotate
+        self.checkpoint_items = CHECKPOINT_ITEMS
+        self.previews = previews
+        self.locks = SourceLocks(index_sync.lock_path.parent / "harvest-locks")
 
     @staticmethod
+    def kinds() -> list[str]:
+        """The registered harvester types."""
+        return harvesters.names()
+
+    @staticmethod
+    def describe(kind: str) -> str:
+        """The first line of a harvester's docstring (for help texts); raises when the
+        plugin is unavailable (a missing dependency)."""
+        doc = (harvesters.get(kind).__doc__ or "").strip()
+        return doc.splitlines()[0].rstrip(".") if doc else kind
+
     def parse_options(
-        kind: str, values: dict[str, Any], spell: Callable[[str], str] = str
+        self, kind: str, values: dict[str, Any], spell: Callable[[str], str] = str
     ) -> HarvestOptions:
         """The harvester's typed `Options` from plain values; unknown names are refused
         with the list of those the harvester takes (`spell` writes a name as the caller
@@ -84,7 +123,9 @@ class HarvestService:
                 f"invalid {spell(name)} for the {kind} harvester: {first['msg']}", field=name
             ) from None
 
-    def make_harvester(self, kind: str, options: HarvestOptions | None = None) -> Harvester:
+    def make_harvester(
+        self, kind: str, options: HarvestOptions | None = None
+    ) -> ItemHarvester[Any]:
         cls = harvesters.get(kind)
         opts = options or cls.Options()
         opts.secret = self.secret
@@ -98,138 +139,190 @@ class HarvestService:
         options: HarvestOptions | None = None,
         progress: Progress | None = None,
     ) -> HarvestReport:
-        """Harvest `location` with the `kind` harvester; raises SourceUnusableError early."""
+        """Harvest `location` with the `kind` harvester.
+
+        Raises `SourceUnusableError` (unreachable, refused credentials, a listing cut
+        short) before anything in the catalogue changes, `HarvestRunningError` when
+        another process is harvesting the same source. Fetched item states are
+        checkpointed as the run goes, so a run killed half-way resumes where it stopped;
+        records are written in one transaction at the end, from every item's facts.
+        """
         require_writer(identity, "harvesting")
+        with self.locks.hold(source_key(kind, strip_userinfo(location))):
+            return self._open_and_run(kind, location, options, progress)
+
+    def _open_and_run(
+        self,
+        kind: str,
+        location: str,
+        options: HarvestOptions | None,
+        progress: Progress | None,
+    ) -> HarvestReport:
         harvester = self.make_harvester(kind, options)
-        root = harvester.check_location(location).resolve()
-        source = f"{kind}:{root}"
-        report = HarvestReport(source=source)
         started = utcnow()
+        try:
+            where = harvester.open(location)
+            try:
+                return self._run(harvester, where, progress)
+            finally:
+                harvester.close()
+        except SourceUnusableError as exc:
+            self._keep_failure(f"{kind}:{strip_userinfo(location)}", started, exc)
+            raise
+
+    def _keep_failure(self, source: str, started: datetime, exc: SourceUnusableError) -> None:
+        """A run that could not happen is kept too, so admins see why (no secrets: the
+        message went through the HTTP client's redaction)."""
+        report = HarvestReport(source=source)
+        report.error(source, exc.message)
         with self.uow_factory() as uow:
-            cached = uow.harvest.files(source)
-        states = self._scan(harvester, root, cached, report, progress)
-        facts = [FileFacts(**f) for s in states.values() for f in s.facts]
-        produced = self._assemble(harvester, root, facts, report)
-        _attach_checksums(produced, {path: state.checksum for path, state in states.items()})
-        _pseudonymise_paths(produced, _path_aliases(facts))
-        with self.uow_factory() as uow:
-            self._upsert(uow, source, produced, harvester, report, progress)
-            fresh: list[FileState] = []
-            for path, state in states.items():
-                if path not in cached:
-                    fresh.append(state)
-                elif cached[path] != state:
-                    uow.harvest.put(source, state)
-            uow.harvest.add_many(source, fresh)
-            uow.harvest.remove(source, [p for p in cached if p not in states])
             uow.harvest.add_run(source, started, report.model_dump(mode="json"))
             uow.commit()
+
+    def runs(self, identity: Identity, page: int = 1, size: int = 20) -> HarvestRunPage:
+        """Kept run reports, newest first (admins only: they name sources and errors)."""
+        require_admin(identity, "reading harvest reports")
+        if page < 1 or not 1 <= size <= 100:
+            raise ValidationError("page starts at 1 and size is 1-100", field="size")
+        with self.uow_factory() as uow:
+            total, stored = uow.harvest.runs(size, (page - 1) * size)
+        runs = [
+            HarvestRun(
+                id=r.id,
+                source=r.source,
+                started=r.started,
+                finished=r.finished,
+                report=HarvestReport.model_validate(r.report),
+            )
+            for r in stored
+        ]
+        return HarvestRunPage(total=total, page=page, size=size, runs=runs)
+
+    def _run(
+        self, harvester: ItemHarvester[Any], where: Any, progress: Progress | None
+    ) -> HarvestReport:
+        source = harvester.source_id(where)
+        report = HarvestReport(source=source)
+        started = time.monotonic()
+        started_at = utcnow()
+        with self.uow_factory() as uow:
+            cached = uow.harvest.items(source)
+            last = uow.harvest.last_run(source, having=collection_meta.REPORT_KEY)
+        metadata = collection_meta.merged(harvester.options, last)
+        marker = cached.pop(VERSION_KEY, None)
+        states = self._scan(harvester, where, source, cached, report, progress)
+        removed = [k for k in cached if k not in states]
+        previews: list[PreviewJob] = []
+        with self.uow_factory() as uow:
+            if not _settled(uow, source, marker, _mapping_stamp(harvester), removed, report):
+                run = _Pass(source, states, cached, metadata)
+                written, previews = self._write(uow, harvester, where, run, report, progress)
+                stamp = ItemState(VERSION_KEY, _mapping_stamp(harvester), _digest(written), [])
+                uow.harvest.put_many(source, [stamp])
+            uow.harvest.remove(source, removed)
+            report.duration_s = round(time.monotonic() - started, 3)
+            report.requests = harvester.requests_made()
+            run = {**report.model_dump(mode="json"), collection_meta.REPORT_KEY: metadata}
+            uow.harvest.add_run(source, started_at, run)
+            uow.commit()
         self.index_sync.try_apply()
+        if self.previews is not None and isinstance(where, Path):
+            self.previews.build(where, previews)
         return report
 
-    # ----- step 1: find and read files -------------------------------------------------
-    def _scan(
+    def _write(
         self,
-        harvester: Harvester,
-        root: Path,
-        cached: dict[str, FileState],
+        uow: UnitOfWork,
+        harvester: ItemHarvester[Any],
+        where: Any,
+        run: _Pass,
         report: HarvestReport,
         progress: Progress | None,
-    ) -> dict[str, FileState]:
-        states: dict[str, FileState] = {}
-        to_read: list[tuple[Path, str, os.stat_result]] = []
-        for found in harvester.discover(root):
+    ) -> tuple[set[str], list[PreviewJob]]:
+        """Assemble the hierarchy from every item's facts and upsert it: the origins
+        written, and the thumbnails to make (acquisitions with a new or changed file)."""
+        facts = _assembly_facts(run.states, run.cached)
+        produced = self._assemble(harvester, where, facts, report)
+        collection_meta.apply(produced, run.metadata)  # --title etc., given now or before
+        _attach_checksums(produced, {key: state.checksum for key, state in run.states.items()})
+        changed = {key for key, state in run.states.items() if run.cached.get(key) is not state}
+        previews = _preview_jobs(run.source, produced, changed)  # real paths, not aliased
+        _hide_identifying_names(produced, facts, where, report)
+        written = self._upsert(uow, run.source, produced, harvester, report, progress)
+        return written, previews
+
+    # ----- step 1: discover items, fetch the changed ones ---------------------------------
+    def _scan(
+        self,
+        harvester: ItemHarvester[Any],
+        where: Any,
+        source: str,
+        cached: dict[str, ItemState],
+        report: HarvestReport,
+        progress: Progress | None,
+    ) -> dict[str, ItemState]:
+        states: dict[str, ItemState] = {}
+        changed: list[tuple[ItemRef, ItemState | None]] = []
+        for found in harvester.discover_items(where):
             if isinstance(found, ItemError):
                 report.error(found.item, found.error)
+                if found.item in cached:  # keep what was catalogued before
+                    states[found.item] = cached[found.item]
                 continue
-            rel = _relative(found, root)
-            try:
-                stat = found.stat()
-            except OSError as exc:
-                report.error(rel, f"cannot stat file: {exc.strerror or exc}")
-                _keep_previous(states, cached, rel)
-                continue
-            old = cached.get(rel)
-            if (
-                old
-                and not old.error
-                and (old.size, old.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
-            ):
-                states[rel] = old
+            old = cached.get(found.key)
+            if old and not old.error and old.fingerprint == found.fingerprint:
+                states[found.key] = old
                 report.files_cached += 1
             else:
-                to_read.append((found, rel, stat))
-        total = len(to_read)
-        with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
-            jobs = [
-                (
-                    rel,
-                    stat,
-                    cached.get(rel),
-                    pool.submit(self._read_one, harvester, path, cached.get(rel)),
-                )
-                for path, rel, stat in to_read
-            ]
-            for done, (rel, stat, old, job) in enumerate(jobs, 1):
-                self._collect(rel, stat, old, job.result(), states, report)
-                if progress:
-                    progress("read", done, total)
+                changed.append((found, old))
+        self._fetch(harvester, where, source, changed, states, report, progress)
         return states
 
-    @staticmethod
-    def _read_one(
-        harvester: Harvester, path: Path, old: FileState | None
-    ) -> tuple[str, list[dict] | None, str | None]:
-        """(checksum, facts or None when unchanged, error message)."""
-        try:
-            checksum = sha256_file(path)
-        except OSError as exc:
-            return "", None, f"cannot read file: {exc.strerror or exc}"
-        if old and not old.error and old.checksum == checksum:
-            return checksum, None, None
-        try:
-            facts = harvester.read(path)
-        except (ValueError, OSError, KeyError, IndexError, TypeError, EOFError) as exc:
-            return checksum, None, str(exc) or exc.__class__.__name__
-        # shallow: the facts were just built for us (dataclasses.asdict deep-copies them)
-        return checksum, [{"path": f.path, "kind": f.kind, "data": f.data} for f in facts], None
-
-    @staticmethod
-    def _collect(
-        rel: str,
-        stat: os.stat_result,
-        old: FileState | None,
-        result: tuple[str, list[dict] | None, str | None],
-        states: dict[str, FileState],
+    def _fetch(
+        self,
+        harvester: ItemHarvester[Any],
+        where: Any,
+        source: str,
+        changed: list[tuple[ItemRef, ItemState | None]],
+        states: dict[str, ItemState],
         report: HarvestReport,
+        progress: Progress | None,
     ) -> None:
-        checksum, facts, error = result
-        if error:
-            report.error(rel, error)
-            previous = old.facts if old else []  # keep what was catalogued before
-            states[rel] = FileState(rel, stat.st_size, stat.st_mtime_ns, checksum, previous, error)
-            return
-        if facts is None and old is not None:
-            states[rel] = FileState(rel, stat.st_size, stat.st_mtime_ns, checksum, old.facts)
-            report.files_cached += 1
-            return
-        states[rel] = FileState(rel, stat.st_size, stat.st_mtime_ns, checksum, facts or [])
-        report.files_read += 1
+        """Fetch changed items, committing their states every `CHECKPOINT_ITEMS` (only the
+        harvest state: the catalogue itself changes at the end of the run)."""
+        previous = {ref.key: old for ref, old in changed}
+        pending: list[ItemState] = []
+        for done, fetched in enumerate(harvester.fetch(where, changed), 1):
+            state = _merge(fetched, previous.get(fetched.key), report)
+            states[state.key] = state
+            pending.append(state)
+            if len(pending) >= self.checkpoint_items:
+                self._checkpoint(source, pending)
+            if progress:
+                progress("read", done, len(changed))
+        self._checkpoint(source, pending)
+
+    def _checkpoint(self, source: str, pending: list[ItemState]) -> None:
+        if pending:
+            with self.uow_factory() as uow:
+                uow.harvest.put_many(source, pending)
+                uow.commit()
+            pending.clear()
 
     # ----- step 2: build the hierarchy -------------------------------------------------
     @staticmethod
     def _assemble(
-        harvester: Harvester, root: Path, facts: list[FileFacts], report: HarvestReport
+        harvester: ItemHarvester[Any], where: Any, facts: list[FileFacts], report: HarvestReport
     ) -> list[HarvestedRecord]:
         produced: list[HarvestedRecord] = []
         try:
-            for item in harvester.assemble(root, facts):
+            for item in harvester.assemble(where, facts):
                 if isinstance(item, ItemError):
                     report.error(item.item, item.error)
                 else:
                     produced.append(item)
         except Exception as exc:  # a harvester bug must not lose the catalogue
-            report.error(str(root), f"{harvester.name} harvester failed while assembling: {exc}")
+            report.error(str(where), f"{harvester.name} harvester failed while assembling: {exc}")
             raise
         return produced
 
@@ -239,11 +332,14 @@ class HarvestService:
         uow: UnitOfWork,
         source: str,
         produced: Iterable[HarvestedRecord],
-        harvester: Harvester,
+        harvester: ItemHarvester[Any],
         report: HarvestReport,
         progress: Progress | None,
-    ) -> None:
+    ) -> set[str]:
         existing = uow.records.origins_with_prefix(source + "#")
+        fresh: list[StoredRecord] = []  # inserted together at the end (parents first)
+        pending: set[str] = set()
+        written: set[str] = set()
         by_key: dict[str, StoredRecord] = {}
         seen: set[str] = set()
         items = list(produced)
@@ -257,14 +353,28 @@ class HarvestService:
             if item.parent_key and parent is None:
                 report.error(item.key, f"parent '{item.parent_key}' was not harvested")
                 continue
-            stored = self._upsert_one(uow, origin, item.record, parent, harvester, report)
+            known = origin in existing  # a first harvest need not look each record up
+            if known and parent is not None and parent.id in pending:
+                # an existing record moves under a new parent: insert the new ones first
+                uow.records.insert_new(fresh)
+                fresh.clear()
+                pending.clear()
+            stored = self._upsert_one(uow, origin, item.record, parent, harvester, report, known)
+            if not known:
+                fresh.append(stored)
+                pending.add(stored.id)
             by_key[item.key] = stored
+            written.add(origin)
             if progress:
                 progress("write", done, len(items))
+        uow.records.insert_new(fresh)
         for origin, (record_id, status, _hash) in existing.items():
             if origin not in seen and status == RecordStatus.active.value:
-                self._withdraw(uow, record_id)
-                report.withdrawn += 1
+                stored = uow.records.get(record_id)
+                if stored is not None:
+                    writes.withdraw(uow, stored)
+                    report.withdrawn += 1
+        return written
 
     def _upsert_one(
         self,
@@ -272,34 +382,31 @@ class HarvestService:
         origin: str,
         data: RecordCreate,
         parent: StoredRecord | None,
-        harvester: Harvester,
+        harvester: ItemHarvester[Any],
         report: HarvestReport,
+        known: bool = True,
     ) -> StoredRecord:
         data.source.harvested_at = data.source.harvested_at or utcnow()
         data.source.harvester_version = data.source.harvester_version or harvester.version
         data.source.type = data.source.type or harvester.name
-        data.parent_id = parent.id if parent else None
-        old = uow.records.by_origin(origin)
+        old = uow.records.by_origin(origin) if known else None
         data.terms = self._terms(data, old)
-        if old is None:
-            stored = build_stored(origin_record_id(origin), data, parent, origin=origin)
-            uow.records.save(stored)
+        if old is None and not known:  # inserted in bulk by the caller
+            data.parent_id = parent.id if parent else None
             report.created += 1
-            return stored
-        body = body_of(data)
-        parent_id = parent.id if parent else None
-        new_hash = content_hash(data.level.value, data.title, parent_id, body)
-        if new_hash == old.content_hash and old.status == RecordStatus.active.value:
-            report.unchanged += 1
-            return old
-        if uow.records.version_published(old.id, old.version):
-            old.version += 1
-        old.title, old.body, old.parent_id, old.content_hash = data.title, body, parent_id, new_hash
-        old.access = effective_access(old.own_access, parent.access if parent else None)
-        old.status, old.withdrawn_at, old.updated = RecordStatus.active.value, None, utcnow()
-        uow.records.save(old)
-        report.updated += 1
-        return old
+            return writes.build_stored(writes.origin_record_id(origin), data, parent, origin)
+        result = writes.write_harvested(uow, origin, data, parent, old)
+        setattr(report, result.action, getattr(report, result.action) + 1)
+        for name in result.conflicts:
+            report.conflicts.append(
+                Conflict(
+                    record=result.record.id,
+                    field=name,
+                    message=f"the source changed '{name}', which a curator edited; "
+                    "the curated value was kept",
+                )
+            )
+        return result.record
 
     def _terms(self, data: RecordCreate, old: StoredRecord | None) -> list[Term]:
         """Fresh annotations, keeping curators' decisions from the previous version."""
@@ -310,14 +417,27 @@ class HarvestService:
         blocked = {t.iri for t in curated}
         return curated + [t for t in data.terms if t.iri not in blocked]
 
-    @staticmethod
-    def _withdraw(uow: UnitOfWork, record_id: str) -> None:
-        stored = uow.records.get(record_id)
-        if stored is None:
-            return
-        stored.status = RecordStatus.withdrawn.value
-        stored.withdrawn_at = stored.updated = utcnow()
-        uow.records.save(stored, snapshot=False)
+
+def _preview_jobs(
+    source: str, produced: list[HarvestedRecord], changed: set[str]
+) -> list[PreviewJob]:
+    """Thumbnail jobs for the acquisitions with a file new or changed in this run (an
+    unchanged re-harvest touches no thumbnail and stats no file for them)."""
+    return [
+        PreviewJob(
+            writes.origin_record_id(f"{source}#{item.key}"), [f.path for f in item.record.files]
+        )
+        for item in produced
+        if item.record.level.value in PREVIEW_LEVELS
+        and any(_lookup_key(f.path, changed) for f in item.record.files)
+    ]
+
+
+def _lookup_key(path: str, keys: set[str]) -> bool:
+    """Whether a listed path names one of `keys` (harvest-state paths, which may lack
+    the listed path's leading folders; see `_lookup`)."""
+    parts = path.split("/")
+    return any("/".join(parts[start:]) in keys for start in range(min(len(parts), 4)))
 
 
 def _attach_checksums(produced: list[HarvestedRecord], checksums: dict[str, str]) -> None:
@@ -343,39 +463,107 @@ def _lookup(checksums: dict[str, str], path: str) -> str | None:
     return None
 
 
-def _path_aliases(facts: list[FileFacts]) -> dict[str, str]:
-    """Path components a harvester found to embed a subject's id or name (e.g. a PACS
-    export folder `DOE^JOHN/` or a ParaVision study `..._RatA01_1_1`) -> their
-    pseudonymised form."""
-    aliases: dict[str, str] = {}
-    for fact in facts:
-        for pair in fact.data.get("path_aliases") or []:
-            if len(pair) == 2:
-                aliases[str(pair[0])] = str(pair[1])
-    return aliases
+def _hide_identifying_names(
+    produced: list[HarvestedRecord], facts: list[FileFacts], where: Any, report: HarvestReport
+) -> None:
+    """Folder names that embed a subject's id or name never reach records nor the report:
+    every record text and listed path goes through the aliases the harvester found, and
+    a local source is named by its (pseudonymised) folder name, its path staying in
+    `location` for curators and admins."""
+    aliases = PathAliases.from_facts(facts)
+    aliases.apply(produced)
+    if isinstance(where, Path):
+        _name_source(produced, aliases.component(where.name) or str(where))
+    for entry in report.errors:
+        entry.item, entry.error = aliases.path(entry.item), aliases.text(entry.error)
 
 
-def _pseudonymise_paths(produced: list[HarvestedRecord], aliases: dict[str, str]) -> None:
-    """Listed file paths (and the checksum keys) never show those components."""
-    if not aliases:
-        return
+def _name_source(produced: list[HarvestedRecord], name: str) -> None:
+    """What the public sees of a local source: the harvested folder's name."""
     for item in produced:
-        source = item.record.source
-        for entry in item.record.files:
-            public = "/".join(aliases.get(part, part) for part in entry.path.split("/"))
-            if public != entry.path:
-                if entry.path in source.checksums:
-                    source.checksums[public] = source.checksums.pop(entry.path)
-                entry.path = public
+        item.record.source.name = item.record.source.name or name
 
 
-def _relative(path: Path, root: Path) -> str:
+def _as_stored(facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Facts exactly as the store will hand them back next run (tuples become lists,
+    number subclasses plain numbers): a run that read a file and the next run that takes
+    its facts from the cache must build the same records, or every change would need two
+    runs to settle."""
     try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
+        return json.loads(json.dumps(facts))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"the harvester produced facts that cannot be stored: {exc}") from None
 
 
-def _keep_previous(states: dict[str, FileState], cached: dict[str, FileState], rel: str) -> None:
-    if rel in cached:
-        states[rel] = cached[rel]
+def _assembly_facts(states: dict[str, ItemState], cached: dict[str, ItemState]) -> list[FileFacts]:
+    """Every item's facts for `assemble`, in key order (the same whichever items this run
+    fetched); facts that are about to be stored are copied, so nothing `assemble` does to
+    its input can reach the cache."""
+    facts: list[FileFacts] = []
+    for key in sorted(states):
+        state = states[key]
+        items = state.facts if cached.get(key) is state else copy.deepcopy(state.facts)
+        facts.extend(FileFacts(**f) for f in items)
+    return facts
+
+
+def _mapping_stamp(harvester: ItemHarvester[Any]) -> str:
+    """What, besides the facts, decides the records: the harvester's version and options
+    (e.g. `--species`); secrets are masked in the dump, so they do not count."""
+    options = harvester.options.model_dump(mode="json", exclude={"secret"})
+    text = json.dumps(options, sort_keys=True, default=str)
+    return f"{harvester.name}:{harvester.version}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+def _digest(origins: Iterable[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(origins)).encode()).hexdigest()
+
+
+def _settled(
+    uow: UnitOfWork,
+    source: str,
+    marker: ItemState | None,
+    stamp: str,
+    removed: list[str],
+    report: HarvestReport,
+) -> bool:
+    """True when this run changes nothing, so assembling, re-annotating and hashing every
+    record can be skipped -- what makes an unchanged re-harvest cheap. That holds when no
+    item was fetched, removed or failing (the facts are those of the last run), the
+    harvester's version and options are the same (so is the mapping), and the active
+    records of the source are exactly those the last run wrote (a record a curator
+    withdrew is restored by the full path, as before)."""
+    if report.files_read or report.failed or removed:
+        return False
+    if marker is None or marker.fingerprint != stamp:
+        return False
+    existing = uow.records.origins_with_prefix(source + "#")
+    active = [
+        o for o, (_id, status, _hash) in existing.items() if status == RecordStatus.active.value
+    ]
+    if _digest(active) != marker.checksum:  # withdrawn by the harvest: not written either
+        return False
+    report.unchanged = len(active)
+    return True
+
+
+def _merge(fetched: Fetched, old: ItemState | None, report: HarvestReport) -> ItemState:
+    """The item's new state; an error keeps the facts catalogued before (and is retried
+    next run), "content unchanged" keeps the stored facts under the new fingerprint."""
+    key = fetched.key
+    if fetched.error:
+        report.error(key, fetched.error)
+        previous = old.facts if old else []
+        return ItemState(key, fetched.fingerprint, fetched.checksum, previous, fetched.error)
+    if fetched.facts is None and old is not None:
+        report.files_cached += 1
+        return ItemState(key, fetched.fingerprint, fetched.checksum, old.facts)
+    try:
+        facts = _as_stored(fetched.facts or [])
+    except ValueError as exc:
+        report.error(key, str(exc))
+        return ItemState(
+            key, fetched.fingerprint, fetched.checksum, old.facts if old else [], str(exc)
+        )
+    report.files_read += 1
+    return ItemState(key, fetched.fingerprint, fetched.checksum, facts)

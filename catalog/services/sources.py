@@ -21,6 +21,7 @@ from catalog.domain.results import HarvestReport
 from catalog.services.access import require_admin
 from catalog.services.harvest import HarvestService, Progress
 from catalog.store.repository import StoredSource, UnitOfWork, utcnow
+from harvesters.remote import refuse_stored_secrets
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _INTERVAL = re.compile(r"^(\d+)\s*([mhd])$")
@@ -76,6 +77,7 @@ class SourceService:
             raise ValidationError(
                 "a source name is 1-100 letters, digits, '.', '_' or '-'", field="name"
             )
+        refuse_stored_secrets(options)
         parsed = self.harvest.parse_options(kind, options)
         stored = StoredSource(
             name=name,

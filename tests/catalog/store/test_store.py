@@ -10,10 +10,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from catalog.domain.errors import ConfigurationError
+from catalog.domain.results import ItemState
 from catalog.services.container import Catalog
 from catalog.store.database import MIGRATIONS, make_engine, migrate
 from catalog.store.models import Base
-from catalog.store.repository import FileState, StoredRecord
+from catalog.store.repository import StoredRecord
 
 
 def _record(record_id: str, parent: str | None = None, level: str = "acquisition") -> StoredRecord:
@@ -37,7 +38,7 @@ def test_migrations_create_every_table_and_are_idempotent(catalog: Catalog) -> N
         "record_versions",
         "index_outbox",
         "tokens",
-        "harvest_files",
+        "harvest_items",
         "harvest_runs",
         "alembic_version",
     } <= tables
@@ -111,19 +112,24 @@ def test_published_version_snapshot_is_immutable(catalog: Catalog) -> None:
     assert "changed" not in str(snap)
 
 
-def test_harvest_file_state_roundtrip(catalog: Catalog) -> None:
-    state = FileState(
-        "a/b.dcm", 10, 123, "sha256:00", [{"path": "a/b.dcm", "kind": "x", "data": {"k": 1}}]
+def test_harvest_item_state_roundtrip(catalog: Catalog) -> None:
+    state = ItemState(
+        "a/b.dcm", "10:123", "sha256:00", [{"path": "a/b.dcm", "kind": "x", "data": {"k": 1}}]
     )
     with catalog.uow() as uow:
-        uow.harvest.put("dicom:/d", state)
+        uow.harvest.put_many("dicom:/d", [state])
+        uow.commit()
+    changed = ItemState("a/b.dcm", "11:124", "sha256:01", [], "bad header")
+    with catalog.uow() as uow:
+        assert uow.harvest.items("dicom:/d") == {"a/b.dcm": state}
+        uow.harvest.put_many("dicom:/d", [changed])  # replaces, never duplicates
         uow.commit()
     with catalog.uow() as uow:
-        assert uow.harvest.files("dicom:/d") == {"a/b.dcm": state}
+        assert uow.harvest.items("dicom:/d") == {"a/b.dcm": changed}
         uow.harvest.remove("dicom:/d", ["a/b.dcm"])
         uow.commit()
     with catalog.uow() as uow:
-        assert uow.harvest.files("dicom:/d") == {}
+        assert uow.harvest.items("dicom:/d") == {}
 
 
 def test_bad_database_url_is_a_configuration_error() -> None:

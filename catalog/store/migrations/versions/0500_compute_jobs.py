@@ -1,7 +1,7 @@
 """compute jobs (compute bridge)
 
 Revision ID: 0500
-Revises: 0003
+Revises: 0300
 Create Date: 2026-12-02 07:30:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0500"
-down_revision = "0003"
+down_revision = "0300"
 branch_labels = None
 depends_on = None
 

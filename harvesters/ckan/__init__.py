@@ -1,0 +1,1 @@
+"""CKAN portal harvester (package_search through ckanapi)."""

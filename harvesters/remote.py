@@ -1,0 +1,138 @@
+"""What the remote harvesters (XNAT, Shanoir-NG, CKAN) share: options, credentials,
+fingerprints of listing rows, and value parsing for servers that write everything as text.
+
+Credentials come from the command line (`--user/--password`, `--token`) for one-off
+harvests, or from a secrets file named in the source (`--option secrets_file=PATH`, a
+JSON or TOML file with `user`, `password` and/or `token`) for registered sources: the
+catalogue never stores them (see `SourceService.add`). Passwords and tokens are
+`SecretStr`s, so they print as `**********` in reprs and option dumps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from catalog.domain.errors import SourceUnusableError, ValidationError
+from harvesters.base import HarvestOptions
+from harvesters.http import HttpPolicy
+
+SECRET_OPTIONS = ("password", "token")
+
+
+class RemoteOptions(HarvestOptions):
+    """Options every remote harvester takes."""
+
+    user: str | None = None
+    password: SecretStr | None = None
+    token: SecretStr | None = None
+    secrets_file: str | None = None
+    """JSON or TOML file with `user`, `password`, `token` (never stored in the catalogue)."""
+    verify_tls: bool = True
+    concurrency: int = 4
+    timeout_s: float = 30.0
+    retries: int = 4
+    backoff_s: float = 0.5
+
+    def policy(self) -> HttpPolicy:
+        return HttpPolicy(
+            timeout_s=self.timeout_s,
+            retries=self.retries,
+            backoff_s=self.backoff_s,
+            concurrency=max(1, self.concurrency),
+            verify_tls=self.verify_tls,
+        )
+
+
+@dataclass(frozen=True)
+class Credentials:
+    user: str | None = None
+    password: str | None = None
+    token: str | None = None
+
+    @property
+    def secrets(self) -> list[str]:
+        return [s for s in (self.password, self.token) if s]
+
+
+def credentials(options: RemoteOptions) -> Credentials:
+    """Options first, then the secrets file for what the options leave out."""
+    from_file: dict[str, Any] = _read_secrets(options.secrets_file) if options.secrets_file else {}
+    password = options.password.get_secret_value() if options.password else None
+    token = options.token.get_secret_value() if options.token else None
+    return Credentials(
+        user=options.user or _text(from_file.get("user")),
+        password=password or _text(from_file.get("password")),
+        token=token or _text(from_file.get("token")),
+    )
+
+
+def _read_secrets(name: str) -> dict[str, Any]:
+    path = Path(name).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SourceUnusableError(
+            f"cannot read the secrets file {path}: {exc.strerror or exc}"
+        ) from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        raise SourceUnusableError(
+            f"the secrets file {path} is not valid {'JSON' if path.suffix == '.json' else 'TOML'}"
+            f" ({exc.__class__.__name__}); it holds user, password and/or token"
+        ) from None
+    if not isinstance(data, dict):
+        raise SourceUnusableError(f"the secrets file {path} must hold a table/object")
+    return data
+
+
+def refuse_stored_secrets(values: dict[str, Any]) -> None:
+    """Registered sources never keep a password or token in the catalogue."""
+    given = [name for name in SECRET_OPTIONS if values.get(name)]
+    if given:
+        raise ValidationError(
+            f"a registered source does not store {' or '.join('--' + g for g in given)}: "
+            "put the credentials in a secrets file (JSON or TOML with user, password, token; "
+            "readable only by the harvesting account) and pass --option secrets_file=PATH",
+            field=given[0],
+        )
+
+
+def row_fingerprint(row: dict[str, Any]) -> str:
+    """A stable fingerprint of a listing row: any change of any column changes it."""
+    text = json.dumps(row, sort_keys=True, separators=(",", ":"), default=str)
+    return "row:" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _text(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def as_float(value: Any) -> float | None:
+    """XNAT and friends write numbers as strings, often empty: "" -> None, "3.0" -> 3.0."""
+    if value in (None, "") or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number else None  # NaN is no value
+
+
+def as_int(value: Any) -> int | None:
+    number = as_float(value)
+    return int(number) if number is not None else None
+
+
+def first_number(value: Any) -> float | None:
+    """A number, or the first of a list of numbers (Shanoir's TR/TE lists)."""
+    if isinstance(value, list):
+        return next((n for n in (as_float(v) for v in value) if n is not None), None)
+    return as_float(value)

@@ -1,0 +1,1 @@
+"""Shanoir-NG harvester (Keycloak auth, studies/datasets/preclinical microservices)."""

@@ -1,0 +1,137 @@
+"""Shanoir-NG access: Keycloak tokens and the microservices' lists and pages.
+
+Keycloak (realm `shanoir-ng`) hands out access tokens for 900 s to the public client
+`shanoir-uploader` (configurable) by password grant; the harvest renews a token with its
+refresh token shortly before it expires, and on a 401 refreshes (or logs in again) and
+retries once. Lists answer 204 with no body when empty; pages (`content, number,
+numberOfElements, totalElements, totalPages, size`, no `last`) answer 204 past the end.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from harvesters.http import CredentialsRejectedError, RemoteClient, RemoteSourceError
+from harvesters.remote import Credentials
+
+TOKEN_PATH = "/auth/realms/shanoir-ng/protocol/openid-connect/token"
+API = "/shanoir-ng"
+RENEW_MARGIN_S = 60.0
+
+
+class ShanoirApi:
+    def __init__(
+        self,
+        client: RemoteClient,
+        credentials: Credentials,
+        client_id: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.credentials = credentials
+        self.client_id = client_id
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._access: str | None = None
+        self._refresh: str | None = None
+        self._expires_at = 0.0
+
+    # ----- tokens -------------------------------------------------------------------------
+    def login(self) -> None:
+        creds = self.credentials
+        if creds.token:  # an access token given as is (no refresh possible)
+            self._store({"access_token": creds.token, "expires_in": 10**9})
+            return
+        if not (creds.user and creds.password):
+            raise CredentialsRejectedError(
+                "Shanoir-NG needs --user and --password (or a secrets file) for its "
+                "Keycloak password grant"
+            )
+        form = {
+            "grant_type": "password",
+            "client_id": self.client_id,
+            "username": creds.user,
+            "password": creds.password,
+            "scope": "offline_access",
+        }
+        self._store(self._grant(form))
+
+    def _grant(self, form: dict[str, str]) -> dict[str, Any]:
+        try:
+            response = self.client.request("POST", TOKEN_PATH, data=form)
+        except CredentialsRejectedError:
+            raise CredentialsRejectedError(
+                f"{self.client.base_url}: Keycloak refused the {form['grant_type']} grant for "
+                f"client '{self.client_id}'; check the user, password and client id"
+            ) from None
+        body = self.client.decode(response)
+        if not isinstance(body, dict) or not body.get("access_token"):
+            raise RemoteSourceError(f"{self.client.base_url}{TOKEN_PATH}: no access_token")
+        return body
+
+    def _store(self, body: dict[str, Any]) -> None:
+        self._access = str(body["access_token"])
+        self._refresh = body.get("refresh_token") or self._refresh
+        self._expires_at = self._clock() + float(body.get("expires_in") or 300)
+        self.client.add_secret(self._access)
+        self.client.add_secret(self._refresh)
+
+    def renew(self) -> None:
+        """Refresh the access token (a failed refresh falls back to a new login)."""
+        with self._lock:
+            if self._refresh:
+                form = {
+                    "grant_type": "refresh_token",
+                    "client_id": self.client_id,
+                    "refresh_token": self._refresh,
+                }
+                try:
+                    self._store(self._grant(form))
+                    return
+                except CredentialsRejectedError:
+                    self._refresh = None
+            self.login()
+
+    def _headers(self) -> dict[str, str]:
+        if self._clock() > self._expires_at - RENEW_MARGIN_S:
+            self.renew()
+        return {"Authorization": f"Bearer {self._access}"}
+
+    # ----- reads --------------------------------------------------------------------------
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """GET JSON under /shanoir-ng; None for 204; one retry after a 401."""
+        url = API + path
+        try:
+            response = self.client.request("GET", url, params=params, headers=self._headers())
+        except CredentialsRejectedError:
+            self.renew()
+            response = self.client.request("GET", url, params=params, headers=self._headers())
+        return self.client.decode(response)
+
+    def items(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """A list endpoint: 204 (empty) is []; anything but a list is a clear error."""
+        body = self.get(path, params)
+        if body is None:
+            return []
+        if not isinstance(body, list):
+            raise RemoteSourceError(f"{self.client.base_url}{API}{path}: expected a JSON list")
+        return body
+
+    def pages(self, path: str, size: int = 100) -> Iterator[dict[str, Any]]:
+        """Every element of a paged endpoint, following `number` / `totalPages`."""
+        page = 0
+        while True:
+            body = self.get(path, {"page": page, "size": size})
+            if body is None:
+                return  # 204: empty, or past the end
+            content = body.get("content") if isinstance(body, dict) else None
+            if not isinstance(content, list):
+                raise RemoteSourceError(f"{self.client.base_url}{API}{path}: not a page")
+            yield from content
+            total = int(body.get("totalPages") or 0)
+            if not content or int(body.get("number", page)) + 1 >= total:
+                return
+            page += 1

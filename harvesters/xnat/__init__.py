@@ -1,0 +1,1 @@
+"""XNAT harvester (REST API, XNAT 1.7-1.9)."""

@@ -1,0 +1,169 @@
+"""The Shanoir-NG harvester through HTTP against the loopback Shanoir-NG: Keycloak
+tokens (expiry, refresh, retry once), 204 lists and pages, the preclinical traps, the
+TR/TE lists and the protocol's field strength, incremental runs and search."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from loopback import Loopback
+from shanoir_fake import Acq, Exam, FakeShanoir, mr_dataset, realistic
+
+from catalog.domain.errors import SourceUnusableError
+from catalog.domain.identity import ANONYMOUS, SYSTEM
+from catalog.domain.results import HarvestReport
+from catalog.services.container import Catalog
+from catalog.services.records import SearchRequest
+
+ALICE = {"user": "alice", "password": "pw"}
+RAT = "http://purl.obolibrary.org/obo/NCBITaxon_10116"
+
+
+@pytest.fixture
+def shanoir() -> Iterator[Loopback]:
+    with Loopback(FakeShanoir(realistic())) as server:
+        yield server
+
+
+def harvest(catalog: Catalog, server: Loopback, **options: Any) -> HarvestReport:
+    opts = catalog.harvest.parse_options("shanoir", {**ALICE, "backoff_s": 0.01, **options})
+    return catalog.harvest.run(SYSTEM, "shanoir", server.url, opts)
+
+
+def records(catalog: Catalog) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    with catalog.uow() as uow:
+        for batch in uow.records.iter_all():
+            for r in batch:
+                key = (r.origin or "").split("#", 1)[-1]
+                found[key] = {"id": r.id, "title": r.title, "status": r.status, "body": r.body}
+    return found
+
+
+def test_full_harvest_includes_preclinical_and_maps_lists(
+    catalog: Catalog, shanoir: Loopback
+) -> None:
+    report = harvest(catalog, shanoir)
+    # 2 studies, 4 subjects (2 preclinical), 4 examinations (2 preclinical), 6 acquisitions
+    assert (report.created, report.failed) == (16, 0), report.errors
+    found = records(catalog)
+    assert {"subject:21", "subject:22", "exam:201", "exam:202"} <= set(found)  # the traps
+    t1 = found["acquisition:1001"]["body"]["imaging"]
+    assert (t1["tr_ms"], t1["te_ms"], t1["ti_ms"], t1["flip_angle_deg"]) == (
+        2300.0,
+        2.98,
+        900.0,
+        9.0,
+    )
+    assert t1["field_strength_t"] == 3.0 and t1["sequence"] == "tfl3d1"
+    assert t1["modality"] == "MR" and t1["acquisition_date"] == "2023-05-04"
+    flair = found["acquisition:1004"]["body"]["imaging"]
+    assert flair["te_ms"] == 393.0  # the first of the list
+    assert found["acquisition:1003"]["body"]["imaging"]["modality"] == "PT"
+    assert found["exam:202"]["body"]["imaging"]["acquisition_date"] == "2023-04-02"  # [y, m, d]
+    rat = found["subject:21"]["body"]
+    assert rat["subject"]["species"] == {"iri": RAT, "label": "Rattus norvegicus"}
+    assert rat["subject"]["strain"] == "Wistar" and rat["keywords"] == ["Wild", "Stroke"]
+    assert "Wistar" in {t["label"] for t in rat["terms"]}  # the strain as an ontology term
+    mouse = found["subject:22"]["body"]["subject"]
+    assert mouse["species"]["label"] == "Mus musculus" and mouse["strain"] == "C57BL/6"
+    human = found["subject:11"]["body"]["subject"]
+    assert human["species"]["label"] == "Homo sapiens" and human["sex"] == "male"
+    assert found["acquisition:2001"]["body"]["files"][0]["path"] == "datasets/6001"
+    text = str(found)
+    assert "DUPONT" not in text and "JEAN" not in text and "1970" not in text
+
+
+def test_expired_token_is_refreshed_and_the_request_retried_once(
+    catalog: Catalog, shanoir: Loopback
+) -> None:
+    app: FakeShanoir = shanoir.app  # type: ignore[assignment]
+    original = app.handle
+    moved: list[bool] = []
+
+    def expire_midway(request):  # type: ignore[no-untyped-def]
+        if request.path.endswith("/examination/102") and not moved:
+            moved.append(True)
+            app.clock_offset += 1000  # every token issued so far is now expired
+        return original(request)
+
+    app.handle = expire_midway  # type: ignore[method-assign]
+    report = harvest(catalog, shanoir, concurrency=1)
+    assert (report.created, report.failed) == (16, 0), report.errors
+    assert app.grants == ["password", "refresh_token"]
+
+
+def test_client_id_is_configurable_and_checked(catalog: Catalog, shanoir: Loopback) -> None:
+    with pytest.raises(SourceUnusableError) as caught:
+        harvest(catalog, shanoir, client_id="someone-else")
+    assert "Keycloak refused the password grant for client 'someone-else'" in caught.value.message
+    assert caught.value.code == "credentials_rejected"
+    shanoir.app.client_id = "imagora-harvester"  # type: ignore[attr-defined]
+    assert harvest(catalog, shanoir, client_id="imagora-harvester").created == 16
+
+
+def test_wrong_password_leaves_the_catalogue_alone(catalog: Catalog, shanoir: Loopback) -> None:
+    with pytest.raises(SourceUnusableError) as caught:
+        harvest(catalog, shanoir, password="not-it")
+    assert "check the user, password and client id" in caught.value.message
+    assert "not-it" not in caught.value.message and records(catalog) == {}
+
+
+def test_incremental_and_deletion(catalog: Catalog, shanoir: Loopback) -> None:
+    harvest(catalog, shanoir)
+    ids = {k: v["id"] for k, v in records(catalog).items()}
+    again = harvest(catalog, shanoir)
+    assert (again.created, again.updated, again.files_read, again.unchanged) == (0, 0, 0, 16)
+    data = shanoir.app.data  # type: ignore[attr-defined]
+    data.exams[103] = Exam(
+        103, 1, 12, "2024-02-02", False, "",
+        [Acq(1005, "Mr", "T2 TSE", 1.5, [mr_dataset(5005, "T2w", [4000.0], [90.0])])],
+    )  # fmt: skip
+    data.exams[101].comment = "renamed"  # a comment is personal: not a change we keep
+    data.exams[101].date = "2023-05-05"
+    del data.exams[202], data.subjects[22], data.animals[22]
+    report = harvest(catalog, shanoir)
+    # new exam + its acquisition; exam 101's date (and its 2 acquisitions' dates) changed;
+    # the mouse, its exam and its acquisition withdrawn
+    assert (report.created, report.updated, report.withdrawn) == (2, 3, 3), report
+    now = records(catalog)
+    assert now["exam:101"]["body"]["imaging"]["acquisition_date"] == "2023-05-05"
+    assert now["subject:22"]["status"] == "withdrawn"
+    assert all(now[k]["id"] == v for k, v in ids.items())
+
+
+def test_study_scope_and_paging_past_the_end(catalog: Catalog, shanoir: Loopback) -> None:
+    report = harvest(catalog, shanoir, study="2")
+    assert report.source == f"shanoir:{shanoir.url}/studies/2"
+    assert (report.created, report.failed) == (1 + 2 + 2 + 2, 0)
+    with pytest.raises(SourceUnusableError, match="no study 9 is visible"):
+        harvest(catalog, shanoir, study="9")
+
+
+def test_server_errors_are_retried(catalog: Catalog, shanoir: Loopback) -> None:
+    app: FakeShanoir = shanoir.app  # type: ignore[assignment]
+    app.inject("/shanoir-ng/datasets/examinations", "status", status=503)
+    app.inject(
+        "/shanoir-ng/datasets/datasetacquisition/1002", "status", status=429, retry_after="0"
+    )
+    app.inject("/shanoir-ng/studies/subjects", "drop")
+    report = harvest(catalog, shanoir)
+    assert (report.created, report.failed) == (16, 0), report.errors
+
+
+def test_search_by_species_field_strength_and_sequence(catalog: Catalog, shanoir: Loopback) -> None:
+    harvest(catalog, shanoir)
+    rats = catalog.records.search(
+        ANONYMOUS, SearchRequest(filters={"species": [RAT]}, level="acquisition")
+    )
+    assert [h.title for h in rats.hits] == ["T2 TurboRARE"]
+    strong = catalog.records.search(
+        ANONYMOUS, SearchRequest(filters={"field_strength": ["9.4"]}, level="acquisition")
+    )
+    assert [h.title for h in strong.hits] == ["T2 TurboRARE"]
+    epi = catalog.records.search(
+        ANONYMOUS, SearchRequest(filters={"sequence": ["epfid2d1"]}, level="acquisition")
+    )
+    assert [h.title for h in epi.hits] == ["rs-fMRI"]
