@@ -299,7 +299,7 @@ class ComputeService:
         options = JobOutputOptions(
             job_id=job.id,
             access=self._output_access(job, spec),
-            keywords=[f"job:{job.id}", *self._lineage(spec)],
+            keywords=[f"job {job.id}", *self._lineage(spec)],
             creators=[Creator(name=job.owner)] if job.owner else [],
         )
         folder = spec.path / OUTPUT_DIR
@@ -338,7 +338,8 @@ class ComputeService:
         )
 
     def _lineage(self, spec: JobSpec) -> list[str]:
-        """Search words that find outputs by what they came from: every ancestor
+        """Search phrases that find outputs by what they came from ("derived from <id>",
+        a phrase: `field:value` words are search syntax): every ancestor
         (collection, subject, session) of every input."""
         words: set[str] = set()
         with self.uow_factory() as uow:
@@ -346,8 +347,8 @@ class ComputeService:
                 stored = uow.records.get(item.record_id)
                 if stored is None:
                     continue
-                words.add(f"derived-from:{stored.id}")
-                words.update(f"derived-from:{a.id}" for a in uow.records.ancestors(stored))
+                words.add(f"derived from {stored.id}")
+                words.update(f"derived from {a.id}" for a in uow.records.ancestors(stored))
         return sorted(words)
 
     def _ensure_pipeline_record(self, descriptor: Descriptor) -> str:
@@ -422,16 +423,18 @@ class ComputeService:
         )
 
     def preview_file(self, identity: Identity, record_id: str) -> Path:
-        """The PNG preview of a derived record, for a caller who may read its files."""
-        record = self.records.get(identity, record_id)
+        """The PNG preview of a derived record, for a caller who may read its files.
+        (The path comes from the stored record: public views hide server paths.)"""
+        self.records.get(identity, record_id)  # visibility, with its 404
         with self.uow_factory() as uow:
             stored = uow.records.get(record_id)
         if stored is None:
             raise NotFoundError(f"no record with id '{record_id}'")
         _require_file_access(identity, stored)
-        for item in record.files:
-            path = Path(record.source.location or "") / item.path
-            if item.path.endswith("_preview.png") and path.is_file():
+        location = (stored.body.get("source") or {}).get("location") or ""
+        for item in stored.body.get("files") or []:
+            path = Path(location) / item["path"]
+            if item["path"].endswith("_preview.png") and path.is_file():
                 return path
         raise NotFoundError(f"record '{record_id}' has no preview image")
 
@@ -658,7 +661,7 @@ def _pipeline_record(descriptor: Descriptor, record_id: str) -> RecordCreate:
         level=Level.pipeline,
         title=f"{descriptor.name} {descriptor.version} (pipeline)",
         description=descriptor.description,
-        keywords=["pipeline", descriptor.name, f"pipeline:{descriptor.name}"],
+        keywords=["pipeline", descriptor.name, f"pipeline {descriptor.name}"],
         source=SourceInfo(
             type="compute",
             external_id=f"{descriptor.name}@{descriptor.version}",
