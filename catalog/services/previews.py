@@ -106,8 +106,8 @@ class PreviewBuilder:
             return 0
         try:
             png = self.render(files)
-        except (ValueError, OSError) as exc:
-            log.warning("no preview for record %s: %s", job.record_id, exc)
+        except Exception as exc:  # a thumbnail is a nicety: it never breaks a harvest
+            log.warning("no preview for record %s: %s: %s", job.record_id, type(exc).__name__, exc)
             return 0
         if png is None:
             self.store.remove(job.record_id)  # the image is gone or now blank
