@@ -36,8 +36,8 @@ class Citation:
 
 def _author(name: str, orcid: str | None) -> str:
     """'Jane Doe' -> 'Doe, J.'; 'Doe, Jane' -> 'Doe, J.'; organisations unchanged."""
-    if not facts.person_like(name, orcid):
-        return name
+    if not name.split() or not facts.person_like(name, orcid):
+        return name  # an empty or blank name has nothing to abbreviate
     if "," in name:
         family, _, given = name.partition(",")
     else:
