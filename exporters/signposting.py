@@ -33,13 +33,23 @@ class Link:
     profile: str | None = None
 
     def header(self) -> str:
-        """The link as one value of an HTTP `Link` header (RFC 8288)."""
-        text = f'<{self.href}> ; rel="{self.rel}"'
-        if self.type:
+        """The link as one value of an HTTP `Link` header (RFC 8288). Headers carry
+        ASCII only: the target is percent-encoded (a curator's licence or identifier may
+        hold any text), and a parameter that is not plain ASCII is left out."""
+        text = f'<{quote(self.href, safe=_URL_SAFE)}> ; rel="{self.rel}"'
+        if self.type and _plain(self.type):
             text += f' ; type="{self.type}"'
-        if self.profile:
-            text += f' ; profile="{self.profile}"'
+        if self.profile and _plain(self.profile):
+            text += f' ; profile="{quote(self.profile, safe=_URL_SAFE)}"'
         return text
+
+
+#: Characters a URL keeps as they are in a `Link` header target (RFC 3986 reserved + %).
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+
+
+def _plain(text: str) -> bool:
+    return text.isascii() and text.isprintable() and '"' not in text
 
 
 def linkset_url(context: ExportContext, record_id: str) -> str:

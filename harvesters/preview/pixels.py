@@ -68,6 +68,8 @@ def _open_nifti(path: Path):  # type: ignore[no-untyped-def]
 
 def _nifti_header(head: bytes, name: str) -> tuple[str, list[int], int, int, float, float]:
     """(byte order, dims, datatype, vox_offset, slope, intercept) of a NIfTI-1/2 header."""
+    if len(head) < 348:  # a 0-byte or truncated file: a ValueError the caller reports
+        raise ValueError(f"{name}: {len(head)} bytes is too short for a NIfTI header")
     for order in ("<", ">"):
         size = struct.unpack(order + "i", head[:4])[0]
         if size == 348:

@@ -84,7 +84,8 @@ def test_no_request_is_a_server_error(
 
 
 def _send(client: TestClient, case: schemathesis.Case, token: str) -> Any:
-    headers = {k: str(v) for k, v in (case.headers or {}).items()}
+    # a header HTTP/1.1 cannot carry (not latin-1) never reaches a server: not sent
+    headers = {k: str(v) for k, v in (case.headers or {}).items() if _sendable(k, str(v))}
     body = case.body
     sent = {} if isinstance(body, NotSet) else {"json": body}
     return client.request(
@@ -119,3 +120,12 @@ def test_every_record_still_renders_after_the_run(
 
 def test_schema_is_valid_openapi(api_schema: schemathesis.BaseSchema) -> None:
     assert len(list(api_schema.get_all_operations())) >= 20
+
+
+def _sendable(name: str, value: str) -> bool:
+    try:
+        name.encode("ascii")
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
