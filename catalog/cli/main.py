@@ -41,6 +41,10 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
     ctx.call_on_close(state.close)
 
 
+#: Seconds a server worker may take to start before uvicorn's supervisor restarts it.
+WORKER_HEALTHCHECK_S = 60
+
+
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
@@ -71,6 +75,10 @@ def serve(state: CliState, host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         http="catalog.web.protocol:JsonErrorsHttpToolsProtocol",  # JSON even for bad HTTP
+        # A worker loads the vocabularies and warms its searcher before it answers; on a
+        # busy host that takes longer than uvicorn's 5 s default, and the supervisor
+        # would kill and restart it over and over.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
     )
 
 
