@@ -48,7 +48,13 @@ class Catalog:
             self.uow, self.backend, self.index_sync, expander, annotate, ontology
         )
         self.tokens = TokenService(self.uow)
-        self.harvest = HarvestService(self.uow, self.index_sync, settings.secret(), annotate)
+        self.harvest = HarvestService(
+            self.uow,
+            self.index_sync,
+            settings.secret(),
+            annotate,
+            credentials_file=settings.harvest_credentials,
+        )
         self.sources = SourceService(self.uow, self.harvest)
         self.annotation = AnnotationService(self.uow, self.records, self.index_sync, annotate)
 
