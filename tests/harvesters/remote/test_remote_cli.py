@@ -170,3 +170,13 @@ def test_credentials_from_the_settings_file(
     creds.write_text('["elsewhere.example.org"]\nuser = "admin"\npassword = "s3cret!"\n')
     anonymous = imagora(tmp_path / "d", "harvest", "xnat", xnat.url, "--project", "RATPET")
     assert anonymous.exit_code == 2 and "HTTP 401" in anonymous.stderr
+
+
+def test_cli_harvest_text_report(tmp_path: Path, xnat: Loopback) -> None:
+    args = ["harvest", "xnat", xnat.url, "--user", "admin", "--password", "s3cret!"]
+    result = imagora(tmp_path / "d", *args, "--project", "RATPET")
+    assert result.exit_code == 0, result.stderr
+    assert f"xnat:{xnat.url}/data/projects/RATPET: 6 created, 0 updated" in result.stdout
+    # project + subject + 2 sessions; login, project, subjects, experiments, 2 scan
+    # listings (MR, PET), 2 session records
+    assert "4 items read, 0 unchanged items skipped, 8 requests" in result.stdout
