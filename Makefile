@@ -65,6 +65,7 @@ bench: venv
 	cd benchmarks && ../$(BIN)/python harvest_bench.py bids
 	cd benchmarks && ../$(BIN)/python http_bench.py
 	cd benchmarks && ../$(BIN)/python remote_harvest_bench.py --acquisitions 1000
+	cd benchmarks && ../$(BIN)/python oai_bench.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache test-artifacts

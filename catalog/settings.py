@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,10 +28,22 @@ class Settings(BaseSettings):
     secret_key: str = Field("", description="HMAC key for subject pseudonyms; generated if empty")
     zenodo_url: str = "https://zenodo.org"
     zenodo_token: str = ""
+    zenodo_communities: str = Field("", description="Comma-separated Zenodo community ids")
+    publisher_name: str = Field("Imagora", description="Publisher named in DOI metadata")
+    deid_dates: Literal["shift", "remove"] = Field(
+        "shift", description="De-identification: shift dates per package, or remove them"
+    )
+    deid_private_allow: str = Field(
+        "", description="Private DICOM attributes kept: 'CREATOR:xx;...' (element byte, hex)"
+    )
     datacite_url: str = "https://api.datacite.org"
     datacite_user: str = ""
     datacite_password: str = ""
     datacite_prefix: str = ""
+    admin_email: str = Field(
+        "admin@example.org", description="Contact address shown by OAI-PMH Identify"
+    )
+    oai_page_size: int = Field(100, ge=1, le=1000, description="Records per OAI-PMH response")
     max_upload_bytes: int = 10 * 1024 * 1024
     page_size: int = 20
     harvest_credentials: Path | None = Field(

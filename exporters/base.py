@@ -25,23 +25,41 @@ DEFAULT_CATALOG_TITLE = "Imagora"
 
 
 @dataclass(frozen=True)
+class LinkedResource:
+    """A typed link from the exported record to another record of the catalogue, already
+    read from the record's side (DataCite relationType) and resolved to a PID or URL."""
+
+    relation: str
+    identifier: str
+    identifier_type: str  # DOI or URL
+    resource_type: str  # DataCite resourceTypeGeneral
+
+
+@dataclass(frozen=True)
 class ExportContext:
     """What an exporter needs beyond the record itself.
 
     `children` are the record's children as the caller may see them (at most
-    MAX_LISTED_CHILDREN); exporters never fetch anything themselves.
+    MAX_LISTED_CHILDREN), `links` its typed links to records the caller may see;
+    exporters never fetch anything themselves.
     """
 
     base_url: str
     catalog_title: str = DEFAULT_CATALOG_TITLE
     publisher: str = DEFAULT_CATALOG_TITLE
     children: Sequence[RecordSummary] = field(default_factory=tuple)
+    links: Sequence[LinkedResource] = field(default_factory=tuple)
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, children: Sequence[RecordSummary] = ()
+        cls,
+        settings: Settings,
+        children: Sequence[RecordSummary] = (),
+        links: Sequence[LinkedResource] = (),
     ) -> ExportContext:
-        return cls(base_url=settings.base_url.rstrip("/"), children=tuple(children))
+        return cls(
+            base_url=settings.base_url.rstrip("/"), children=tuple(children), links=tuple(links)
+        )
 
 
 class Exporter(ABC):

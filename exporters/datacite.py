@@ -128,6 +128,10 @@ def _related(root: etree._Element, record: RecordPublic, context: ExportContext)
         items.append((parent, "URL", "IsPartOf", "Dataset"))
     for child in list(context.children)[:MAX_LISTED_CHILDREN]:
         items.append((facts.record_url(context, child.id), "URL", "HasPart", "Dataset"))
+    for link in context.links:
+        typed = (link.identifier, link.identifier_type, link.relation, link.resource_type)
+        if typed not in items:
+            items.append(typed)
     if not items:
         return
     related = _el(root, "relatedIdentifiers")
@@ -228,7 +232,7 @@ def resource(record: RecordPublic, context: ExportContext) -> etree._Element:
     _creators(root, record)
     _el(_el(root, "titles"), "title", record.title)
     _el(root, "publisher", context.publisher)
-    _el(root, "publicationYear", str(record.created.year))
+    _el(root, "publicationYear", str(facts.publication_year(record)))
     general, specific = _RESOURCE_TYPES.get(record.level, ("Dataset", record.level.value))
     _el(root, "resourceType", specific, resourceTypeGeneral=general)
     _subjects(root, record)

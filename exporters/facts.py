@@ -253,3 +253,34 @@ def person_like(name: str, orcid: str | None) -> bool:
 
 def orcid_url(orcid: str) -> str:
     return orcid if orcid.startswith("http") else f"https://orcid.org/{orcid}"
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """(family, given) of a person's name written "Family, Given" or "Given Family"."""
+    text = " ".join(name.split())
+    if "," in text:
+        family, _, given = text.partition(",")
+        return family.strip(), given.strip()
+    given, _, family = text.rpartition(" ")
+    return (family, given) if family else (text, "")
+
+
+def publication_year(record: RecordPublic) -> int:
+    """The year a citation shows: a publication's own year, else the record's creation."""
+    if record.publication and record.publication.year:
+        return record.publication.year
+    return record.created.year
+
+
+def pmid(record: RecordPublic) -> str | None:
+    """The PubMed id among the record's identifiers, if any."""
+    for identifier in record.identifiers:
+        if identifier.scheme.lower() in ("pmid", "pubmed"):
+            return identifier.identifier.strip()
+    return None
+
+
+def cite_as(record: RecordPublic, context: ExportContext) -> str:
+    """The one persistent URL to cite: the DOI via doi.org, else the landing page."""
+    found = dois(record)
+    return DOI_RESOLVER + found[0] if found else record_url(context, record.id)

@@ -15,6 +15,8 @@ ALIASES = {
     "application/x-turtle": "text/turtle",
     "application/x-datacite+xml": "application/vnd.datacite.datacite+xml",
     "text/x-bibtex": "application/x-bibtex",
+    "application/citeproc+json": "application/vnd.citationstyles.csl+json",
+    "application/x-ris": "application/x-research-info-systems",
 }
 
 

@@ -85,15 +85,19 @@ def _access(record: RecordPublic) -> dict[str, Any]:
     return doc
 
 
-def _related(record: RecordPublic) -> dict[str, Any]:
+def _related(record: RecordPublic, context: ExportContext) -> dict[str, Any]:
     citations, same_as = [], []
-    for rel in record.related:
-        url = facts.related_url(rel.identifier, rel.scheme)
-        if url is None:
+    pairs = [(r.relation.value, facts.related_url(r.identifier, r.scheme)) for r in record.related]
+    pairs += [
+        (link.relation, facts.related_url(link.identifier, link.identifier_type))
+        for link in context.links
+    ]  # typed links to other records of the catalogue
+    for relation, url in pairs:
+        if url is None or url in citations or url in same_as:
             continue
-        if rel.relation in CITATION_RELATIONS:
+        if relation in CITATION_RELATIONS:
             citations.append(url)
-        elif rel.relation in SAME_AS_RELATIONS:
+        elif relation in SAME_AS_RELATIONS:
             same_as.append(url)
     doc: dict[str, Any] = {}
     if citations:
@@ -156,7 +160,7 @@ def dataset(record: RecordPublic, context: ExportContext) -> dict[str, Any]:
     doc.update(_optional(record))
     doc.update(_access(record))
     doc.update(_hierarchy(record, context))
-    doc.update(_related(record))
+    doc.update(_related(record, context))
     return doc
 
 

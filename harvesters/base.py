@@ -28,6 +28,7 @@ top of two simpler methods, `discover(path)` and `read(path)`.
 from __future__ import annotations
 
 import hashlib
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -49,6 +50,11 @@ class HarvestOptions(BaseModel):
     species: str | None = None
     """Species to record for subjects when the source does not say (e.g. Bruker)."""
     collection_title: str | None = None
+    """Title of the collection record (`--title`); kept by later runs that omit it."""
+    description: str | None = None
+    """Description of the collection record (`--description`); kept likewise."""
+    license: str | None = None
+    """Licence of the collection record, an SPDX id (`--license`); kept likewise."""
     secret: bytes = b""
     """Per-installation key for subject pseudonyms (HMAC); filled in by the service."""
 
@@ -81,6 +87,14 @@ class ItemError:
 
     item: str
     error: str
+
+
+def _valid_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -177,10 +191,21 @@ class FileHarvester(ItemHarvester[Path]):
     def check_location(self, location: str) -> Path:
         """Raise `SourceUnusableError` when the location cannot be harvested at all."""
         from catalog.domain.errors import SourceUnusableError
+        from harvesters.detect import kind_mismatch
 
         path = Path(location)
+        if not _valid_text(location):
+            shown = os.fsencode(location).decode("utf-8", "backslashreplace")
+            raise SourceUnusableError(f"{shown}: the path is not valid UTF-8; rename it")
         if not path.exists():
             raise SourceUnusableError(f"{location}: no such file or directory")
+        if not (path.is_dir() or path.is_file()):
+            from harvesters.walk import special_kind
+
+            kind = special_kind(path.stat().st_mode)
+            raise SourceUnusableError(
+                f"{location}: not a regular file or folder ({kind}); nothing to harvest"
+            )
         if path.is_dir():
             try:
                 next(iter(path.iterdir()), None)
@@ -188,6 +213,9 @@ class FileHarvester(ItemHarvester[Path]):
                 raise SourceUnusableError(
                     f"{location}: cannot list directory ({exc.strerror})"
                 ) from exc
+        mismatch = kind_mismatch(path, self.name)
+        if mismatch:  # e.g. a DICOM folder given to `bids`: refuse before writing anything
+            raise SourceUnusableError(mismatch)
         return path
 
     def open(self, location: str) -> Path:
@@ -233,6 +261,14 @@ class FileHarvester(ItemHarvester[Path]):
         except READ_ERRORS as exc:
             return Fetched(
                 ref.key, ref.fingerprint, checksum, error=str(exc) or exc.__class__.__name__
+            )
+        except Exception as exc:  # one file a reader cannot cope with never stops the run
+            reason = f"{exc.__class__.__name__}: {exc}"[:500]
+            return Fetched(
+                ref.key,
+                ref.fingerprint,
+                checksum,
+                error=f"the {self.name} harvester cannot read it ({reason})",
             )
         # shallow: the facts were just built for us (dataclasses.asdict deep-copies them)
         found = [{"path": f.path, "kind": f.kind, "data": f.data} for f in facts]

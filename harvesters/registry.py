@@ -15,5 +15,7 @@ harvesters: Registry[ItemHarvester] = Registry(
         "xnat": "harvesters.xnat.harvester:XnatHarvester",
         "shanoir": "harvesters.shanoir.harvester:ShanoirHarvester",
         "ckan": "harvesters.ckan.harvester:CkanHarvester",
+        # job output folders of the compute bridge (how pipeline outputs are catalogued)
+        "compute": "compute_bridge.harvester:JobOutputHarvester",
     },
 )

@@ -11,7 +11,6 @@ constraints. Text not recognised is returned as `residual_text` for full-text se
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -86,14 +85,35 @@ def expand(
     twice (clauses for the backend, concepts for the page), and users repeat queries.
     The result is shared, so callers must not mutate it.
     """
-    if vocabulary is None and schemes is RECOGNISED_SCHEMES:
-        return _expand_default(text, exact)
-    return _expand(text, exact, _vocabulary(vocabulary), schemes)
+    vocab = _vocabulary(vocabulary)
+    schemes = tuple(schemes)
+    return vocab.memo("expansions", 2048).get(
+        (text, exact, schemes), lambda: _expand(text, exact, vocab, schemes)
+    )
 
 
-@functools.lru_cache(maxsize=2048)
-def _expand_default(text: str, exact: bool) -> Expansion:
-    return _expand(text, exact, Vocabulary.load(), RECOGNISED_SCHEMES)
+@dataclass(frozen=True)
+class Phrase:
+    """A recognised phrase: its character span in the text and its concept clauses
+    (direct first, then narrower), for one conjunct of a search."""
+
+    start: int
+    end: int
+    clauses: tuple[ConceptClause, ...]
+
+
+def phrases(text: str, exact: bool = False, vocabulary: Vocabulary | None = None) -> list[Phrase]:
+    """The concepts named in `text`, one `Phrase` per span (longest match first)."""
+    vocab = _vocabulary(vocabulary)
+    return vocab.memo("phrases", 2048).get((text, exact), lambda: _phrases(text, exact, vocab))
+
+
+def _phrases(text: str, exact: bool, vocab: Vocabulary) -> list[Phrase]:
+    found = recognise(text, vocab)
+    return [
+        Phrase(span[0], span[1], tuple(_clauses_for(text[span[0] : span[1]], group, vocab, exact)))
+        for span, group in _by_span(found)
+    ]
 
 
 def _expand(text: str, exact: bool, vocab: Vocabulary, schemes: Iterable[str]) -> Expansion:
@@ -117,10 +137,8 @@ def _clauses_for(
     """Clauses for one recognised phrase; memoised per concept group in the vocabulary,
     since new queries keep naming the same concepts ("brain" in "brain scan 17")."""
     key = (tuple((r.concept_iri, r.label) for r in group), exact)
-    memo: dict = vocab.cache.setdefault("expansion_clauses", {})  # type: ignore[assignment]
-    if key not in memo:
-        memo[key] = _build_clauses(group, vocab, exact)
-    return list(memo[key])
+    memo = vocab.memo("expansion_clauses", 4096)
+    return list(memo.get(key, lambda: tuple(_build_clauses(group, vocab, exact))))
 
 
 def _build_clauses(group: list[Recognised], vocab: Vocabulary, exact: bool) -> list[ConceptClause]:

@@ -9,8 +9,8 @@ hierarchical facets need are computed at load so that each lookup is a dictionar
 
 from __future__ import annotations
 
-import functools
 import hashlib
+import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +19,7 @@ from pathlib import Path
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
+from catalog.domain.memo import Memo
 from ontologies.errors import UnknownConceptError, VocabularyError
 from ontologies.iris import PART_OF
 
@@ -75,6 +76,8 @@ class _Closures:
 class Vocabulary:
     """All shipped vocabularies: concept lookup, closures, schemes and a content hash."""
 
+    _shelf: _Shelf  # set below: the loaded vocabularies, owned by the class
+
     def __init__(
         self,
         graph: Graph,
@@ -90,7 +93,17 @@ class Vocabulary:
         self._matches = _index_matches(self._concepts)
         # schemes with part-of edges, asked once per term of every indexed document
         self._part_of_schemes = frozenset(c.scheme for c in self._concepts.values() if c.part_of)
-        self.cache: dict[str, object] = {}  # derived structures (label matchers, ...)
+        self._memos: dict[str, Memo] = {}
+        self._memo_lock = threading.Lock()
+
+    def memo(self, name: str, max_size: int = 4096) -> Memo:
+        """A bounded memo owned by this vocabulary (so keyed by its version): label
+        matchers, expansions and recognised concepts are derived from it and go with it."""
+        with self._memo_lock:
+            memo = self._memos.get(name)
+            if memo is None:
+                memo = self._memos[name] = Memo(max_size, f"vocabulary {name}")
+            return memo
 
     # -- construction -------------------------------------------------------------------------
 
@@ -98,14 +111,18 @@ class Vocabulary:
     def load(cls, data_dir: Path | None = None) -> Vocabulary:
         """The vocabulary of `data_dir` (default: the shipped bundle), cached per process."""
         if data_dir is None:
-            return _load_default()  # the hot path: no filesystem call per query
-        return _load_cached(Path(data_dir).resolve())
+            default = cls._shelf.default
+            if default is not None:
+                return default  # the hot path: no filesystem call per query
+            default = cls._shelf.default = cls._shelf.load(DATA_DIR.resolve())
+            return default
+        return cls._shelf.load(Path(data_dir).resolve())
 
     @classmethod
     def clear_cache(cls) -> None:
-        """Forget cached vocabularies (after the data files changed on disk)."""
-        _load_cached.cache_clear()
-        _load_default.cache_clear()
+        """Forget loaded vocabularies (after the data files changed on disk); every memo
+        derived from them (matchers, expansions, recognised concepts) goes with them."""
+        cls._shelf.clear()
 
     @classmethod
     def from_files(cls, paths: Iterable[Path]) -> Vocabulary:
@@ -223,16 +240,35 @@ class Vocabulary:
         return None
 
 
-@functools.lru_cache(maxsize=1)
-def _load_default() -> Vocabulary:
-    return _load_cached(DATA_DIR.resolve())
+class _Shelf:
+    """The vocabularies this process loaded, per data directory (at most `max_dirs`)."""
+
+    def __init__(self, max_dirs: int = 4) -> None:
+        self.max_dirs = max_dirs
+        self.default: Vocabulary | None = None
+        self._loaded: dict[Path, Vocabulary] = {}
+        self._lock = threading.Lock()
+
+    def load(self, data_dir: Path) -> Vocabulary:
+        with self._lock:
+            found = self._loaded.get(data_dir)
+            if found is not None:
+                return found
+        if not data_dir.is_dir():
+            raise VocabularyError(f"vocabulary directory {data_dir} does not exist")
+        vocabulary = Vocabulary.from_files(data_dir.glob("*.ttl"))
+        with self._lock:
+            if len(self._loaded) >= self.max_dirs:
+                self._loaded.pop(next(iter(self._loaded)))
+            return self._loaded.setdefault(data_dir, vocabulary)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._loaded.clear()
+            self.default = None
 
 
-@functools.lru_cache(maxsize=4)
-def _load_cached(data_dir: Path) -> Vocabulary:
-    if not data_dir.is_dir():
-        raise VocabularyError(f"vocabulary directory {data_dir} does not exist")
-    return Vocabulary.from_files(data_dir.glob("*.ttl"))
+Vocabulary._shelf = _Shelf()
 
 
 # -- parsing -----------------------------------------------------------------------------------

@@ -27,6 +27,33 @@ def query_expander() -> Callable[[str, bool], list[ConceptClause]]:
     return expand_query
 
 
+def phrase_finder() -> Callable[[str, bool], list]:
+    """(text, exact) -> the concepts named in it, one phrase (span + clauses) each."""
+
+    def find(text: str, exact: bool) -> list:
+        from ontologies.expansion import phrases
+
+        return phrases(text, exact=exact)
+
+    return find
+
+
+def species_finder() -> Callable[[str], tuple[str, ...]]:
+    """A species name ("rat", "Rattus norvegicus", an NCBITaxon IRI) -> the IRIs a
+    species filter accepts: the species and its narrower concepts (strains)."""
+
+    def find(name: str) -> tuple[str, ...]:
+        from ontologies.expansion import expand
+
+        expansion = expand(name, schemes=("species",))
+        whole = [r for r in expansion.recognised if r.span == (0, len(name.strip()))]
+        if not whole:
+            return ()
+        return tuple(iri for clause in expansion.clauses for iri in clause.iris)
+
+    return find
+
+
 def record_annotator() -> Callable[[RecordCreate, list[Term]], list[Term]]:
     """(record, previous terms) -> the record's terms, keeping curators' decisions.
 

@@ -100,12 +100,7 @@ class LabelMatcher:
     ) -> LabelMatcher:
         """A matcher cached on the vocabulary per scheme selection."""
         schemes = tuple(schemes)
-        key = "matcher:" + ",".join(schemes)
-        matcher = vocabulary.cache.get(key)
-        if not isinstance(matcher, LabelMatcher):
-            matcher = cls(vocabulary, schemes)
-            vocabulary.cache[key] = matcher
-        return matcher
+        return vocabulary.memo("matchers", 16).get(schemes, lambda: cls(vocabulary, schemes))
 
     def _add_concept(self, concept: Concept, rank: int) -> None:
         labelled = [(concept.label, _KIND_PREF)]

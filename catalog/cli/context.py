@@ -14,7 +14,8 @@ from typing import Any
 
 import click
 
-from catalog.domain.errors import ImagoraError, SourceUnusableError
+from catalog.cli.logs import LogRouting, log_to_file
+from catalog.domain.errors import HarvestRunningError, ImagoraError, SourceUnusableError
 from catalog.domain.identity import ANONYMOUS, SYSTEM, Identity
 from catalog.services.container import Catalog
 from catalog.settings import Settings
@@ -33,7 +34,8 @@ class CliError(click.ClickException):
 
 
 def exit_code_for(error: ImagoraError) -> int:
-    return EXIT_USAGE if isinstance(error, SourceUnusableError) else EXIT_ERROR
+    usage = isinstance(error, SourceUnusableError | HarvestRunningError)
+    return EXIT_USAGE if usage else EXIT_ERROR
 
 
 class ImagoraGroup(click.Group):
@@ -53,6 +55,7 @@ class CliState:
     data_dir: Path | None = None
     _settings: Settings | None = field(default=None, repr=False)
     _catalog: Catalog | None = field(default=None, repr=False)
+    _logs: LogRouting | None = field(default=None, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -64,6 +67,7 @@ class CliState:
     @property
     def catalog(self) -> Catalog:
         if self._catalog is None:
+            self._logs = log_to_file(self.settings.data_dir)  # library warnings: log file
             self._catalog = Catalog.open(self.settings)
         return self._catalog
 
@@ -71,6 +75,9 @@ class CliState:
         if self._catalog is not None:
             self._catalog.close()
             self._catalog = None
+        if self._logs is not None:
+            self._logs.restore()
+            self._logs = None
 
     def reader(self, token: str | None, see_all: bool) -> Identity:
         """Who a read command acts as: the public by default, so output shows what they see."""

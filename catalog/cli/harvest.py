@@ -47,7 +47,14 @@ def build_options(service: HarvestService, kind: str, given: dict[str, Any]) -> 
 
 _SOURCE_OPTIONS = (
     click.option("--species", help="Species of the subjects when the source does not say."),
-    click.option("--collection-title", help="Title of the collection record."),
+    click.option(
+        "--title",
+        "--collection-title",
+        "collection_title",
+        help="Title of the collection record (kept by later harvests that omit it).",
+    ),
+    click.option("--description", help="Description of the collection record (kept likewise)."),
+    click.option("--license", help="Licence of the collection, an SPDX id such as CC-BY-4.0."),
     click.option("--user", help="User name for a remote source."),
     click.option("--password", help="Password for a remote source."),
     click.option("--token", help="API token for a remote source."),
@@ -78,9 +85,49 @@ def render_report(report: HarvestReport) -> None:
     )
     for item in report.errors:
         console.print(f"  [red]error[/] {escape(item.item)}: {escape(item.error)}", highlight=False)
+    for conflict in report.conflicts:
+        console.print(
+            f"  [yellow]conflict[/] record {escape(conflict.record)}, {escape(conflict.field)}: "
+            f"{escape(conflict.message)}",
+            highlight=False,
+        )
 
 
-@click.command("harvest")
+#: What each built-in TYPE reads, with an example, for `imagora harvest --help`.
+TYPE_HELP: dict[str, tuple[str, str]] = {
+    "dicom": ("a folder of DICOM files (any layout)", "imagora harvest dicom /data/pacs-export"),
+    "bids": (
+        "a BIDS dataset (dataset_description.json at its top)",
+        'imagora harvest bids /data/ds000117 --title "Face processing" --license CC0-1.0',
+    ),
+    "bruker": (
+        "ParaVision study folders or .zip / .PvDatasets exports",
+        "imagora harvest bruker /data/paravision --species rat",
+    ),
+}
+
+
+class HarvestCommand(click.Command):
+    """`harvest --help` lists the TYPEs the registry holds, each with an example."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in HarvestService.kinds():
+            what, example = TYPE_HELP.get(name, (_summary(name), f"imagora harvest {name} ..."))
+            rows.append((name, f"{what}. Example: {example}"))
+        with formatter.section("Types"):
+            formatter.write_dl(rows)
+        super().format_epilog(ctx, formatter)
+
+
+def _summary(name: str) -> str:
+    try:
+        return HarvestService.describe(name)
+    except Exception:  # an unavailable plugin still gets a line
+        return "(unavailable: see `imagora plugins`)"
+
+
+@click.command("harvest", cls=HarvestCommand)
 @click.argument("kind", metavar="TYPE")
 @click.argument("location")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (last line).")
@@ -89,7 +136,12 @@ def render_report(report: HarvestReport) -> None:
 def harvest(
     state: CliState, kind: str, location: str, as_json: bool, extra: tuple[str, ...], **given: Any
 ) -> None:
-    """Harvest LOCATION with the TYPE harvester (see `imagora plugins`)."""
+    """Harvest LOCATION with the TYPE harvester.
+
+    LOCATION must be that kind of source: a DICOM folder given to `bids` (or a BIDS
+    dataset given to `bruker`) is refused with exit status 2 and nothing is created.
+    Run it again to pick up changes; only new or changed files are read.
+    """
     options = build_options(state.catalog.harvest, kind, {**given, **parse_pairs(extra)})
     with progress_bars() as progress:
         report = state.catalog.harvest.run(SYSTEM, kind, location, options, progress)

@@ -16,9 +16,11 @@ import click
 from catalog import __version__
 from catalog.cli.admin import index, tokens
 from catalog.cli.annotate import annotate, terms
+from catalog.cli.compute import compute
 from catalog.cli.context import CliState, ImagoraGroup
 from catalog.cli.harvest import demo, harvest
 from catalog.cli.plugins import plugins
+from catalog.cli.publish import publish
 from catalog.cli.records import access, search, show
 from catalog.cli.sources import sources
 from catalog.services.container import Catalog
@@ -62,7 +64,14 @@ def serve(state: CliState, host: str, port: int, workers: int) -> None:
         # Migrate the store and bring the index up to date once, here, so that the
         # workers do not race to do it when they start together (e.g. after an upgrade).
         Catalog.open(state.settings).close()
-    uvicorn.run("catalog.web.app:create_app", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run(
+        "catalog.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        http="catalog.web.protocol:JsonErrorsHttpToolsProtocol",  # JSON even for bad HTTP
+    )
 
 
 for command in (
@@ -77,6 +86,8 @@ for command in (
     plugins,
     annotate,
     terms,
+    compute,
+    publish,
 ):
     cli.add_command(command)
 

@@ -24,6 +24,7 @@ REGISTRY_MODULES = (
     "harvesters.registry",
     "catalog.search.registry",
     "exporters.registry",
+    "exporters.publishers.registry",
     "compute_bridge.registry",
     "compute_bridge.executors",
     "compute_bridge.pipelines",

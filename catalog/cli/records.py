@@ -6,7 +6,6 @@ Reads act as the anonymous public by default, so the output shows what the publi
 
 from __future__ import annotations
 
-import importlib
 from datetime import date, datetime
 
 import click
@@ -15,13 +14,14 @@ from rich.table import Table
 
 from catalog.cli.context import EXIT_USAGE, CliError, CliState
 from catalog.cli.render import echo_json, out
+from catalog.cli.show import SUMMARY_LEVELS, render_record
 from catalog.domain.enums import FileAccess, Level, Visibility
 from catalog.domain.identity import SYSTEM, Identity
 from catalog.domain.records import AccessUpdate, RecordPage, RecordPublic
 from catalog.domain.search import FACET_FIELDS, MAX_PAGE_SIZE
 from catalog.services.records import SearchRequest
 
-EXPORT_FORMATS = ("json", "jsonld", "turtle", "datacite-xml", "bibtex")
+EXPORT_FORMATS = ("text", "json", "jsonld", "turtle", "datacite-xml", "bibtex", "csl-json", "ris")
 
 token_option = click.option("--token", help="Act as this bearer token's user.")
 all_option = click.option(
@@ -100,15 +100,26 @@ def render_page(page: RecordPage) -> None:
 @click.command("show")
 @click.argument("record_id", metavar="ID")
 @click.option(
-    "--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="json", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(EXPORT_FORMATS),
+    default="text",
+    show_default=True,
+    help="text: a readable summary; json: the record as the API returns it; or a metadata format.",
 )
 @token_option
 @all_option
 @click.pass_obj
 def show(state: CliState, record_id: str, fmt: str, token: str | None, see_all: bool) -> None:
-    """Print one record."""
+    """Print one record (a readable summary by default)."""
     identity = state.reader(token, see_all)
     record = state.catalog.records.get(identity, record_id)
+    if fmt == "text":
+        summary = None
+        if record.children_count and record.level.value in SUMMARY_LEVELS:
+            summary = state.catalog.summaries.dataset_summary(identity, record.id)
+        render_record(record, summary, state.settings.base_url)
+        return
     if fmt == "json":
         click.echo(record.model_dump_json(indent=2))
         return
@@ -116,21 +127,8 @@ def show(state: CliState, record_id: str, fmt: str, token: str | None, see_all: 
 
 
 def _export(state: CliState, identity: Identity, record: RecordPublic, fmt: str) -> str:
-    """Serialise through the exporter registry, as the web pages do (children included)."""
-    try:
-        registry = importlib.import_module("exporters.registry").exporters
-        base = importlib.import_module("exporters.base")
-    except (ImportError, AttributeError):
-        raise CliError(
-            f"the {fmt} format is not available yet: it needs the exporters package", EXIT_USAGE
-        ) from None
-    if fmt not in registry.names():
-        raise CliError(f"the {fmt} format is not available yet: no exporter for it", EXIT_USAGE)
-    children = state.catalog.records.children(
-        identity, record.id, size=base.MAX_LISTED_CHILDREN
-    ).hits
-    context = base.ExportContext.from_settings(state.settings, children)
-    output = registry.get(fmt)(state.settings).render(record, context)
+    """Serialise through the ExportService, as the web pages do (children included)."""
+    output = state.catalog.exports.render_record(identity, record, fmt).body
     return output.decode("utf-8") if isinstance(output, bytes) else str(output)
 
 

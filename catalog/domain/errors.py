@@ -45,6 +45,13 @@ class QuerySyntaxError(ImagoraError):
     code = "bad_query"
 
 
+class BadRequestError(ImagoraError):
+    """A request the server cannot even read (malformed body, oversized query string)."""
+
+    status = 400
+    code = "bad_request"
+
+
 class AuthenticationError(ImagoraError):
     status = 401
     code = "unauthenticated"
@@ -60,6 +67,12 @@ class ConflictError(ImagoraError):
 
     status = 409
     code = "conflict"
+
+
+class HarvestRunningError(ConflictError):
+    """Another process is harvesting the same source (exit status 2 in the CLI)."""
+
+    code = "harvest_running"
 
 
 class PayloadTooLargeError(ImagoraError):
@@ -86,3 +99,46 @@ class SourceUnusableError(ImagoraError):
 
     status = 400
     code = "source_unusable"
+
+
+class PublishRemoteError(ImagoraError):
+    """A DOI service (Zenodo, DataCite) refused or could not be reached.
+
+    `problems` carries the service's own field-level validation errors (field, message),
+    so the user sees exactly what Zenodo or DataCite objected to.
+    """
+
+    status = 502
+    code = "publish_failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        problems: list[tuple[str, str]] | None = None,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message, field=field)
+        self.problems = list(problems or [])
+
+    def to_dict(self) -> dict[str, object]:  # type: ignore[override]
+        body: dict[str, object] = dict(super().to_dict())
+        if self.problems:
+            body["problems"] = [{"field": f, "message": m} for f, m in self.problems]
+        return body
+
+
+class DeidentificationError(ImagoraError):
+    """The de-identification gate refused files; `problems` names each file and why."""
+
+    status = 422
+    code = "deidentification_refused"
+
+    def __init__(self, message: str, *, problems: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems or [])
+
+    def to_dict(self) -> dict[str, object]:  # type: ignore[override]
+        body: dict[str, object] = dict(super().to_dict())
+        body["problems"] = [{"file": f, "reason": r} for f, r in self.problems]
+        return body

@@ -9,13 +9,35 @@ source metadata (`source.raw`) so curators can always see what a value was deriv
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
+from catalog.domain.clean import check_depth, clean_text
 from catalog.domain.enums import FileAccess, Level, RecordStatus, RelationType, Visibility
+from catalog.domain.rollup import Rollup
 
 _MAX_TEXT = 20_000
+
+# List caps, enforced at validation (422 beyond them) so that no record carries a list its
+# readers cannot render in bounded time (300k keywords kept package_search busy 9 minutes).
+MAX_KEYWORDS = 1_000
+MAX_KEYWORD_CHARS = 200
+MAX_CREATORS = 1_000
+MAX_IDENTIFIERS = 200
+MAX_RELATED = 2_000
+MAX_TERMS = 2_000
+MAX_FILES = 100_000
+
+Keyword = Annotated[str, StringConstraints(max_length=MAX_KEYWORD_CHARS)]
 
 
 class _Model(BaseModel):
@@ -28,8 +50,13 @@ class Imaging(_Model):
     """Normalized acquisition facts; every field optional because sources differ."""
 
     modality: str | None = Field(None, description="DICOM modality code: MR, PT, CT, ...")
-    field_strength_t: float | None = None
-    manufacturer: str | None = None
+    field_strength_t: float | None = Field(None, description="Measured, as the scanner wrote it")
+    field_strength_nominal_t: float | None = Field(
+        None, description="Magnet class set at write time: 2.89 measured is 3, 7.05 is 7"
+    )
+    manufacturer: str | None = Field(
+        None, description="Normalised vendor (Siemens, GE, ...); the raw name in source.raw"
+    )
     model: str | None = None
     sequence: str | None = Field(None, description="Sequence / method name")
     sequence_variant: str | None = None
@@ -106,6 +133,18 @@ class Related(_Model):
     resource_type: str | None = Field(None, description="DataCite resourceTypeGeneral")
 
 
+class PublicationInfo(_Model):
+    """Bibliographic facts of a `publication` record (what a citation needs beyond the
+    title, authors and DOI/PMID identifiers)."""
+
+    year: int | None = Field(None, ge=1000, le=9999)
+    venue: str | None = Field(None, max_length=1000, description="Journal, book or conference")
+    volume: str | None = None
+    issue: str | None = None
+    pages: str | None = None
+    kind: str = Field("article-journal", description="CSL item type: article-journal, ...")
+
+
 class Creator(_Model):
     name: str
     orcid: str | None = None
@@ -145,12 +184,17 @@ class SourceInfo(_Model):
     """Provenance of a harvested record; `raw` keeps the source metadata as found."""
 
     type: str = Field(..., description="dicom, bids, bruker, xnat, shanoir, ckan, deposit, compute")
+    name: str | None = Field(
+        None,
+        description="What the public sees of the source: a registered source's name or the "
+        "harvested folder's (pseudonymised) name; `location` is for curators and admins",
+    )
     location: str | None = None
     external_id: str | None = None
     harvested_at: datetime | None = None
     harvester_version: str | None = None
     checksums: dict[str, str] = Field(default_factory=dict)
-    raw: dict[str, Any] = Field(default_factory=dict)
+    raw: Annotated[dict[str, Any], AfterValidator(check_depth)] = Field(default_factory=dict)
 
 
 class ParentRef(_Model):
@@ -166,46 +210,99 @@ class RecordCreate(_Model):
     level: Level
     title: str = Field(..., min_length=1, max_length=1000)
     description: str | None = Field(None, max_length=_MAX_TEXT)
-    creators: list[Creator] = Field(default_factory=list)
+    creators: list[Creator] = Field(default_factory=list, max_length=MAX_CREATORS)
     license: str | None = Field(None, description="SPDX identifier")
-    keywords: list[str] = Field(default_factory=list)
+    keywords: list[Keyword] = Field(default_factory=list, max_length=MAX_KEYWORDS)
     parent_id: str | None = None
     access: Access | None = Field(None, description="None: inherit from the parent")
-    identifiers: list[Identifier] = Field(default_factory=list)
+    identifiers: list[Identifier] = Field(default_factory=list, max_length=MAX_IDENTIFIERS)
     imaging: Imaging = Field(default_factory=Imaging)
     subject: SubjectInfo = Field(default_factory=SubjectInfo)
     bids: BidsInfo = Field(default_factory=BidsInfo)
-    terms: list[Term] = Field(default_factory=list)
-    related: list[Related] = Field(default_factory=list)
-    files: list[FileEntry] = Field(default_factory=list)
+    terms: list[Term] = Field(default_factory=list, max_length=MAX_TERMS)
+    related: list[Related] = Field(default_factory=list, max_length=MAX_RELATED)
+    publication: PublicationInfo | None = Field(None, description="Level publication only")
+    files: list[FileEntry] = Field(default_factory=list, max_length=MAX_FILES)
     source: SourceInfo = Field(default_factory=lambda: SourceInfo(type="deposit"))
-    quality: dict[str, Any] = Field(default_factory=dict, description="e.g. validator issues")
+    quality: Annotated[dict[str, Any], AfterValidator(check_depth)] = Field(
+        default_factory=dict, description="e.g. validator issues"
+    )
 
     @field_validator("title")
     @classmethod
     def _strip_title(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("title must not be blank")
-        return value
+        return _title(value)
+
+
+def _title(value: str) -> str:
+    value = clean_text(value).strip()
+    if not value:
+        raise ValueError("title must not be blank")
+    return value
+
+
+def _empty_values() -> dict[str, Any]:
+    """What `null` means for each field of a PATCH that a record cannot hold as null."""
+    return {
+        "creators": [],
+        "keywords": [],
+        "identifiers": [],
+        "imaging": Imaging(),
+        "subject": SubjectInfo(),
+        "bids": BidsInfo(),
+        "terms": [],
+        "related": [],
+        "files": [],
+    }
 
 
 class RecordUpdate(_Model):
-    """A partial update (PATCH): only the fields given change."""
+    """A partial update (PATCH): only the fields given change.
+
+    `null` clears a field: list fields become empty, `imaging` / `subject` / `bids`
+    become empty objects, `description` / `license` become null; a `null` title is refused
+    (a record always has one) and a `null` access changes nothing.
+    """
 
     title: str | None = Field(None, min_length=1, max_length=1000)
     description: str | None = Field(None, max_length=_MAX_TEXT)
-    creators: list[Creator] | None = None
+    creators: list[Creator] | None = Field(None, max_length=MAX_CREATORS)
     license: str | None = None
-    keywords: list[str] | None = None
+    keywords: list[Keyword] | None = Field(None, max_length=MAX_KEYWORDS)
     access: AccessUpdate | None = None
-    identifiers: list[Identifier] | None = None
+    identifiers: list[Identifier] | None = Field(None, max_length=MAX_IDENTIFIERS)
     imaging: Imaging | None = None
     subject: SubjectInfo | None = None
     bids: BidsInfo | None = None
-    terms: list[Term] | None = None
-    related: list[Related] | None = None
-    files: list[FileEntry] | None = None
+    terms: list[Term] | None = Field(None, max_length=MAX_TERMS)
+    related: list[Related] | None = Field(None, max_length=MAX_RELATED)
+    publication: PublicationInfo | None = None
+    files: list[FileEntry] | None = Field(None, max_length=MAX_FILES)
+
+    @field_validator("title")
+    @classmethod
+    def _strip_title(cls, value: str | None) -> str:
+        if value is None:
+            raise ValueError("a record's title cannot be cleared; give a new title")
+        return _title(value)
+
+    @model_validator(mode="after")
+    def _nulls_clear(self) -> Self:
+        """An explicit null becomes the field's valid empty value (never a stored null
+        that readers cannot render)."""
+        empty = _empty_values()
+        for name in self.model_fields_set:
+            if name in empty and getattr(self, name) is None:
+                setattr(self, name, empty[name])
+        return self
+
+
+class CurationView(_Model):
+    """Curators' overrides beside the harvested values they replace (curators and admins
+    only): a re-harvest never undoes `curated`; `harvested` is the source's latest value."""
+
+    curated: dict[str, Any] = Field(default_factory=dict)
+    harvested: dict[str, Any] = Field(default_factory=dict)
 
 
 class RecordPublic(RecordCreate):
@@ -220,8 +317,14 @@ class RecordPublic(RecordCreate):
     withdrawn_at: datetime | None = None
     parents: list[ParentRef] = Field(default_factory=list, description="Root first")
     children_count: int = 0
+    rollup: Rollup | None = Field(
+        None, description="Collections, subjects, sessions: what their descendants hold"
+    )
     created: datetime
     updated: datetime
+    curation: CurationView | None = Field(
+        None, description="Curators and admins only: curated overrides vs harvested values"
+    )
 
 
 class RecordSummary(_Model):
@@ -242,6 +345,7 @@ class RecordSummary(_Model):
     license: str | None = None
     access: str | None = None
     source: str | None = None
+    rollup: Rollup | None = Field(None, description="Containers: what their descendants hold")
     score: float = 0.0
     explanation: list[dict[str, str]] = Field(default_factory=list)
 
@@ -281,12 +385,42 @@ class FacetNode(_Model):
     children: list[FacetNode] = Field(default_factory=list)
 
 
+class Suggestion(_Model):
+    """A "did you mean" for a search without hits: another query and what it finds."""
+
+    text: str = Field(..., description="The query to try instead")
+    reason: str = Field(..., description="Why, in plain words")
+    count: int | None = Field(None, description="How many records it finds, when counted")
+
+
+class HitGroup(_Model):
+    """One dataset in the grouped view: the collection (with its roll-up) and the first
+    few of its records that match, with how many match in all."""
+
+    collection: RecordSummary
+    hits: list[RecordSummary] = Field(default_factory=list)
+    matches: int = Field(0, description="Matching records in this collection (besides it)")
+
+
 class RecordPage(_Model):
     total: int
     page: int
     size: int
     hits: list[RecordSummary]
+    understood: str = Field(
+        "", description="How the query was read, in plain words (concept labels, not IRIs)"
+    )
     facets: dict[str, list[FacetValue]] = Field(default_factory=dict)
+    facet_missing: dict[str, int] = Field(
+        default_factory=dict, description="Per facet: matching records without a value"
+    )
+    suggestions: list[Suggestion] = Field(
+        default_factory=list, description="When nothing matched: did you mean ..."
+    )
+    groups: list[HitGroup] | None = Field(
+        None, description="group=collection: one entry per matching collection, paged"
+    )
+    group_total: int | None = Field(None, description="group=collection: matching collections")
     links: dict[str, str] = Field(default_factory=dict)
     concepts: list[QueryConcept] = Field(default_factory=list)
     facet_trees: dict[str, list[FacetNode]] = Field(

@@ -25,6 +25,15 @@ class ErrorItem(BaseModel):
     error: str
 
 
+class Conflict(BaseModel):
+    """A curated field the source changed since the last harvest; the curated value was
+    kept, a curator decides whether to take the source's new value."""
+
+    record: str
+    field: str
+    message: str = ""
+
+
 class HarvestReport(BaseModel):
     """The contract's JSON report of `imagora harvest --json` (plus `withdrawn`)."""
 
@@ -42,6 +51,7 @@ class HarvestReport(BaseModel):
     duration_s: float = 0.0
     requests: int = 0
     """HTTP requests made to a remote source (retries included); 0 for local files."""
+    conflicts: list[Conflict] = Field(default_factory=list)
 
     def error(self, item: str, message: str) -> None:
         self.failed += 1

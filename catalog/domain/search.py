@@ -26,6 +26,25 @@ FACET_FIELDS: dict[str, str] = {
     "source": "Source",
 }
 
+#: Numeric fields a query may compare or range over: name -> (plain-words label, unit).
+#: `field_strength` is the nominal strength (3 for a Siemens 2.89 T); `acquired` is a
+#: date (days since 0001-01-01 in the index); the counts are roll-ups of containers.
+NUMERIC_FIELDS: dict[str, tuple[str, str]] = {
+    "field_strength": ("field strength", "T"),
+    "tr_ms": ("TR", "ms"),
+    "te_ms": ("TE", "ms"),
+    "ti_ms": ("TI", "ms"),
+    "flip_angle_deg": ("flip angle", "°"),
+    "slice_thickness_mm": ("slice thickness", "mm"),
+    "acquired": ("acquisition date", ""),
+    "age_days": ("subject age", "days"),
+    "subjects": ("subject count", ""),
+    "sessions": ("session count", ""),
+    "acquisitions": ("acquisition count", ""),
+}
+#: Numeric fields whose values are dates (YYYY, YYYY-MM or YYYY-MM-DD in queries).
+DATE_FIELDS = frozenset({"acquired"})
+
 MAX_QUERY_LENGTH = 2_000
 MAX_PAGE_SIZE = 100
 MAX_RESULT_WINDOW = 10_000
@@ -47,6 +66,50 @@ class ConceptClause:
     direct: bool = True
 
 
+@dataclass(frozen=True)
+class TextAtom:
+    """Words the user typed: one word, a quoted phrase, or a `prefix*`."""
+
+    kind: Literal["word", "phrase", "prefix"]
+    text: str
+
+
+@dataclass(frozen=True)
+class FieldAtom:
+    """A facet equal to one of `values` (case-insensitive; value or label)."""
+
+    field: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RangeAtom:
+    """A numeric field between `low` and `high` inclusive (None: unbounded)."""
+
+    field: str
+    low: float | None
+    high: float | None
+
+
+Atom = TextAtom | FieldAtom | RangeAtom | ConceptClause
+
+
+@dataclass(frozen=True)
+class Conjunct:
+    """One constraint of a search: a record matches when any atom matches (or, when
+    `negated`, when none does). A search's conjuncts all hold at once.
+
+    `understood` says in plain words what the conjunct asks for (concept labels, never
+    IRIs or rule ids), for the "understood as" line of the page and the API.
+    """
+
+    atoms: tuple[Atom, ...]
+    negated: bool = False
+    understood: str = ""
+    typed: str = ""
+    """The query-language text it came from (for "did you mean" rewrites)."""
+
+
 @dataclass
 class SearchQuery:
     """One search request, already validated by the service layer."""
@@ -63,6 +126,14 @@ class SearchQuery:
     with_term_counts: bool = False
     """Also count matching records per concept, broader concepts included (facet trees)."""
     parent_id: str | None = None
+    conjuncts: tuple[Conjunct, ...] | None = None
+    """The interpreted query (the service sets it). None: the backend reads `text` by
+    syntax alone, and `concepts` (when given) form one more conjunct."""
+    facet_missing: bool = False
+    """Also count, per facet, the matching records without a value."""
+    disjunctive_facets: bool = True
+    """Count each filtered facet without its own filter, so selected values keep their
+    siblings (with the counts they would add)."""
 
 
 @dataclass
@@ -90,6 +161,17 @@ class IndexDocument:
     """Per term IRI: label, scheme, rule and evidence, so hits can explain themselves."""
     field_strength_t: float | None = None
     updated: datetime | None = None
+    numbers: dict[str, list[float]] = field(default_factory=dict)
+    """Values of `NUMERIC_FIELDS` (dates as ordinal days); a container holds those of
+    its descendants too, so a range matches a dataset when any of its scans is in it."""
+    extra_facets: dict[str, list[str]] = field(default_factory=dict)
+    """More values per facet from the roll-up of a container's descendants: they match
+    filters and `field:value` but are not counted in the facets."""
+    rollup_terms: list[str] = field(default_factory=list)
+    """Concepts of a container's descendants: query concepts match them, the `terms`
+    filter (records annotated with a concept) does not."""
+    rollup: dict | None = None
+    """The container's roll-up, as the hit shows it (see `catalog.domain.rollup`)."""
 
 
 @dataclass
@@ -98,3 +180,5 @@ class SearchResult:
     hits: list[RecordSummary]
     facets: dict[str, list[FacetValue]]
     term_counts: dict[str, int] = field(default_factory=dict)
+    missing: dict[str, int] = field(default_factory=dict)
+    """Per facet: matching records without a value (when asked for)."""

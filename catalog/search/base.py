@@ -38,6 +38,11 @@ class SearchBackend(ABC):
     def clear(self) -> None:
         """Drop every document (used by `imagora index rebuild`)."""
 
+    def suggest_terms(self, words: Sequence[str], reader_keys: list[str] | None) -> dict[str, int]:
+        """Index words near `words` (same first letter) with how many records the reader
+        may see hold each: candidates for "did you mean". Optional: none by default."""
+        return {}
+
     def refresh(self) -> None:  # noqa: B027 - optional hook
         """Reload readers so that changes committed by another process become visible."""
 

@@ -151,11 +151,14 @@ def has_content(text: str) -> bool:
     return bool(text.strip())
 
 
-def check_paging(query: SearchQuery) -> tuple[int, int]:
-    """(offset, size) of the requested page, or a 400 that says which limit was hit."""
-    if query.size < 0 or query.size > MAX_PAGE_SIZE:
+def check_paging(query: SearchQuery, minimum_size: int = 0) -> tuple[int, int]:
+    """(offset, size) of the requested page, or a 400 that says which limit was hit.
+    Callers outside the service may ask for 0 hits (counts only); the API asks for 1+."""
+    if query.size < minimum_size or query.size > MAX_PAGE_SIZE:
         raise QuerySyntaxError(
-            f"page size {query.size} is out of range; use 0 to {MAX_PAGE_SIZE}", field="size"
+            f"size must be between {minimum_size} and {MAX_PAGE_SIZE} (page size "
+            f"{query.size} is out of range; use {minimum_size} to {MAX_PAGE_SIZE})",
+            field="size",
         )
     if query.page < 1:
         raise QuerySyntaxError(f"page {query.page} is out of range; pages start at 1", field="page")
@@ -176,7 +179,8 @@ def check_filters(filters: Mapping[str, list[str]]) -> dict[str, list[str]]:
         if name not in FACET_FIELDS and name not in EXTRA_FILTERS:
             known = ", ".join([*FACET_FIELDS, *EXTRA_FILTERS])
             raise QuerySyntaxError(
-                f"unknown filter field '{clean_text(str(name))}'; use one of: {known}",
+                f"cannot filter on '{clean_text(str(name))[:60]}' (unknown field); fields "
+                f"you can filter on: {known}",
                 field=str(name),
             )
         cleaned = [clean_text(str(value)) for value in values]
@@ -240,6 +244,7 @@ def summary_fields(doc: IndexDocument) -> dict[str, Any]:
         "license": facets.get("license"),
         "access": facets.get("access"),
         "source": facets.get("source"),
+        "rollup": doc.rollup,
     }
 
 

@@ -14,10 +14,11 @@ from pydantic import BaseModel, Field
 from catalog.domain.errors import NotFoundError, PluginUnavailableError, ValidationError
 from catalog.domain.identity import Identity
 from catalog.domain.records import RecordCreate, RecordPublic, Term
+from catalog.services import writes
 from catalog.services.access import can_see, require_writer
 from catalog.services.indexing import IndexSync
-from catalog.services.records import RecordService, content_hash
-from catalog.store.repository import StoredRecord, UnitOfWork, utcnow
+from catalog.services.records import RecordService
+from catalog.store.repository import StoredRecord, UnitOfWork
 
 Annotate = Callable[[RecordCreate, list[Term]], list[Term]]
 
@@ -90,7 +91,7 @@ class AnnotationService:
                     if progress:
                         progress(report.records, total)
             uow.commit()
-        self.index_sync.try_apply()
+        self.records.committed([])  # many records: listeners drop everything
         return report
 
     def _reannotate_one(
@@ -129,14 +130,12 @@ class AnnotationService:
             terms = [Term.model_validate(t) for t in stored.body.get("terms") or []]
             _store_terms(uow, stored, change(terms))
             uow.commit()
-        self.index_sync.try_apply()
+        self.records.committed([record_id])
         return self.records.get(identity, record_id)
 
 
 def _store_terms(uow: UnitOfWork, stored: StoredRecord, terms: list[Term]) -> None:
-    stored.body["terms"] = [t.model_dump(mode="json") for t in terms]
-    stored.updated = utcnow()
-    stored.content_hash = content_hash(stored.level, stored.title, stored.parent_id, stored.body)
+    writes.set_terms(stored, [t.model_dump(mode="json") for t in terms])
     uow.records.save(stored)
 
 

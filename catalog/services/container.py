@@ -12,12 +12,23 @@ from catalog.domain.identity import ANONYMOUS
 from catalog.search.base import SearchBackend
 from catalog.search.registry import open_search_backend
 from catalog.services.annotation import AnnotationService
+from catalog.services.changes import ChangeFeed
+from catalog.services.ckan import CkanActions
+from catalog.services.compute import ComputeService
+from catalog.services.exports import ExportService
 from catalog.services.harvest import HarvestService
 from catalog.services.indexing import IndexSync
-from catalog.services.records import Expander, RecordService, SearchRequest
+from catalog.services.links import LinkService
+from catalog.services.oai import OaiService
+from catalog.services.previews import PreviewService, default_builder
+from catalog.services.publications import PublicationService
+from catalog.services.publish import PublishService
+from catalog.services.records import RecordService, SearchRequest
 from catalog.services.sources import SourceService
+from catalog.services.summary import GlanceService, SummaryService
 from catalog.services.terms import SearchOntology, TermService
 from catalog.services.tokens import TokenService
+from catalog.services.understanding import QueryReader
 from catalog.settings import Settings
 from catalog.store.database import make_engine, migrate
 from catalog.store.repository import UnitOfWork, session_factory
@@ -41,22 +52,39 @@ class Catalog:
             self.uow, self.backend, settings.data_dir / "index.lock", closure=_ontology_closure()
         )
         annotate = _ontology_annotator()
-        expander = _ontology_expander()
+        reader = _query_reader()
         self.terms = TermService()
-        ontology = SearchOntology(self.terms, self.uow) if expander else None
+        ontology = SearchOntology(self.terms, self.uow) if reader.phrases else None
+        self.changes = ChangeFeed()
         self.records = RecordService(
-            self.uow, self.backend, self.index_sync, expander, annotate, ontology
+            self.uow, self.backend, self.index_sync, reader, annotate, ontology, self.changes
         )
         self.tokens = TokenService(self.uow)
+        self.summaries = SummaryService(self.uow)
+        self.glance = GlanceService(self.uow, self.records.search)
+        builder = default_builder(settings.data_dir)
         self.harvest = HarvestService(
             self.uow,
             self.index_sync,
             settings.secret(),
             annotate,
+            previews=builder,
             credentials_file=settings.harvest_credentials,
         )
+        self.previews = PreviewService(builder.store, self.records.get)
         self.sources = SourceService(self.uow, self.harvest)
         self.annotation = AnnotationService(self.uow, self.records, self.index_sync, annotate)
+        self.links = LinkService(self.uow, self.records, settings)
+        self.exports = ExportService(self.records, settings, self.links)
+        self.ckan = CkanActions(self.records, self.exports)
+        self.publications = PublicationService(self.records, self.links)
+        self.oai = OaiService(
+            self.uow, self.records, self.exports, page_size=settings.oai_page_size
+        )
+        self.publish = PublishService(self.uow, self.records, settings, _publishers())
+        self.compute = ComputeService(
+            self.uow, self.records, self.harvest, settings.data_dir, settings.base_url
+        )
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Catalog:
@@ -91,13 +119,20 @@ class Catalog:
         self.engine.dispose()
 
 
-def _ontology_expander() -> Expander | None:
-    """The ontology layer's query expansion, when the vocabularies are installed."""
+def _publishers():  # type: ignore[no-untyped-def]
+    from exporters.publishers.registry import publishers
+
+    return publishers
+
+
+def _query_reader() -> QueryReader:
+    """Reads queries with the ontology layer's concepts, when the vocabularies are
+    installed (else by syntax and imaging facts alone)."""
     try:
-        from ontologies.integration import query_expander
+        from ontologies.integration import phrase_finder, species_finder
     except ImportError:
-        return None
-    return query_expander()
+        return QueryReader()
+    return QueryReader(phrase_finder(), species_finder())
 
 
 def _ontology_annotator():  # type: ignore[no-untyped-def]

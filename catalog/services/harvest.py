@@ -13,10 +13,12 @@ was catalogued before.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,10 +29,13 @@ from catalog.domain.enums import RecordStatus
 from catalog.domain.errors import SourceUnusableError, ValidationError
 from catalog.domain.identity import Identity
 from catalog.domain.records import RecordCreate, Term
-from catalog.domain.results import HarvestReport, HarvestRun, HarvestRunPage, ItemState
-from catalog.services.access import effective_access, require_admin, require_writer
+from catalog.domain.results import Conflict, HarvestReport, HarvestRun, HarvestRunPage, ItemState
+from catalog.services import collection_meta, writes
+from catalog.services.access import require_admin, require_writer
 from catalog.services.indexing import IndexSync
-from catalog.services.records import body_of, build_stored, content_hash, origin_record_id
+from catalog.services.path_privacy import PathAliases
+from catalog.services.previews import PREVIEW_LEVELS, PreviewBuilder, PreviewJob
+from catalog.services.source_lock import SourceLocks, source_key
 from catalog.store.repository import StoredRecord, UnitOfWork, utcnow
 from harvesters.base import (
     Fetched,
@@ -53,6 +58,17 @@ CHECKPOINT_ITEMS = 256
 VERSION_KEY = "@harvester"
 
 
+@dataclass(frozen=True)
+class _Pass:
+    """What one run's write pass works from: the items' states (and those of the last
+    run, to tell which changed) and the collection metadata to apply."""
+
+    source: str
+    states: dict[str, ItemState]
+    cached: dict[str, ItemState]
+    metadata: dict[str, str]
+
+
 class HarvestService:
     def __init__(
         self,
@@ -60,6 +76,7 @@ class HarvestService:
         index_sync: IndexSync,
         secret: bytes,
         annotate: Annotate | None = None,
+        previews: PreviewBuilder | None = None,
         credentials_file: Path | None = None,
     ) -> None:
         self.uow_factory = uow_factory
@@ -68,10 +85,20 @@ class HarvestService:
         self.secret = secret
         self.annotate = annotate
         self.checkpoint_items = CHECKPOINT_ITEMS
+        self.previews = previews
+        self.locks = SourceLocks(index_sync.lock_path.parent / "harvest-locks")
 
-    def kinds(self) -> list[str]:
+    @staticmethod
+    def kinds() -> list[str]:
         """The registered harvester types."""
         return harvesters.names()
+
+    @staticmethod
+    def describe(kind: str) -> str:
+        """The first line of a harvester's docstring (for help texts); raises when the
+        plugin is unavailable (a missing dependency)."""
+        doc = (harvesters.get(kind).__doc__ or "").strip()
+        return doc.splitlines()[0].rstrip(".") if doc else kind
 
     def parse_options(
         self, kind: str, values: dict[str, Any], spell: Callable[[str], str] = str
@@ -123,11 +150,22 @@ class HarvestService:
         """Harvest `location` with the `kind` harvester.
 
         Raises `SourceUnusableError` (unreachable, refused credentials, a listing cut
-        short) before anything in the catalogue changes. Fetched item states are
+        short) before anything in the catalogue changes, `HarvestRunningError` when
+        another process is harvesting the same source. Fetched item states are
         checkpointed as the run goes, so a run killed half-way resumes where it stopped;
         records are written in one transaction at the end, from every item's facts.
         """
         require_writer(identity, "harvesting")
+        with self.locks.hold(source_key(kind, strip_userinfo(location))):
+            return self._open_and_run(kind, location, options, progress)
+
+    def _open_and_run(
+        self,
+        kind: str,
+        location: str,
+        options: HarvestOptions | None,
+        progress: Progress | None,
+    ) -> HarvestReport:
         harvester = self.make_harvester(kind, options)
         started = utcnow()
         self._with_site_credentials(harvester, location)
@@ -178,20 +216,27 @@ class HarvestService:
         started_at = utcnow()
         with self.uow_factory() as uow:
             cached = uow.harvest.items(source)
+            last = uow.harvest.last_run(source, having=collection_meta.REPORT_KEY)
+        metadata = collection_meta.merged(harvester.options, last)
         marker = cached.pop(VERSION_KEY, None)
         states = self._scan(harvester, where, source, cached, report, progress)
         removed = [k for k in cached if k not in states]
+        previews: list[PreviewJob] = []
         with self.uow_factory() as uow:
             if not _settled(uow, source, marker, _mapping_stamp(harvester), removed, report):
-                written = self._write(uow, harvester, where, source, states, report, progress)
+                run = _Pass(source, states, cached, metadata)
+                written, previews = self._write(uow, harvester, where, run, report, progress)
                 stamp = ItemState(VERSION_KEY, _mapping_stamp(harvester), _digest(written), [])
                 uow.harvest.put_many(source, [stamp])
             uow.harvest.remove(source, removed)
             report.duration_s = round(time.monotonic() - started, 3)
             report.requests = harvester.requests_made()
-            uow.harvest.add_run(source, started_at, report.model_dump(mode="json"))
+            run = {**report.model_dump(mode="json"), collection_meta.REPORT_KEY: metadata}
+            uow.harvest.add_run(source, started_at, run)
             uow.commit()
         self.index_sync.try_apply()
+        if self.previews is not None and isinstance(where, Path):
+            self.previews.build(where, previews)
         return report
 
     def _write(
@@ -199,18 +244,21 @@ class HarvestService:
         uow: UnitOfWork,
         harvester: ItemHarvester[Any],
         where: Any,
-        source: str,
-        states: dict[str, ItemState],
+        run: _Pass,
         report: HarvestReport,
         progress: Progress | None,
-    ) -> set[str]:
-        """Assemble the hierarchy from every item's facts and upsert it; the origins
-        written."""
-        facts = [FileFacts(**f) for s in states.values() for f in s.facts]
+    ) -> tuple[set[str], list[PreviewJob]]:
+        """Assemble the hierarchy from every item's facts and upsert it: the origins
+        written, and the thumbnails to make (acquisitions with a new or changed file)."""
+        facts = _assembly_facts(run.states, run.cached)
         produced = self._assemble(harvester, where, facts, report)
-        _attach_checksums(produced, {key: state.checksum for key, state in states.items()})
-        _pseudonymise_paths(produced, _path_aliases(facts))
-        return self._upsert(uow, source, produced, harvester, report, progress)
+        collection_meta.apply(produced, run.metadata)  # --title etc., given now or before
+        _attach_checksums(produced, {key: state.checksum for key, state in run.states.items()})
+        changed = {key for key, state in run.states.items() if run.cached.get(key) is not state}
+        previews = _preview_jobs(run.source, produced, changed)  # real paths, not aliased
+        _hide_identifying_names(produced, facts, where, report)
+        written = self._upsert(uow, run.source, produced, harvester, report, progress)
+        return written, previews
 
     # ----- step 1: discover items, fetch the changed ones ---------------------------------
     def _scan(
@@ -331,8 +379,10 @@ class HarvestService:
         uow.records.insert_new(fresh)
         for origin, (record_id, status, _hash) in existing.items():
             if origin not in seen and status == RecordStatus.active.value:
-                self._withdraw(uow, record_id)
-                report.withdrawn += 1
+                stored = uow.records.get(record_id)
+                if stored is not None:
+                    writes.withdraw(uow, stored)
+                    report.withdrawn += 1
         return written
 
     def _upsert_one(
@@ -348,29 +398,24 @@ class HarvestService:
         data.source.harvested_at = data.source.harvested_at or utcnow()
         data.source.harvester_version = data.source.harvester_version or harvester.version
         data.source.type = data.source.type or harvester.name
-        data.parent_id = parent.id if parent else None
         old = uow.records.by_origin(origin) if known else None
         data.terms = self._terms(data, old)
-        if old is None:
-            stored = build_stored(origin_record_id(origin), data, parent, origin=origin)
-            if known:  # a withdrawn-and-purged edge case: write it now
-                uow.records.save(stored)
+        if old is None and not known:  # inserted in bulk by the caller
+            data.parent_id = parent.id if parent else None
             report.created += 1
-            return stored
-        body = body_of(data)
-        parent_id = parent.id if parent else None
-        new_hash = content_hash(data.level.value, data.title, parent_id, body)
-        if new_hash == old.content_hash and old.status == RecordStatus.active.value:
-            report.unchanged += 1
-            return old
-        if uow.records.version_published(old.id, old.version):
-            old.version += 1
-        old.title, old.body, old.parent_id, old.content_hash = data.title, body, parent_id, new_hash
-        old.access = effective_access(old.own_access, parent.access if parent else None)
-        old.status, old.withdrawn_at, old.updated = RecordStatus.active.value, None, utcnow()
-        uow.records.save(old)
-        report.updated += 1
-        return old
+            return writes.build_stored(writes.origin_record_id(origin), data, parent, origin)
+        result = writes.write_harvested(uow, origin, data, parent, old)
+        setattr(report, result.action, getattr(report, result.action) + 1)
+        for name in result.conflicts:
+            report.conflicts.append(
+                Conflict(
+                    record=result.record.id,
+                    field=name,
+                    message=f"the source changed '{name}', which a curator edited; "
+                    "the curated value was kept",
+                )
+            )
+        return result.record
 
     def _terms(self, data: RecordCreate, old: StoredRecord | None) -> list[Term]:
         """Fresh annotations, keeping curators' decisions from the previous version."""
@@ -381,14 +426,27 @@ class HarvestService:
         blocked = {t.iri for t in curated}
         return curated + [t for t in data.terms if t.iri not in blocked]
 
-    @staticmethod
-    def _withdraw(uow: UnitOfWork, record_id: str) -> None:
-        stored = uow.records.get(record_id)
-        if stored is None:
-            return
-        stored.status = RecordStatus.withdrawn.value
-        stored.withdrawn_at = stored.updated = utcnow()
-        uow.records.save(stored, snapshot=False)
+
+def _preview_jobs(
+    source: str, produced: list[HarvestedRecord], changed: set[str]
+) -> list[PreviewJob]:
+    """Thumbnail jobs for the acquisitions with a file new or changed in this run (an
+    unchanged re-harvest touches no thumbnail and stats no file for them)."""
+    return [
+        PreviewJob(
+            writes.origin_record_id(f"{source}#{item.key}"), [f.path for f in item.record.files]
+        )
+        for item in produced
+        if item.record.level.value in PREVIEW_LEVELS
+        and any(_lookup_key(f.path, changed) for f in item.record.files)
+    ]
+
+
+def _lookup_key(path: str, keys: set[str]) -> bool:
+    """Whether a listed path names one of `keys` (harvest-state paths, which may lack
+    the listed path's leading folders; see `_lookup`)."""
+    parts = path.split("/")
+    return any("/".join(parts[start:]) in keys for start in range(min(len(parts), 4)))
 
 
 def _attach_checksums(produced: list[HarvestedRecord], checksums: dict[str, str]) -> None:
@@ -414,30 +472,48 @@ def _lookup(checksums: dict[str, str], path: str) -> str | None:
     return None
 
 
-def _path_aliases(facts: list[FileFacts]) -> dict[str, str]:
-    """Path components a harvester found to embed a subject's id or name (e.g. a PACS
-    export folder `DOE^JOHN/` or a ParaVision study `..._RatA01_1_1`) -> their
-    pseudonymised form."""
-    aliases: dict[str, str] = {}
-    for fact in facts:
-        for pair in fact.data.get("path_aliases") or []:
-            if len(pair) == 2:
-                aliases[str(pair[0])] = str(pair[1])
-    return aliases
+def _hide_identifying_names(
+    produced: list[HarvestedRecord], facts: list[FileFacts], where: Any, report: HarvestReport
+) -> None:
+    """Folder names that embed a subject's id or name never reach records nor the report:
+    every record text and listed path goes through the aliases the harvester found, and
+    a local source is named by its (pseudonymised) folder name, its path staying in
+    `location` for curators and admins."""
+    aliases = PathAliases.from_facts(facts)
+    aliases.apply(produced)
+    if isinstance(where, Path):
+        _name_source(produced, aliases.component(where.name) or str(where))
+    for entry in report.errors:
+        entry.item, entry.error = aliases.path(entry.item), aliases.text(entry.error)
 
 
-def _pseudonymise_paths(produced: list[HarvestedRecord], aliases: dict[str, str]) -> None:
-    """Listed file paths (and the checksum keys) never show those components."""
-    if not aliases:
-        return
+def _name_source(produced: list[HarvestedRecord], name: str) -> None:
+    """What the public sees of a local source: the harvested folder's name."""
     for item in produced:
-        source = item.record.source
-        for entry in item.record.files:
-            public = "/".join(aliases.get(part, part) for part in entry.path.split("/"))
-            if public != entry.path:
-                if entry.path in source.checksums:
-                    source.checksums[public] = source.checksums.pop(entry.path)
-                entry.path = public
+        item.record.source.name = item.record.source.name or name
+
+
+def _as_stored(facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Facts exactly as the store will hand them back next run (tuples become lists,
+    number subclasses plain numbers): a run that read a file and the next run that takes
+    its facts from the cache must build the same records, or every change would need two
+    runs to settle."""
+    try:
+        return json.loads(json.dumps(facts))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"the harvester produced facts that cannot be stored: {exc}") from None
+
+
+def _assembly_facts(states: dict[str, ItemState], cached: dict[str, ItemState]) -> list[FileFacts]:
+    """Every item's facts for `assemble`, in key order (the same whichever items this run
+    fetched); facts that are about to be stored are copied, so nothing `assemble` does to
+    its input can reach the cache."""
+    facts: list[FileFacts] = []
+    for key in sorted(states):
+        state = states[key]
+        items = state.facts if cached.get(key) is state else copy.deepcopy(state.facts)
+        facts.extend(FileFacts(**f) for f in items)
+    return facts
 
 
 def _mapping_stamp(harvester: ItemHarvester[Any]) -> str:
@@ -491,5 +567,12 @@ def _merge(fetched: Fetched, old: ItemState | None, report: HarvestReport) -> It
     if fetched.facts is None and old is not None:
         report.files_cached += 1
         return ItemState(key, fetched.fingerprint, fetched.checksum, old.facts)
+    try:
+        facts = _as_stored(fetched.facts or [])
+    except ValueError as exc:
+        report.error(key, str(exc))
+        return ItemState(
+            key, fetched.fingerprint, fetched.checksum, old.facts if old else [], str(exc)
+        )
     report.files_read += 1
-    return ItemState(key, fetched.fingerprint, fetched.checksum, fetched.facts or [])
+    return ItemState(key, fetched.fingerprint, fetched.checksum, facts)

@@ -17,8 +17,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from catalog.domain.errors import ImagoraError
+from catalog.domain.rollup import CONTAINER_LEVELS, Rollup
 from catalog.search.base import SearchBackend
 from catalog.services.documents import Closure, to_document
+from catalog.services.rollups import RollupMaintainer
 from catalog.store.repository import RecordRepository, StoredRecord, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,7 @@ class IndexSync:
         self.lock_path = lock_path
         self.batch_size = batch_size
         self.closure = closure
+        self.rollups = RollupMaintainer()
         self._stamp = lock_path.with_suffix(".stamp")
         self._stamp_name = str(self._stamp)
         self._seen_stamp = -1
@@ -81,7 +84,7 @@ class IndexSync:
                     if not pending:
                         break
                     ids = sorted({record_id for _, record_id in pending})
-                    self._apply(uow.records, ids)
+                    self._apply(uow, ids)
                     self.backend.commit()
                     uow.outbox.acknowledge(pending[-1][0])
                     uow.commit()
@@ -104,9 +107,10 @@ class IndexSync:
         with file_lock(self.lock_path, timeout=60.0), self.uow_factory() as uow:
             up_to = uow.outbox.max_seq()
             total = uow.records.count()
+            self.rollups.rebuild(uow.records, uow.rollups)
             self.backend.clear()
             for batch in uow.records.iter_all(self.batch_size):
-                self._index_batch(uow.records, batch)
+                self._index_batch(uow, batch)
                 done += len(batch)
                 if progress:
                     progress(done, total)
@@ -130,18 +134,38 @@ class IndexSync:
         self._stamp.touch()
         self._seen_stamp = self._stamp.stat().st_mtime_ns
 
-    def _apply(self, repo: RecordRepository, ids: list[str]) -> None:
+    def _apply(self, uow: UnitOfWork, ids: list[str]) -> None:
+        """Index the changed records, then recompute and re-index the roll-ups of the
+        containers among and above them (they are written in the same transaction as
+        the outbox acknowledgement)."""
+        repo = uow.records
         records = repo.get_many(ids)
         missing = [i for i in ids if i not in records]
         if missing:
             self.backend.delete(missing)
-        self._index_batch(repo, list(records.values()))
+        cache: dict[str, StoredRecord] = {r.id: r for r in records.values()}
+        changed = self.rollups.refresh(
+            repo, uow.rollups, list(records.values()), lambda r: _ancestors(repo, r, cache)
+        )
+        again = [cache[i] for i in changed if i in cache and i not in records]
+        self._index_batch(uow, [*records.values(), *again], changed)
 
-    def _index_batch(self, repo: RecordRepository, records: list[StoredRecord]) -> None:
+    def _index_batch(
+        self,
+        uow: UnitOfWork,
+        records: list[StoredRecord],
+        rollups: dict[str, Rollup] | None = None,
+    ) -> None:
+        repo = uow.records
         cache: dict[str, StoredRecord] = {r.id: r for r in records}
-        docs = []
-        for record in records:
-            docs.append(to_document(record, _ancestors(repo, record, cache), self.closure))
+        known = dict(rollups or {})
+        wanted = [r.id for r in records if r.level in CONTAINER_LEVELS and r.id not in known]
+        for record_id, data in uow.rollups.get_many(wanted).items():
+            known[record_id] = Rollup.model_validate(data)
+        docs = [
+            to_document(record, _ancestors(repo, record, cache), self.closure, known.get(record.id))
+            for record in records
+        ]
         if docs:
             self.backend.index(docs)
 

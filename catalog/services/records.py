@@ -7,46 +7,53 @@ caller may not see raise NotFoundError (404), so their existence never leaks.
 
 from __future__ import annotations
 
-import hashlib
+import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
 
-import orjson
+import pydantic
 
-from catalog.domain.enums import Level, RecordStatus
-from catalog.domain.errors import NotFoundError, QuerySyntaxError, ValidationError
+from catalog.domain.enums import Level
+from catalog.domain.errors import NotFoundError, ValidationError
 from catalog.domain.identity import Identity
+from catalog.domain.memo import Memo
 from catalog.domain.records import (
     AccessUpdate,
+    HitGroup,
     ParentRef,
     RecordCreate,
     RecordPage,
     RecordPublic,
+    RecordSummary,
     RecordUpdate,
     Term,
 )
-from catalog.domain.search import (
-    FACET_FIELDS,
-    MAX_PAGE_SIZE,
-    MAX_QUERY_LENGTH,
-    ConceptClause,
-    SearchQuery,
-    SortOrder,
-)
+from catalog.domain.search import ConceptClause, Conjunct, SearchQuery, SortOrder
 from catalog.search.base import SearchBackend
+from catalog.search.params import check_request
+from catalog.search.query import check_paging
+from catalog.services import writes
 from catalog.services.access import can_see, effective_access, require_writer
+from catalog.services.changes import ChangeFeed
 from catalog.services.indexing import IndexSync
+from catalog.services.suggestions import Suggester
+from catalog.services.understanding import QueryReader, describe_atom
+from catalog.services.writes import (  # noqa: F401  (re-exported: older import paths)
+    body_of,
+    build_stored,
+    content_hash,
+    origin_record_id,
+)
 from catalog.store.repository import StoredRecord, UnitOfWork, utcnow
 
 if TYPE_CHECKING:
     from catalog.services.terms import SearchOntology
 
-_BODY_EXCLUDE = {"id", "level", "title", "parent_id", "access"}
-
-#: (text, exact) -> (concept clauses, explanation-ready labels); set by the ontology layer.
-Expander = Callable[[str, bool], list[ConceptClause]]
+#: Matching records shown under each collection in the grouped view (the rest counted).
+GROUP_HITS = 3
 
 
 @dataclass
@@ -66,32 +73,12 @@ class SearchRequest:
     concept: str | None = None
     #: Also count the contrast / species / anatomy facet trees (costs a store read).
     facet_trees: bool = False
+    #: "collection": one group per matching dataset (paged by group), else a flat list.
+    group: Literal["collection", "none"] = "none"
 
 
 def new_record_id() -> str:
     return secrets.token_hex(8)
-
-
-def origin_record_id(origin: str) -> str:
-    """Deterministic ids for harvested records: the same source item keeps its URL."""
-    return hashlib.blake2b(origin.encode("utf-8"), digest_size=8).hexdigest()
-
-
-def body_of(data: RecordCreate) -> dict[str, Any]:
-    return data.model_dump(mode="json", exclude=_BODY_EXCLUDE)
-
-
-def content_hash(level: str, title: str, parent_id: str | None, body: dict[str, Any]) -> str:
-    """Hash of what a record says (not its access policy, which curators own), ignoring
-    harvest timestamps: equal hashes mean a re-harvest found nothing new."""
-    source = {k: v for k, v in (body.get("source") or {}).items() if k != "harvested_at"}
-    payload = {
-        "level": level,
-        "title": title,
-        "parent": parent_id,
-        "body": {**body, "source": source},
-    }
-    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 class RecordService:
@@ -102,14 +89,17 @@ class RecordService:
         uow_factory: Callable[[], UnitOfWork],
         backend: SearchBackend,
         index_sync: IndexSync,
-        expander: Expander | None = None,
+        reader: QueryReader | None = None,
         annotate: Callable[[RecordCreate, list[Term]], list[Term]] | None = None,
         ontology: SearchOntology | None = None,
+        changes: ChangeFeed | None = None,
     ) -> None:
         self.uow_factory = uow_factory
+        self.changes = changes or ChangeFeed()
         self.backend = backend
         self.index_sync = index_sync
-        self.expander = expander
+        self.reader = reader or QueryReader()
+        self._counts_memo: Memo[dict[str, int]] = Memo(64, "concept counts")
         self.annotate = annotate
         self.ontology = ontology
 
@@ -124,12 +114,92 @@ class RecordService:
                 record_id, visible_only=not identity.sees_everything
             )
             published = uow.records.published_versions(record_id)
-        return to_public(stored, ancestors, children, published)
+            rollup = uow.rollups.get(record_id)
+        return to_public(
+            stored, ancestors, children, published, rollup, private=identity.sees_everything
+        )
+
+    def get_many(self, identity: Identity, record_ids: list[str]) -> list[RecordPublic]:
+        """The visible records among `record_ids`, in that order, in a handful of queries
+        (not one `get` per id): what pages of hits (CKAN, OAI-PMH) are rendered from.
+        Invisible and unknown ids are left out silently."""
+        with self.uow_factory() as uow:
+            stored = uow.records.get_many(record_ids)
+            found = [stored[i] for i in record_ids if i in stored]
+            visible = [r for r in found if can_see(identity, r)]
+            known = uow.records.ancestors_many(visible)
+            ids = [r.id for r in visible]
+            children = uow.records.count_children_many(
+                ids, visible_only=not identity.sees_everything
+            )
+            published = uow.records.published_versions_many(ids)
+        return [
+            to_public(
+                r,
+                _chain(r, known),
+                children.get(r.id, 0),
+                published.get(r.id, []),
+                private=identity.sees_everything,
+            )
+            for r in visible
+        ]
 
     def search(self, identity: Identity, request: SearchRequest) -> RecordPage:
+        if request.group == "collection":
+            return self._grouped(identity, request)
+        return self._flat(identity, request)
+
+    def _grouped(self, identity: Identity, request: SearchRequest) -> RecordPage:
+        """Datasets as results: the matching collections (a collection matches what its
+        descendants hold), each with its first matching records; facets and the total
+        count every matching record. With no query, the newest collections first."""
+        flat = self._flat(identity, replace(request, page=1, size=1))
+        sort = "updated" if not request.text.strip() and request.sort == "relevance" else None
+        collections = self._flat(
+            identity,
+            replace(
+                request,
+                level=None,
+                filters={**request.filters, "level": ["collection"]},
+                sort=sort or request.sort,
+                facet_trees=False,
+            ),
+            rolled_concept=True,
+        )
+        groups = [self._group(identity, request, hit) for hit in collections.hits]
+        return flat.model_copy(
+            update={
+                "page": request.page,
+                "size": request.size,
+                "hits": collections.hits,
+                "groups": groups,
+                "group_total": collections.total,
+            }
+        )
+
+    def _group(
+        self, identity: Identity, request: SearchRequest, collection: RecordSummary
+    ) -> HitGroup:
+        query, _ = self._query(identity, replace(request, page=1, size=GROUP_HITS, level=None))
+        query.filters["collection_id"] = [collection.id]
+        query.filters["level"] = [lv.value for lv in Level if lv is not Level.collection]
         concept = self._concept_clauses(request.concept)
-        query = self._query(identity, request)
         if concept:
+            query.filters["terms"] = sorted({iri for c in concept for iri in c.iris})
+        query.with_facets = False
+        result = self.backend.search(query)
+        return HitGroup(collection=collection, hits=result.hits, matches=result.total)
+
+    def _flat(
+        self, identity: Identity, request: SearchRequest, *, rolled_concept: bool = False
+    ) -> RecordPage:
+        """One page of records. `rolled_concept`: the concept filter also matches what a
+        container's descendants are annotated with (the grouped view's datasets)."""
+        concept = self._concept_clauses(request.concept)
+        query, understood = self._query(identity, request)
+        if concept and rolled_concept:
+            query.conjuncts = (*(query.conjuncts or ()), Conjunct(tuple(concept)))
+        elif concept:
             query.filters["terms"] = sorted({iri for c in concept for iri in c.iris})
         self.index_sync.refresh_if_changed()
         result = self.backend.search(query)
@@ -138,12 +208,47 @@ class RecordService:
             page=query.page,
             size=query.size,
             hits=result.hits,
+            understood=understood,
             facets=result.facets,
+            facet_missing=result.missing,
         )
         if self.ontology is not None:
             counts = result.term_counts if request.facet_trees else None
             self.ontology.enrich(page, query, concept, exact=request.exact, term_counts=counts)
+        if not result.total and query.conjuncts and request.page == 1:
+            page.suggestions = self._suggester(identity, request).suggest(query)
         return page
+
+    def concept_counts(self, identity: Identity) -> dict[str, int]:
+        """Records the caller may see per concept, narrower concepts included (the index
+        counts each record's term closure); memoised per index generation and reader."""
+        self.index_sync.refresh_if_changed()
+        keys = None if identity.sees_everything else tuple(identity.reader_keys())
+        query = SearchQuery(
+            size=0,
+            reader_keys=None if keys is None else list(keys),
+            with_term_counts=True,
+            disjunctive_facets=False,
+        )
+        generation = getattr(self.backend, "generation", None)
+        if generation is None:
+            return dict(self.backend.search(query).term_counts)
+        build = lambda: dict(self.backend.search(query).term_counts)  # noqa: E731
+        return self._counts_memo.get(keys, build, generation)
+
+    def _suggester(self, identity: Identity, request: SearchRequest) -> Suggester:
+        def count(text: str) -> int:
+            query, _ = self._query(identity, replace(request, text=text, page=1, size=1))
+            query.with_facets = False
+            return self.backend.search(query).total
+
+        terms = self.ontology.terms if self.ontology is not None else None
+        return Suggester(
+            self.backend,
+            count,
+            labels=terms.labels if terms else None,
+            broader=terms.broader if terms else None,
+        )
 
     def _concept_clauses(self, iri: str | None) -> list[ConceptClause]:
         """The concept filter's clauses (the concept and its narrower ones)."""
@@ -153,6 +258,11 @@ class RecordService:
             return [ConceptClause(label=iri, iris=(iri,))]
         return self.ontology.concept_clauses(iri)
 
+    def public_pages(self) -> list[tuple[str, datetime]]:
+        """(id, last update) of every record anyone may see: what a sitemap lists."""
+        with self.uow_factory() as uow:
+            return uow.records.public_pages()
+
     def children(
         self, identity: Identity, record_id: str, page: int = 1, size: int = 50
     ) -> RecordPage:
@@ -160,34 +270,32 @@ class RecordService:
         request = SearchRequest(parent_id=record_id, page=page, size=size, sort="title")
         return self.search(identity, request)
 
-    def _query(self, identity: Identity, request: SearchRequest) -> SearchQuery:
-        text = request.text or ""
-        if len(text) > MAX_QUERY_LENGTH:
-            raise QuerySyntaxError(
-                f"query is {len(text)} characters long; the limit is {MAX_QUERY_LENGTH}"
-            )
-        if "\x00" in text:
-            raise QuerySyntaxError("query contains a NUL character")
-        filters = _validated_filters(request.filters)
-        if request.level:
-            filters.setdefault("level", []).append(_level(request.level))
-        if request.page < 1:
-            raise QuerySyntaxError("page must be 1 or more")
-        if not 1 <= request.size <= MAX_PAGE_SIZE:
-            raise QuerySyntaxError(f"size must be between 1 and {MAX_PAGE_SIZE}")
-        concepts = self.expander(text, request.exact) if self.expander and text.strip() else []
-        return SearchQuery(
-            text=text,
-            filters=filters,
+    def _query(self, identity: Identity, request: SearchRequest) -> tuple[SearchQuery, str]:
+        """The validated backend query and the plain-words reading of it (all search
+        parameters are validated here, by `catalog.search.params`)."""
+        checked = check_request(request.text or "", request.filters, request.level)
+        check_paging(SearchQuery(page=request.page, size=request.size), minimum_size=1)
+        understood = self.reader.read(request.text or "", request.exact)
+        ranges = [Conjunct((r,), understood=describe_atom(r)) for r in checked.ranges]
+        conjuncts = (*understood.conjuncts, *ranges)
+        if (request.text or "").strip() and not understood.conjuncts:
+            # only separators typed (";", "--"): nothing to look for, so nothing matches
+            conjuncts = (Conjunct(atoms=(), understood="nothing to look for"),)
+        line = " AND ".join(c.understood for c in conjuncts if c.understood)
+        query = SearchQuery(
+            text=request.text or "",
+            filters=checked.filters,
             page=request.page,
             size=request.size,
             sort=request.sort,
             reader_keys=None if identity.sees_everything else identity.reader_keys(),
-            concepts=concepts,
+            concepts=understood.concepts,
             include_withdrawn=request.include_withdrawn,
             parent_id=request.parent_id,
             with_term_counts=request.facet_trees,
+            conjuncts=conjuncts,
         )
+        return query, line
 
     # ----- writing ---------------------------------------------------------------------
     def create(self, identity: Identity, data: RecordCreate) -> RecordPublic:
@@ -199,10 +307,9 @@ class RecordService:
             parent = self._parent(uow, identity, data.parent_id)
             if self.annotate is not None:
                 data = data.model_copy(update={"terms": self.annotate(data, [])})
-            stored = build_stored(record_id, data, parent)
-            uow.records.save(stored)
+            writes.create(uow, record_id, data, parent)
             uow.commit()
-        self.index_sync.try_apply()
+        self.committed([record_id])
         return self.get(identity, record_id)
 
     def update(self, identity: Identity, record_id: str, patch: RecordUpdate) -> RecordPublic:
@@ -217,7 +324,7 @@ class RecordService:
             if access is not None:
                 self._set_access(uow, stored, AccessUpdate.model_validate(access))
             uow.commit()
-        self.index_sync.try_apply()
+        self.committed([record_id])
         return self.get(identity, record_id)
 
     def set_access(self, identity: Identity, record_id: str, update: AccessUpdate) -> RecordPublic:
@@ -226,21 +333,23 @@ class RecordService:
             stored = self._visible(uow, identity, record_id)
             self._set_access(uow, stored, update)
             uow.commit()
-        self.index_sync.try_apply()
+        self.committed([record_id])
         return self.get(identity, record_id)
 
     def withdraw(self, identity: Identity, record_id: str) -> RecordPublic:
         require_writer(identity, "withdrawing a record")
         with self.uow_factory() as uow:
-            stored = self._visible(uow, identity, record_id)
-            stored.status = RecordStatus.withdrawn.value
-            stored.withdrawn_at = stored.updated = utcnow()
-            uow.records.save(stored, snapshot=False)
+            writes.withdraw(uow, self._visible(uow, identity, record_id))
             uow.commit()
-        self.index_sync.try_apply()
+        self.committed([record_id])
         return self.get(identity, record_id)
 
     # ----- helpers ---------------------------------------------------------------------
+    def committed(self, record_ids: list[str]) -> None:
+        """After a commit: bring the index up to date, then announce the change."""
+        self.index_sync.try_apply()
+        self.changes.announce(record_ids)
+
     def _visible(self, uow: UnitOfWork, identity: Identity, record_id: str) -> StoredRecord:
         stored = uow.records.get(record_id)
         if stored is None or not can_see(identity, stored):
@@ -260,19 +369,15 @@ class RecordService:
     def _apply_changes(
         self, uow: UnitOfWork, stored: StoredRecord, changes: dict[str, Any]
     ) -> None:
-        if uow.records.version_published(stored.id, stored.version):
-            stored.version += 1  # the published version stays as it was
-        if "title" in changes:
-            stored.title = changes.pop("title")
-        stored.body.update(changes)
-        stored.updated = utcnow()
-        stored.content_hash = content_hash(
-            stored.level, stored.title, stored.parent_id, stored.body
-        )
+        writes.apply_patch(uow, stored, changes)
+        _check_renderable(stored)
 
     def _set_access(self, uow: UnitOfWork, stored: StoredRecord, update: AccessUpdate) -> None:
         own = dict(stored.own_access or {})
-        own.update(update.model_dump(mode="json", exclude_unset=True))
+        own.update(_access_changes(update))
+        for name in ("record", "files"):
+            if name in own and own[name] is None:
+                del own[name]  # an explicit null: inherit from the parent again
         if own.get("files") == "embargoed" and not own.get("embargo_until"):
             raise ValidationError(
                 "an embargo needs an end date (embargo_until)", field="embargo_until"
@@ -285,6 +390,41 @@ class RecordService:
         _propagate_access(uow, stored)
 
 
+def _access_changes(update: AccessUpdate) -> dict[str, Any]:
+    """The fields a PATCH sets; `grants: null` clears the list."""
+    changes = update.model_dump(mode="json", exclude_unset=True)
+    if "grants" in changes and changes["grants"] is None:
+        changes["grants"] = []
+    return changes
+
+
+def _chain(record: StoredRecord, known: dict[str, StoredRecord]) -> list[StoredRecord]:
+    """The record's ancestors from the root down, from an id -> record map."""
+    chain: list[StoredRecord] = []
+    seen = {record.id}
+    parent_id = record.parent_id
+    while parent_id and parent_id in known and parent_id not in seen:
+        parent = known[parent_id]
+        chain.append(parent)
+        seen.add(parent_id)
+        parent_id = parent.parent_id
+    chain.reverse()
+    return chain
+
+
+def _check_renderable(stored: StoredRecord) -> None:
+    """Refuse (422, before anything is written) a change readers could not render."""
+    try:
+        to_public(stored, [], 0, [])
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        raise ValidationError(
+            f"the change would leave the record unreadable: {where}: {first['msg']}",
+            field=str(first["loc"][0]) if first["loc"] else None,
+        ) from None
+
+
 def _propagate_access(uow: UnitOfWork, root: StoredRecord) -> None:
     """Recompute effective access for every descendant (breadth first)."""
     queue = [root]
@@ -294,66 +434,29 @@ def _propagate_access(uow: UnitOfWork, root: StoredRecord) -> None:
             child = uow.records.get(child_id)
             if child is None:
                 continue
-            child.access = effective_access(child.own_access, parent.access)
+            access = effective_access(child.own_access, parent.access)
+            if access != child.access:  # its exports change: a new datestamp for OAI-PMH
+                child.access, child.updated = access, utcnow()
             uow.records.save(child, snapshot=False)
             queue.append(child)
 
 
-def _level(value: str) -> str:
-    try:
-        return Level(value).value
-    except ValueError:
-        allowed = ", ".join(level.value for level in Level)
-        raise QuerySyntaxError(f"unknown level '{value}'; use one of: {allowed}") from None
-
-
-def _validated_filters(filters: dict[str, list[str]]) -> dict[str, list[str]]:
-    clean: dict[str, list[str]] = {}
-    for name, values in filters.items():
-        if name not in FACET_FIELDS:
-            allowed = ", ".join(FACET_FIELDS)
-            raise QuerySyntaxError(f"cannot filter on '{name}'; filterable fields: {allowed}")
-        kept = [v for v in values if v]
-        if any(len(v) > 500 for v in kept):
-            raise QuerySyntaxError(f"filter value for '{name}' is too long")
-        if kept:
-            clean[name] = kept
-    if "level" in clean:
-        clean["level"] = [_level(v) for v in clean["level"]]
-    return clean
-
-
-def build_stored(
-    record_id: str, data: RecordCreate, parent: StoredRecord | None, origin: str | None = None
-) -> StoredRecord:
-    """A new StoredRecord from validated input (access inherited from the parent)."""
-    own = data.access.model_dump(mode="json", exclude={"inherited"}) if data.access else None
-    body = body_of(data)
-    now = utcnow()
-    return StoredRecord(
-        id=record_id,
-        level=data.level.value,
-        title=data.title,
-        body=body,
-        own_access=own,
-        access=effective_access(own, parent.access if parent else None),
-        parent_id=parent.id if parent else None,
-        origin=origin,
-        content_hash=content_hash(
-            data.level.value, data.title, parent.id if parent else None, body
-        ),
-        created=now,
-        updated=now,
-    )
 
 
 def to_public(
-    stored: StoredRecord, ancestors: list[StoredRecord], children: int, published: list[int]
+    stored: StoredRecord,
+    ancestors: list[StoredRecord],
+    children: int,
+    published: list[int],
+    rollup: dict[str, Any] | None = None,
+    *,
+    private: bool = False,
 ) -> RecordPublic:
     """The caller-facing form of a stored record.
 
     A record without its own licence shows its nearest ancestor's (the collection is what
-    gets licensed), flagged `license_inherited`.
+    gets licensed), flagged `license_inherited`. Only `private` callers (curators, admins)
+    see the server's paths of a local source and the curated-vs-harvested values.
     """
     inherited = None
     if not stored.body.get("license"):
@@ -375,7 +478,42 @@ def to_public(
             "withdrawn_at": stored.withdrawn_at,
             "parents": [ParentRef(id=a.id, level=Level(a.level), title=a.title) for a in ancestors],
             "children_count": children,
+            "rollup": rollup,
             "created": stored.created,
             "updated": stored.updated,
+            "curation": stored.curation if private else None,
+            **({} if private else without_paths(stored.body)),
         }
     )
+
+
+def without_paths(body: dict[str, Any]) -> dict[str, Any]:
+    """What anonymous callers see instead of a local source's server paths: the source's
+    type and name (no location, no external id that is a path) and no identifier or
+    relation that names the path. Curators and admins see everything."""
+    source = body.get("source") or {}
+    location = str(source.get("location") or "")
+    if not location or _is_url(location):
+        return {}
+    shown = dict(source, location=None)
+    external = str(source.get("external_id") or "")
+    if external and (location in external or external.startswith("/")):
+        shown["external_id"] = None
+    return {
+        "source": shown,
+        "identifiers": _not_naming(body.get("identifiers"), location),
+        "related": _not_naming(body.get("related"), location),
+    }
+
+
+def _not_naming(items: list[dict[str, Any]] | None, location: str) -> list[dict[str, Any]]:
+    return [i for i in items or [] if not _names_path(str(i.get("identifier") or ""), location)]
+
+
+def _names_path(identifier: str, location: str) -> bool:
+    """`/srv/x`, `bids:/srv/x` or anything holding the location itself."""
+    return location in identifier or re.match(r"^([a-z]+:)?/(?!/)", identifier) is not None
+
+
+def _is_url(text: str) -> bool:
+    return text.startswith(("http://", "https://"))

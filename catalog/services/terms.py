@@ -15,7 +15,6 @@ reaches, exactly, however many records match.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Literal
@@ -49,6 +48,9 @@ class TermSuggestion(BaseModel):
     scheme: str
     matched: str
     alt_labels: list[str] = Field(default_factory=list)
+    count: int | None = Field(
+        None, description="Records the caller may see with this concept or a narrower one"
+    )
 
 
 class ConceptLink(BaseModel):
@@ -98,10 +100,17 @@ class TermService:
         return Vocabulary.load()
 
     def suggest(
-        self, text: str, scheme: str | None = None, limit: int = 10
+        self,
+        text: str,
+        scheme: str | None = None,
+        limit: int = 10,
+        counts: dict[str, int] | None = None,
     ) -> list[TermSuggestion]:
         """Concepts whose label (first) or synonyms start with, contain a word starting
-        with, or contain `text`; ranked by that, then scheme priority, then label length."""
+        with, or contain `text`; ranked by that, then scheme priority, then label length.
+
+        Given `counts` (records per concept, narrower ones included), each suggestion
+        shows its count and concepts without records are left out."""
         if not 1 <= limit <= MAX_SUGGESTIONS:
             raise QuerySyntaxError(f"limit must be between 1 and {MAX_SUGGESTIONS}", field="limit")
         wanted = text.strip().casefold()
@@ -112,12 +121,44 @@ class TermService:
         ranked = []
         for rank, name in enumerate(schemes):
             for concept in vocab.concepts(name):
+                if counts is not None and not counts.get(concept.iri):
+                    continue
                 hit = _best_label(concept, wanted)
                 if hit is not None:
                     tier, label = hit
                     ranked.append(((tier, rank, len(concept.label), concept.label), concept, label))
         ranked.sort(key=lambda item: item[0])
-        return [_suggestion(concept, label) for _, concept, label in ranked[:limit]]
+        found = [_suggestion(concept, label) for _, concept, label in ranked[:limit]]
+        if counts is not None:
+            for suggestion in found:
+                suggestion.count = counts.get(suggestion.iri, 0)
+        return found
+
+    def labels(self) -> tuple[str, ...]:
+        """Every label and synonym of the recognised schemes ("did you mean" candidates),
+        memoised per vocabulary."""
+        from ontologies.matcher import RECOGNISED_SCHEMES
+
+        vocab = self.vocabulary
+
+        def build() -> tuple[str, ...]:
+            found: set[str] = set()
+            for name in RECOGNISED_SCHEMES:
+                for concept in vocab.concepts(name):
+                    found.update(
+                        label for label in (concept.label, *concept.alt_labels) if label.isascii()
+                    )
+            return tuple(sorted(found))
+
+        return vocab.memo("suggestion_labels", 1).get("all", build)
+
+    def broader(self, iri: str) -> list[tuple[str, str]]:
+        """The concept's direct broader concepts as (iri, label); none when unknown."""
+        vocab = self.vocabulary
+        concept = vocab.get(iri)
+        if concept is None:
+            return []
+        return [(b, vocab.label(b)) for b in concept.broader]
 
     def label(self, iri: str) -> str:
         """The preferred label (the IRI's last segment when unknown)."""
@@ -151,9 +192,11 @@ class TermService:
         """The concepts the search recognised in `text`, with how far each was expanded."""
         if not text.strip():
             return []
-        if self._load is None:  # the shipped vocabulary: memoised, as every search asks
-            return list(_recognised_default(text, exact))  # frozen models: safe to share
-        return _recognised(text, exact, self.vocabulary)
+        vocab = self.vocabulary  # memoised per vocabulary, as every search asks
+        found = vocab.memo("query_concepts_of_text", 2048).get(
+            (text, exact), lambda: tuple(_recognised(text, exact, vocab))
+        )
+        return list(found)  # frozen models: safe to share
 
     def concept_clauses(self, iri: str) -> list[ConceptClause]:
         """A concept filter: the concept itself and its narrower concepts (part-of too in
@@ -322,52 +365,47 @@ def _recount(nodes: list[FacetNode], rolled: dict[str, int]) -> list[FacetNode]:
     return sorted(nodes, key=lambda n: (-n.count, n.label.casefold()))
 
 
-@functools.lru_cache(maxsize=2048)
-def _recognised_default(text: str, exact: bool) -> tuple[QueryConcept, ...]:
-    from ontologies.graph import Vocabulary
-
-    return tuple(_recognised(text, exact, Vocabulary.load(), shipped=True))
-
-
-def _recognised(
-    text: str, exact: bool, vocab: Vocabulary, *, shipped: bool = False
-) -> list[QueryConcept]:
+def _recognised(text: str, exact: bool, vocab: Vocabulary) -> list[QueryConcept]:
     from ontologies.expansion import expand
 
-    # expansions with the shipped vocabulary are memoised (the search just made this one)
-    expansion = expand(text, exact=exact, vocabulary=None if shipped else vocab)
+    # expansions are memoised by the vocabulary (the search just made this one)
+    expansion = expand(text, exact=exact, vocabulary=vocab)
     narrower = {c.label: c.iris for c in expansion.clauses if not c.direct}
     # the same concepts come back in query after query ("brain" in "brain scan 17"):
     # each is built once per (clause, words typed) and shared (QueryConcept is frozen)
-    memo: dict = vocab.cache.setdefault("query_concepts", {})  # type: ignore[assignment]
+    memo = vocab.memo("query_concepts", 10_000)
     found: list[QueryConcept] = []
     for clause in (c for c in expansion.clauses if c.direct):
         match = next(r for r in expansion.recognised if r.concept_iri == clause.iris[0])
         below_iris = narrower.get(clause.label, ())
         matched = text[match.span[0] : match.span[1]]
         key = (clause, below_iris, match.scheme, matched)
-        concept = memo.get(key)
-        if concept is None:
-            below = _sorted_by_label(vocab, below_iris)
-            concept = QueryConcept(
-                label=clause.label,
-                iri=clause.iris[0],
-                scheme=match.scheme,
-                matched=matched,
-                narrower=len(below),
-                narrower_labels=[vocab.label(i) for i in below[:NARROWER_LABELS_SHOWN]],
+        found.append(
+            memo.get(
+                key,
+                lambda c=clause, b=below_iris, m=match, t=matched: _query_concept(
+                    vocab, c, b, m, t
+                ),
             )
-            if len(memo) > 10_000:  # a bound, against a stream of distinct spellings
-                memo.clear()
-            memo[key] = concept
-        found.append(concept)
+        )
     return found
+
+
+def _query_concept(vocab, clause, below_iris, match, matched) -> QueryConcept:  # type: ignore[no-untyped-def]
+    below = _sorted_by_label(vocab, below_iris)
+    return QueryConcept(
+        label=clause.label,
+        iri=clause.iris[0],
+        scheme=match.scheme,
+        matched=matched,
+        narrower=len(below),
+        narrower_labels=[vocab.label(i) for i in below[:NARROWER_LABELS_SHOWN]],
+    )
 
 
 def _sorted_by_label(vocab: Vocabulary, iris: Iterable[str]) -> list[str]:
     """IRIs in label order, memoised per vocabulary (the same expansions recur)."""
     key = tuple(iris)
-    memo: dict = vocab.cache.setdefault("iris_by_label", {})  # type: ignore[assignment]
-    if key not in memo:
-        memo[key] = sorted(key, key=lambda i: vocab.label(i).casefold())
-    return memo[key]
+    return vocab.memo("iris_by_label").get(
+        key, lambda: sorted(key, key=lambda i: vocab.label(i).casefold())
+    )

@@ -45,6 +45,8 @@ class RecordRow(Base):
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Curators' overrides and the harvested values beside them (see services/writes.py).
+    curation: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class RecordVersionRow(Base):
@@ -71,6 +73,16 @@ class OutboxRow(Base):
     )
     record_id: Mapped[str] = mapped_column(String(128), index=True)
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RollupRow(Base):
+    """A container's roll-up of its descendants (derived; recomputed by the index sync)."""
+
+    __tablename__ = "record_rollups"
+
+    record_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    rollup: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class TokenRow(Base):
@@ -127,6 +139,32 @@ class HarvestRunRow(Base):
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class PublicationRow(Base):
+    """One record version deposited with one DOI service (Zenodo, DataCite).
+
+    The primary key is what makes publishing resumable: a record version has at most one
+    row per target, and `checkpoint` (deposition id, bucket, reserved DOI, last step) is
+    committed after every remote step, so a retry continues the same deposition.
+    """
+
+    __tablename__ = "publications"
+
+    record_id: Mapped[str] = mapped_column(
+        String(128), ForeignKey("records.id", ondelete="CASCADE"), primary_key=True
+    )
+    target: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String(20))
+    remote_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    doi: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    concept_doi: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    checkpoint: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 # Children lookups filter on all three: one index serving the whole WHERE clause also
 # stops SQLite (which has no statistics) from scanning ix_records_visibility instead.
 Index(
@@ -135,3 +173,64 @@ Index(
     RecordRow.status,
     RecordRow.visibility,
 )
+
+
+class RecordLinkRow(Base):
+    """A typed link between two records (publication, collection, pipeline, ...).
+
+    `relation` is a DataCite relationType read from `source` to `target`; the landing
+    page of the target shows the inverse, found through the target index.
+    """
+
+    __tablename__ = "record_links"
+
+    source_id: Mapped[str] = mapped_column(
+        String(128), ForeignKey("records.id", ondelete="CASCADE"), primary_key=True
+    )
+    relation: Mapped[str] = mapped_column(String(40), primary_key=True)
+    target_id: Mapped[str] = mapped_column(
+        String(128), ForeignKey("records.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OaiWithheldRow(Base):
+    """A record that was public and is not any more (now restricted): OAI-PMH keeps
+    answering it as a deleted record from `since`, so harvesters drop their copy."""
+
+    __tablename__ = "oai_withheld"
+
+    record_id: Mapped[str] = mapped_column(
+        String(128), ForeignKey("records.id", ondelete="CASCADE"), primary_key=True
+    )
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+# OAI-PMH lists public records in datestamp order and pages by (updated, id): one index
+# serves the visibility filter, the from/until range and the keyset together.
+Index("ix_records_oai", RecordRow.visibility, RecordRow.updated, RecordRow.id)
+
+
+class JobRow(Base):
+    """A compute job (compute bridge): its spec, state machine and outcome."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200), index=True)
+    pipeline: Mapped[str] = mapped_column(String(100), index=True)
+    pipeline_version: Mapped[str] = mapped_column(String(40))
+    executor: Mapped[str] = mapped_column(String(40))
+    external_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    log_tail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    outputs: Mapped[list[Any]] = mapped_column(JSON)
+    provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    rerun_of: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -15,14 +15,19 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from catalog.domain.clean import clean_json, clean_text
 from catalog.domain.results import ItemState
+from catalog.store.jobs import JobRepository
 from catalog.store.models import (
     HarvestItemRow,
     HarvestRunRow,
     HarvestSourceRow,
+    OaiWithheldRow,
     OutboxRow,
+    PublicationRow,
     RecordRow,
     RecordVersionRow,
+    RollupRow,
     TokenRow,
 )
 
@@ -56,6 +61,8 @@ class StoredRecord:
     created: datetime = field(default_factory=utcnow)
     updated: datetime = field(default_factory=utcnow)
     withdrawn_at: datetime | None = None
+    #: {"curated": {field: value}, "harvested": {field: value}}; None when never curated.
+    curation: dict[str, Any] | None = None
 
     @property
     def visibility(self) -> str:
@@ -78,6 +85,7 @@ def _to_stored(row: RecordRow) -> StoredRecord:
         created=_aware(row.created) or utcnow(),
         updated=_aware(row.updated) or utcnow(),
         withdrawn_at=_aware(row.withdrawn_at),
+        curation=dict(row.curation) if row.curation is not None else None,
     )
 
 
@@ -112,6 +120,17 @@ class RecordRepository:
         stmt = select(RecordRow.id).where(RecordRow.parent_id == record_id).order_by(RecordRow.id)
         return list(self.session.scalars(stmt))
 
+    def children_of(self, parent_ids: Sequence[str], batch: int = 500) -> list[StoredRecord]:
+        """The active children of several parents (one query per `batch` parents), for
+        walks down a collection level by level."""
+        found: list[StoredRecord] = []
+        ids = list(parent_ids)
+        for start in range(0, len(ids), batch):
+            stmt = select(RecordRow).where(RecordRow.parent_id.in_(ids[start : start + batch]))
+            stmt = stmt.where(RecordRow.status == "active").order_by(RecordRow.id)
+            found.extend(_to_stored(row) for row in self.session.scalars(stmt))
+        return found
+
     def count_children(self, record_id: str, *, visible_only: bool) -> int:
         stmt = select(func.count()).select_from(RecordRow).where(RecordRow.parent_id == record_id)
         stmt = stmt.where(RecordRow.status == "active")
@@ -135,11 +154,19 @@ class RecordRepository:
         return chain
 
     def save(self, record: StoredRecord, *, snapshot: bool = True) -> None:
-        """Insert or update, keep a version snapshot, queue for indexing."""
+        """Insert or update, keep a version snapshot, queue for indexing.
+
+        Every writer passes here, so this is where text is cleaned and JSON values are
+        bounded (see `catalog.domain.clean`): nothing stored can break a reader.
+        """
+        record.title = clean_text(record.title)
+        record.body = clean_json(record.body)
         row = self.session.get(RecordRow, record.id)
         if row is None:
             row = RecordRow(id=record.id, created=record.created)
             self.session.add(row)
+        elif row.visibility != record.visibility:
+            self._visibility_changed(record.id, row.visibility, record.visibility)
         row.level = record.level
         row.parent_id = record.parent_id
         row.title = record.title
@@ -153,10 +180,20 @@ class RecordRepository:
         row.version = record.version
         row.updated = record.updated
         row.withdrawn_at = record.withdrawn_at
+        row.curation = record.curation
         self.session.flush()
         if snapshot:
             self._snapshot(record)
         self.enqueue([record.id])
+
+    def _visibility_changed(self, record_id: str, before: str, after: str) -> None:
+        """Remember records that stop being public (OAI-PMH answers them as deleted);
+        forget them when they become public again."""
+        withheld = self.session.get(OaiWithheldRow, record_id)
+        if before == "public" and withheld is None:
+            self.session.add(OaiWithheldRow(record_id=record_id, since=utcnow()))
+        elif after == "public" and withheld is not None:
+            self.session.delete(withheld)
 
     def insert_new(self, records: Sequence[StoredRecord]) -> None:
         """Insert records known to be new (a harvest's first sight of them): one
@@ -230,6 +267,70 @@ class RecordRepository:
 
     def count(self) -> int:
         return int(self.session.scalar(select(func.count()).select_from(RecordRow)) or 0)
+
+    def ancestors_many(self, records: Sequence[StoredRecord]) -> dict[str, StoredRecord]:
+        """Every ancestor of the given records, by id, one query per hierarchy level."""
+        found: dict[str, StoredRecord] = {r.id: r for r in records}
+        wanted = {r.parent_id for r in records if r.parent_id} - found.keys()
+        ancestors: dict[str, StoredRecord] = {}
+        while wanted:
+            batch = self.get_many(sorted(wanted))
+            ancestors.update(batch)
+            found.update(batch)
+            wanted = {r.parent_id for r in batch.values() if r.parent_id} - found.keys()
+        return {**found, **ancestors}
+
+    def count_children_many(self, ids: Sequence[str], *, visible_only: bool) -> dict[str, int]:
+        """Active (and, if asked, public) children per parent id, in one query."""
+        if not ids:
+            return {}
+        stmt = select(RecordRow.parent_id, func.count()).where(
+            RecordRow.parent_id.in_(list(ids)), RecordRow.status == "active"
+        )
+        if visible_only:
+            stmt = stmt.where(RecordRow.visibility == "public")
+        stmt = stmt.group_by(RecordRow.parent_id)
+        return {str(parent): int(count) for parent, count in self.session.execute(stmt)}
+
+    def published_versions_many(self, ids: Sequence[str]) -> dict[str, list[int]]:
+        if not ids:
+            return {}
+        stmt = select(RecordVersionRow.record_id, RecordVersionRow.version).where(
+            RecordVersionRow.record_id.in_(list(ids)), RecordVersionRow.published.is_(True)
+        )
+        versions: dict[str, list[int]] = {}
+        for record_id, version in self.session.execute(stmt.order_by(RecordVersionRow.version)):
+            versions.setdefault(record_id, []).append(version)
+        return versions
+
+    def public_pages(self) -> list[tuple[str, datetime]]:
+        """(id, updated) of every public, active record, by id: one query (sitemap)."""
+        stmt = (
+            select(RecordRow.id, RecordRow.updated)
+            .where(RecordRow.visibility == "public", RecordRow.status == "active")
+            .order_by(RecordRow.id)
+        )
+        return [(row.id, row.updated) for row in self.session.execute(stmt)]
+
+    def change_stamp(self) -> str:
+        """The latest record update time: every write (create, update, access change,
+        withdrawal) sets `updated` and records are never deleted, so it moves on every
+        change. One step down the `updated` index, so derived figures can be cached."""
+        return str(self.session.scalar(select(func.max(RecordRow.updated))))
+
+    def acquisitions_per_year(self, public_only: bool) -> dict[int, int]:
+        """Active acquisitions per year of `imaging.acquisition_date` (one grouped query)."""
+        year = func.substr(RecordRow.body["imaging"]["acquisition_date"].as_string(), 1, 4)
+        stmt = select(year, func.count()).where(
+            RecordRow.level == "acquisition", RecordRow.status == "active"
+        )
+        if public_only:
+            stmt = stmt.where(RecordRow.visibility == "public")
+        counts: dict[int, int] = {}
+        for value, count in self.session.execute(stmt.group_by(year)):
+            if value and str(value).isdigit():
+                counts[int(value)] = int(count)
+        return counts
 
 
 def _row_values(record: StoredRecord) -> dict[str, Any]:
@@ -370,6 +471,16 @@ class HarvestStateRepository:
             for r in rows
         ]
 
+    def last_run(self, source: str, having: str | None = None) -> dict[str, Any] | None:
+        """The report of the source's latest run (the latest that holds the key `having`,
+        if given: a run that failed before it started keeps no such key), None before."""
+        stmt = select(HarvestRunRow.report).where(HarvestRunRow.source == source)
+        stmt = stmt.order_by(HarvestRunRow.id.desc()).limit(1 if having is None else 50)
+        for report in self.session.scalars(stmt):
+            if having is None or having in (report or {}):
+                return report
+        return None
+
 
 @dataclass
 class StoredRun:
@@ -433,6 +544,112 @@ def _to_source(row: HarvestSourceRow) -> StoredSource:
     )
 
 
+@dataclass
+class StoredPublication:
+    """One record version's deposit with one DOI service, and how far it got."""
+
+    record_id: str
+    target: str
+    version: int
+    state: str = "started"
+    remote_id: str | None = None
+    doi: str | None = None
+    concept_doi: str | None = None
+    url: str | None = None
+    checkpoint: dict[str, Any] = field(default_factory=dict)
+    created: datetime = field(default_factory=utcnow)
+    updated: datetime = field(default_factory=utcnow)
+    published_at: datetime | None = None
+
+
+class PublicationRepository:
+    """Deposits per (record, target, version); the key forbids a second deposit."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, record_id: str, target: str, version: int) -> StoredPublication | None:
+        row = self.session.get(PublicationRow, (record_id, target, version))
+        return _to_publication(row) if row else None
+
+    def for_record(self, record_id: str) -> list[StoredPublication]:
+        """Every deposit of a record, newest version first."""
+        stmt = (
+            select(PublicationRow)
+            .where(PublicationRow.record_id == record_id)
+            .order_by(PublicationRow.version.desc(), PublicationRow.target)
+        )
+        return [_to_publication(row) for row in self.session.scalars(stmt)]
+
+    def save(self, item: StoredPublication) -> None:
+        row = self.session.get(PublicationRow, (item.record_id, item.target, item.version))
+        if row is None:
+            row = PublicationRow(
+                record_id=item.record_id,
+                target=item.target,
+                version=item.version,
+                created=item.created,
+            )
+            self.session.add(row)
+        row.state = item.state
+        row.remote_id = item.remote_id
+        row.doi = item.doi
+        row.concept_doi = item.concept_doi
+        row.url = item.url
+        row.checkpoint = dict(item.checkpoint)
+        row.updated = utcnow()
+        row.published_at = item.published_at
+        self.session.flush()
+
+
+def _to_publication(row: PublicationRow) -> StoredPublication:
+    return StoredPublication(
+        record_id=row.record_id,
+        target=row.target,
+        version=row.version,
+        state=row.state,
+        remote_id=row.remote_id,
+        doi=row.doi,
+        concept_doi=row.concept_doi,
+        url=row.url,
+        checkpoint=dict(row.checkpoint or {}),
+        created=_aware(row.created) or utcnow(),
+        updated=_aware(row.updated) or utcnow(),
+        published_at=_aware(row.published_at),
+    )
+
+
+class RollupRepository:
+    """Containers' roll-ups (derived data, plain dicts in the store's JSON form)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, record_id: str) -> dict[str, Any] | None:
+        row = self.session.get(RollupRow, record_id)
+        return dict(row.rollup) if row is not None else None
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            stmt = select(RollupRow.record_id, RollupRow.rollup).where(
+                RollupRow.record_id.in_(chunk)
+            )
+            found.update({rid: dict(data) for rid, data in self.session.execute(stmt)})
+        return found
+
+    def put(self, record_id: str, rollup: dict[str, Any]) -> None:
+        row = self.session.get(RollupRow, record_id)
+        if row is None:
+            self.session.add(RollupRow(record_id=record_id, rollup=rollup, updated=utcnow()))
+        else:
+            row.rollup, row.updated = rollup, utcnow()
+
+    def clear(self) -> None:
+        self.session.execute(delete(RollupRow))
+
+
 class UnitOfWork:
     """One transaction: `with uow_factory() as uow: ...; uow.commit()`; rollback otherwise."""
 
@@ -446,6 +663,9 @@ class UnitOfWork:
         self.tokens = TokenRepository(self.session)
         self.harvest = HarvestStateRepository(self.session)
         self.sources = SourceRepository(self.session)
+        self.rollups = RollupRepository(self.session)
+        self.publications = PublicationRepository(self.session)
+        self.jobs = JobRepository(self.session)
         return self
 
     def commit(self) -> None:

@@ -13,14 +13,16 @@ from fastapi import APIRouter, Body, Query, Request
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
+from catalog.domain.enums import Level
 from catalog.domain.identity import Identity
 from catalog.domain.records import RecordCreate, RecordPage, RecordPublic, RecordUpdate, Term
-from catalog.domain.search import FACET_FIELDS
+from catalog.domain.search import FACET_FIELDS, MAX_PAGE_SIZE, MAX_QUERY_LENGTH, MAX_RESULT_WINDOW
 from catalog.services.container import Catalog
 from catalog.services.terms import TermDetail, TermStatusUpdate, TermSuggestion
 from catalog.settings import Settings
 from catalog.web.cache import ResponseCache
 from catalog.web.deps import (
+    SORT_ORDERS,
     CatalogDep,
     IdentityDep,
     SettingsDep,
@@ -40,9 +42,12 @@ _ERRORS = {
     422: {"description": "Invalid input (message names the field)"},
 }
 _FACET_HELP = (
-    "Filter on facets with repeatable `<field>=<value>` parameters; fields: "
+    "Filter on facets with repeatable `<field>=<value>` parameters (values of one facet "
+    "are ORed, facets ANDed; a filtered facet still lists its other values with counts); "
+    "fields: "
     + ", ".join(f"`{name}`" for name in FACET_FIELDS)
-    + ". Unknown fields are a 400."
+    + ". Numeric fields take ranges: `tr_ms=[1000 TO 3000]` or `tr_ms.min=1000&tr_ms.max="
+    "3000`. Unknown fields are a 400 naming the fields that exist."
 )
 
 
@@ -66,21 +71,50 @@ async def health() -> Response:
     return json_response({"status": "ok"})
 
 
+_BOOL = {"type": "boolean"}
 _SEARCH_PARAMS = [
-    ("q", "string", "Query text (words, quoted phrases, AND/OR/NOT)"),
-    ("page", "integer", "1-based page number"),
-    ("size", "integer", "Hits per page (1-100)"),
-    ("level", "string", "Record level; repeatable"),
-    ("sort", "string", "relevance (default), title or updated"),
-    ("exact", "boolean", "true: no ontology expansion of the query"),
-    ("concept", "string", "A concept IRI: records annotated with it or a narrower concept"),
-    ("facet_trees", "boolean", "true: add contrast/species/anatomy facet trees (slower)"),
-]
+    ("q", {"type": "string", "maxLength": MAX_QUERY_LENGTH},
+     'Query text. Every word or "quoted phrase" must match (AND is implied); '
+     "`a OR b` and `(a OR b OR c)` match either; `NOT term` and `-term` exclude; "
+     "`card*` is a prefix; `field:value` and `field:[low TO high]` (`*` = open end) "
+     "filter on a facet or numeric field (tr_ms, te_ms, ti_ms, field_strength, "
+     "acquired, age_days, subjects, ...). A recognised concept (rat, T1-weighted, "
+     "hippocampus) also finds its narrower concepts, within its own word; `3T`, "
+     "`7 tesla` mean the nominal field strength, `MRI`/`PET`/`CT` the modality. "
+     "Malformed syntax is a 400 that says what is wrong. `understood` in the answer "
+     "says how the query was read."),
+    ("page", {"type": "integer", "minimum": 1, "maximum": MAX_RESULT_WINDOW},
+     f"1-based page number; page x size may not pass {MAX_RESULT_WINDOW}"),
+    ("size", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+     f"Hits per page (1-{MAX_PAGE_SIZE})"),
+    ("level", {"type": "string", "enum": [level.value for level in Level]},
+     "Record level; repeatable"),
+    ("sort", {"type": "string", "enum": list(SORT_ORDERS)},
+     "relevance (default), title or updated"),
+    ("exact", _BOOL, "true: no ontology expansion of the query"),
+    ("concept", {"type": "string"},
+     "A concept IRI: records annotated with it or a narrower concept"),
+    ("facet_trees", _BOOL, "true: add contrast/species/anatomy facet trees (slower)"),
+    ("group", {"type": "string", "enum": ["collection", "none"]},
+     "collection: one group per matching dataset (its roll-up and first matching "
+     "records), paged by group; none (default): a flat list of records"),
+]  # fmt: skip
 _SEARCH_OPENAPI = {
     "parameters": [
-        {"name": name, "in": "query", "required": False, "schema": {"type": kind}, "description": d}
-        for name, kind, d in _SEARCH_PARAMS
+        {"name": name, "in": "query", "required": False, "schema": schema, "description": d}
+        for name, schema, d in _SEARCH_PARAMS
     ]
+}
+#: The request body limit, stated on every route that takes a body.
+_BODY_LIMIT = (
+    "The request body may be IMAGORA_MAX_UPLOAD_BYTES long (10 MiB by default; longer is "
+    "a 413). Lists are capped: keywords 1,000 (200 characters each), creators 1,000, "
+    "identifiers 200, related 2,000, terms 2,000, files 100,000; integers must fit in 64 "
+    "bits and quality / source.raw may nest 64 levels (otherwise a 422)."
+)
+_WRITE_ERRORS = {
+    **_ERRORS,
+    413: {"description": "Request body over IMAGORA_MAX_UPLOAD_BYTES"},
 }
 
 
@@ -123,8 +157,9 @@ def search_json(
     # handing it to a thread cost more than it took (GIL contention halved req/s per core)
     page = catalog.records.search(identity, parse_search(params, settings.page_size))
     prefix = settings.base_url + path
-    page.links = query_page_links(prefix, query, page.page, page.size, page.total) or page_links(
-        prefix, list(params.multi_items()), page.page, page.size, page.total
+    total = page.group_total if page.group_total is not None else page.total  # pages of groups
+    page.links = query_page_links(prefix, query, page.page, page.size, total) or page_links(
+        prefix, list(params.multi_items()), page.page, page.size, total
     )
     body = page.__pydantic_serializer__.to_json(page)
     cache.put(key, body, epoch, generation)
@@ -153,8 +188,16 @@ async def get_children(
     catalog: CatalogDep,
     identity: IdentityDep,
     settings: SettingsDep,
-    page: int = 1,
-    size: Annotated[int, Query(description="Children per page (1-100)")] = 50,
+    page: Annotated[
+        int, Query(description="1-based page number", json_schema_extra={"minimum": 1})
+    ] = 1,
+    size: Annotated[
+        int,
+        Query(
+            description=f"Children per page (1-{MAX_PAGE_SIZE})",
+            json_schema_extra={"minimum": 1, "maximum": MAX_PAGE_SIZE},
+        ),
+    ] = 50,
 ) -> Response:
     result = await call_store(catalog, catalog.records.children, identity, record_id, page, size)
     return json_response(_linked(result, settings, request))
@@ -164,8 +207,9 @@ async def get_children(
     "/records",
     status_code=201,
     response_model=RecordPublic,
-    responses=_ERRORS,  # type: ignore[arg-type]
+    responses=_WRITE_ERRORS,  # type: ignore[arg-type]
     summary="Deposit a new record (curator or admin)",
+    description=_BODY_LIMIT,
 )
 def create_record(
     request: Request,
@@ -175,7 +219,6 @@ def create_record(
     settings: SettingsDep,
 ) -> Response:
     record = catalog.records.create(identity, data)
-    _cache(request).clear()
     location = f"{settings.base_url}/api/records/{record.id}"
     return json_response(record, status=201, headers={"Location": location})
 
@@ -183,8 +226,9 @@ def create_record(
 @router.patch(
     "/records/{record_id}",
     response_model=RecordPublic,
-    responses=_ERRORS,  # type: ignore[arg-type]
+    responses=_WRITE_ERRORS,  # type: ignore[arg-type]
     summary="Change some fields or the access policy (curator or admin)",
+    description=_BODY_LIMIT,
 )
 def update_record(
     request: Request,
@@ -194,7 +238,6 @@ def update_record(
     identity: IdentityDep,
 ) -> Response:
     record = catalog.records.update(identity, record_id, patch)
-    _cache(request).clear()
     return json_response(record)
 
 
@@ -208,7 +251,6 @@ def withdraw_record(
     request: Request, record_id: str, catalog: CatalogDep, identity: IdentityDep
 ) -> Response:
     record = catalog.records.withdraw(identity, record_id)
-    _cache(request).clear()
     return json_response(record)
 
 
@@ -222,11 +264,23 @@ def withdraw_record(
 )
 def suggest_terms(
     catalog: CatalogDep,
+    identity: IdentityDep,
     q: Annotated[str, Query(max_length=200, description="What the user typed")] = "",
     scheme: Annotated[str | None, Query(description="One scheme: mri, species, ...")] = None,
-    limit: Annotated[int, Query(description="At most this many (1-50)")] = 10,
+    limit: Annotated[
+        int,
+        Query(
+            description="At most this many (1-50)", json_schema_extra={"minimum": 1, "maximum": 50}
+        ),
+    ] = 10,
+    all: Annotated[
+        bool, Query(description="true: also concepts no visible record carries (no counts)")
+    ] = False,
 ) -> Response:
-    found = catalog.terms.suggest(q, scheme or None, limit)
+    """Each suggestion carries `count`, the records the caller may see with that concept
+    or a narrower one; concepts without records are left out unless `all=true`."""
+    counts = None if all else catalog.records.concept_counts(identity)
+    found = catalog.terms.suggest(q, scheme or None, limit, counts)
     return json_response([s.model_dump() for s in found])
 
 
@@ -245,9 +299,10 @@ def get_term(iri: str, catalog: CatalogDep) -> Response:
     "/records/{record_id}/terms",
     status_code=201,
     response_model=RecordPublic,
-    responses=_ERRORS,  # type: ignore[arg-type]
+    responses=_WRITE_ERRORS,  # type: ignore[arg-type]
     tags=["terms"],
     summary="Add a curator's term to a record (curator or admin)",
+    description=_BODY_LIMIT,
 )
 def add_term(
     request: Request,
@@ -257,16 +312,16 @@ def add_term(
     identity: IdentityDep,
 ) -> Response:
     record = catalog.annotation.add_term(identity, record_id, term)
-    _cache(request).clear()
     return json_response(record, status=201)
 
 
 @router.patch(
     "/records/{record_id}/terms",
     response_model=RecordPublic,
-    responses=_ERRORS,  # type: ignore[arg-type]
+    responses=_WRITE_ERRORS,  # type: ignore[arg-type]
     tags=["terms"],
     summary="Accept or reject one of a record's terms (curator or admin)",
+    description=_BODY_LIMIT,
 )
 def set_term_status(
     request: Request,
@@ -277,5 +332,4 @@ def set_term_status(
     identity: IdentityDep,
 ) -> Response:
     record = catalog.annotation.set_status(identity, record_id, iri, update.status)
-    _cache(request).clear()
     return json_response(record)

@@ -20,17 +20,24 @@ from starlette.templating import Jinja2Templates
 
 from catalog.services.container import Catalog
 from catalog.settings import Settings
-from catalog.web import api, pages
+from catalog.web import api, landing, links, oai, pages
 from catalog.web.cache import ResponseCache, stamp_generation
 from catalog.web.errors import install_error_handlers
 from catalog.web.fastpath import SearchFastPath
-from catalog.web.limits import BodySizeLimit
+from catalog.web.head import HeadAsGet
+from catalog.web.limits import BodySizeLimit, QueryStringLimit
 from catalog.web.templating import configure_templates
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
-OPTIONAL_MODULES = ("catalog.web.linked", "catalog.web.ckan", "catalog.web.harvests")
+OPTIONAL_MODULES = (
+    "catalog.web.linked",
+    "catalog.web.ckan",
+    "catalog.web.harvests",
+    "catalog.web.publishing",
+    "catalog.web.compute",
+)
 
 
 def create_app(settings: Settings | None = None, catalog: Catalog | None = None) -> FastAPI:
@@ -41,18 +48,24 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         summary="FAIR catalogue of in-vivo imaging data (MRI, PET, CT)",
         version="0.1.0",
         lifespan=_lifespan(settings, catalog),
+        docs_url=None,  # served offline by landing.install_docs
+        redoc_url=None,  # ReDoc loads from a CDN; Swagger UI at /docs covers it
     )
     app.state.settings = settings
     app.state.templates = configure_templates(Jinja2Templates(directory=HERE / "templates"))
-    app.state.record_renderers = {}
-    app.state.landing_head = []
     if catalog is not None:
         _attach(app, catalog)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
-    app.add_middleware(SearchFastPath)  # added last = runs first
+    app.add_middleware(SearchFastPath)
+    app.add_middleware(QueryStringLimit)
+    app.add_middleware(HeadAsGet)  # added last = runs first
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    landing.install_docs(app)
     app.include_router(api.router)
+    app.include_router(landing.router)
+    app.include_router(oai.router)
+    app.include_router(links.router)
     _include_optional(app)
     app.include_router(pages.router)
     return app
@@ -61,7 +74,9 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
 def _attach(app: FastAPI, catalog: Catalog) -> None:
     app.state.catalog = catalog
     stamp = catalog.index_sync.lock_path.with_suffix(".stamp")  # touched on index commits
-    app.state.search_cache = ResponseCache(stamp_generation(stamp))
+    cache = app.state.search_cache = ResponseCache(stamp_generation(stamp))
+    # the services announce committed writes; the cache drops what it holds
+    catalog.changes.subscribe(lambda _ids: cache.clear())
 
 
 def _lifespan(settings: Settings, given: Catalog | None):  # type: ignore[no-untyped-def]

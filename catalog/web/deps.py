@@ -22,10 +22,11 @@ from catalog.settings import Settings
 
 #: Query parameters with a meaning of their own; every other one is a facet filter.
 RESERVED_PARAMS = frozenset(
-    {"q", "page", "size", "sort", "exact", "children_page", "concept", "facet_trees"}
+    {"q", "page", "size", "sort", "exact", "children_page", "concept", "facet_trees", "group"}
 )
 T = TypeVar("T")
 _TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
 SORT_ORDERS = ("relevance", "title", "updated")
 
 
@@ -88,6 +89,20 @@ def _int_param(params: QueryParams, name: str, default: int) -> int:
         ) from None
 
 
+def bool_param(params: QueryParams, name: str) -> bool:
+    """A boolean query parameter; anything but true/false (1/0, yes/no, on/off) is a 422
+    (`exact=maybe` used to be read silently as false)."""
+    raw = params.get(name, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ValidationError(
+        f"query.{name}: Input should be a valid boolean (true or false), got '{raw[:50]}'",
+        field=name,
+    )
+
+
 def parse_search(params: QueryParams, default_size: int) -> SearchRequest:
     """A SearchRequest straight from the query string (the API's hot path)."""
     sort = params.get("sort") or "relevance"
@@ -105,10 +120,15 @@ def parse_search(params: QueryParams, default_size: int) -> SearchRequest:
 
 
 def search_request_from(
-    params: QueryParams, q: str = "", page: int = 1, size: int = 20, sort: str = "relevance"
+    params: QueryParams,
+    q: str = "",
+    page: int = 1,
+    size: int = 20,
+    sort: str = "relevance",
+    default_group: str = "none",
 ) -> SearchRequest:
     """The service's SearchRequest from already-typed params plus the facet filters."""
-    exact = params.get("exact", "").strip().lower() in _TRUE
+    exact = bool_param(params, "exact")
     return SearchRequest(
         text=q,
         filters=filters_from(params),
@@ -117,5 +137,19 @@ def search_request_from(
         sort=sort,  # type: ignore[arg-type]  # validated by the route's Literal
         exact=exact,
         concept=params.get("concept") or None,
-        facet_trees=params.get("facet_trees", "").strip().lower() in _TRUE,
+        facet_trees=bool_param(params, "facet_trees"),
+        group=_group(params.get("group"), default_group),  # type: ignore[arg-type]
     )
+
+
+GROUPINGS = ("collection", "none")
+
+
+def _group(value: str | None, default: str) -> str:
+    if value is None or value == "":
+        return default
+    if value not in GROUPINGS:
+        raise ValidationError(
+            f"query.group: Input should be one of {', '.join(GROUPINGS)}", field="group"
+        )
+    return value

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, Response
+from starlette.routing import Match
 
 from catalog.domain.errors import AuthenticationError, ImagoraError
 from catalog.web.responses import json_response
@@ -23,6 +24,8 @@ from catalog.web.responses import json_response
 log = logging.getLogger(__name__)
 
 _JSON_PREFIXES = ("/api", "/openapi", "/docs", "/redoc")
+
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -32,6 +35,7 @@ _HTTP_CODES = {
     405: "method_not_allowed",
     406: "not_acceptable",
     413: "payload_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
     422: "invalid_input",
 }
@@ -46,10 +50,16 @@ def wants_json(request: Request) -> bool:
 
 
 def error_response(
-    request: Request, status: int, code: str, message: str, extra: dict[str, Any] | None = None
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     """The error in the form the caller reads (JSON body or HTML page)."""
-    headers = {"WWW-Authenticate": 'Bearer realm="imagora"'} if status == 401 else None
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="imagora"'}
     if wants_json(request):
         body: dict[str, Any] = {"error": code, "message": message, **(extra or {})}
         return json_response(body, status=status, headers=headers)
@@ -67,7 +77,8 @@ def error_response(
 
 async def imagora_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ImagoraError)
-    extra = {"field": exc.field} if exc.field else None
+    # everything the error adds to its JSON body beyond code and message (field, problems)
+    extra = {k: v for k, v in exc.to_dict().items() if k not in ("error", "message")} or None
     status = 401 if isinstance(exc, AuthenticationError) else exc.status
     if status >= 500:
         log.error("%s: %s", exc.code, exc.message)
@@ -103,10 +114,27 @@ async def http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         message = f"nothing at {request.url.path}; see /docs for the API"
     elif exc.status_code == 405:
-        message = f"{request.method} is not allowed on {request.url.path}"
+        allowed = allowed_methods(request)
+        message = f"{request.method} is not allowed on {request.url.path}; use {allowed}"
+        return error_response(request, 405, code, message, headers={"Allow": allowed})
     else:
         message = str(exc.detail)
     return error_response(request, exc.status_code, code, message)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (RFC 9110: a 405 carries `Allow`);
+    HEAD wherever GET is (see `catalog.web.head`)."""
+    routes = request.app.router.routes
+    methods = [
+        method
+        for method in _METHODS
+        # each route (or included router) answers FULL only where it serves that method
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    ]
+    if "GET" in methods:
+        methods.insert(methods.index("GET") + 1, "HEAD")
+    return ", ".join(methods)
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:

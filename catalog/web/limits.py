@@ -1,8 +1,11 @@
-"""Request body size limit, enforced before any route reads the body.
+"""Request size limits, enforced before any route runs: the body and the query string.
 
 The `Content-Length` header is checked first (cheap refusal); bodies without one, or
 with a lying one, are counted while they stream in and refused as soon as they pass the
 limit, so a client cannot make the server buffer more than `max_upload_bytes`.
+
+Query strings longer than `MAX_QUERY_STRING_BYTES` get a JSON 414 (`QueryStringLimit`);
+longer request lines than the HTTP parser takes get one from `catalog.web.protocol`.
 """
 
 from __future__ import annotations
@@ -11,6 +14,37 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _NO_BODY = (b"GET", b"HEAD", b"OPTIONS")
+
+#: The longest query string served (16 KiB): search text is limited far below it.
+MAX_QUERY_STRING_BYTES = 16 * 1024
+
+
+class QueryStringLimit:
+    """Pure ASGI middleware: 414 (JSON) for query strings over `max_bytes`."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_QUERY_STRING_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        size = len(scope.get("query_string") or b"") if scope["type"] == "http" else 0
+        if size <= self.max_bytes:
+            await self.app(scope, receive, send)
+            return
+        message = f"the query string is {size} bytes long; the limit is {self.max_bytes} bytes"
+        await send_json_error(send, 414, "uri_too_long", message)
+
+
+async def send_json_error(send: Send, status: int, code: str, message: str) -> None:
+    """A complete JSON error response, sent before any application code runs."""
+    body = orjson.dumps({"error": code, "message": message})
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class BodySizeLimit:
@@ -52,14 +86,7 @@ class BodySizeLimit:
 
     async def _refuse(self, send: Send, what: str) -> None:
         message = f"{what}; the limit is {self.max_bytes} bytes (IMAGORA_MAX_UPLOAD_BYTES)"
-        body = orjson.dumps({"error": "payload_too_large", "message": message})
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
-        ]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send_json_error(send, 413, "payload_too_large", message)
 
 
 def _may_have_body(scope: Scope) -> bool:

@@ -1,12 +1,9 @@
-"""Server-rendered pages: the search page and the record landing page.
+"""Server-rendered pages: the search page, term pages and the record landing page.
 
 Routes stay thin: they call one service method and hand a small view model to a Jinja2
-template. Two extension points let the linked-data layer join in without editing this
-module: `app.state.record_renderers` (media type -> callable(record, settings) ->
-Response, chosen by the `Accept` header on `/records/{id}`) and `app.state.landing_head`
-(callables(record, settings) -> trusted HTML, e.g. a JSON-LD `<script>`, placed in the
-landing page's `head_extra` block). FAIR Signposting `Link` headers come from
-`signposting_links`.
+template. The landing page asks `catalog.exports` (the ExportService) for everything
+format-related: content negotiation on `Accept`, the FAIR Signposting `Link` header, the
+citation URL, the licence URL and the schema.org JSON-LD in the page head.
 """
 
 from __future__ import annotations
@@ -19,14 +16,15 @@ from fastapi import APIRouter, Query, Request
 from markupsafe import Markup
 from starlette.responses import Response
 
-from catalog.domain.errors import QuerySyntaxError
+from catalog.domain.display import imaging_rows
+from catalog.domain.errors import QuerySyntaxError, ValidationError
 from catalog.domain.identity import Identity
 from catalog.domain.records import FacetNode, FacetValue, RecordPage, RecordPublic
-from catalog.domain.search import FACET_FIELDS, SortOrder
+from catalog.domain.search import FACET_FIELDS, NUMERIC_FIELDS, SortOrder
 from catalog.services.container import Catalog
 from catalog.services.records import SearchRequest
 from catalog.services.terms import TREE_LABELS
-from catalog.settings import Settings
+from catalog.web.charts import glance_charts
 from catalog.web.deps import (
     RESERVED_PARAMS,
     CatalogDep,
@@ -34,7 +32,9 @@ from catalog.web.deps import (
     call_store,
     search_request_from,
 )
-from catalog.web.paging import Params, page_links, toggled, url
+from catalog.web.landing import landing_context
+from catalog.web.paging import Params, last_page, page_links, toggled, url
+from catalog.web.titles import search_title
 
 router = APIRouter(include_in_schema=False)
 
@@ -42,8 +42,6 @@ CHILDREN_PAGE_SIZE = 25
 TERM_RECORDS_PAGE_SIZE = 20
 #: Tree levels shown open by default (deeper ones open when they hold the selection).
 TREE_OPEN_DEPTH = 3
-SPDX = "https://spdx.org/licenses/"
-TIMES = " \u00d7 "  # multiplication sign between matrix / voxel dimensions
 
 
 # ----- search page --------------------------------------------------------------------
@@ -53,6 +51,8 @@ class FacetLink:
     count: int
     active: bool
     href: str
+    width: int = 0
+    """The count's bar, in percent of the facet's largest count."""
 
 
 @dataclass
@@ -60,6 +60,8 @@ class FacetGroup:
     name: str
     label: str
     values: list[FacetLink] = field(default_factory=list)
+    missing: int = 0
+    """Matching records without a value for this facet."""
 
 
 @dataclass
@@ -70,36 +72,105 @@ class ActiveFilter:
 
 
 def facet_groups(page: RecordPage, params: Params) -> list[FacetGroup]:
-    """Facet values as toggle links, in FACET_FIELDS order."""
+    """Facet values as toggle links, in FACET_FIELDS order. One species facet: the
+    species tree when there is one (rodent > rat, mouse), not a flat list beside it,
+    unless a flat species filter is already selected (so it can be removed here)."""
     groups = []
+    selected = {name for name, _ in params}
     for name, label in FACET_FIELDS.items():
         values = page.facets.get(name) or []
         if not values:
             continue
-        group = FacetGroup(name=name, label=label)
+        if name == "species" and page.facet_trees.get("species") and name not in selected:
+            continue
+        group = FacetGroup(name=name, label=label, missing=page.facet_missing.get(name, 0))
+        top = max(v.count for v in values) or 1
         for value in values:
             active = (name, value.value) in params
             href = url("/search", toggled(params, name, value.value))
-            group.values.append(FacetLink(value.label, value.count, active, href))
+            width = max(2, round(100 * value.count / top))
+            group.values.append(FacetLink(value.label, value.count, active, href, width))
         groups.append(group)
     return groups
+
+
+#: Range filters on the page: field -> (label, unit, input type).
+RANGE_FILTERS: dict[str, tuple[str, str, str]] = {
+    "field_strength": ("Field strength", "T", "number"),
+    "tr_ms": ("TR", "ms", "number"),
+    "te_ms": ("TE", "ms", "number"),
+    "acquired": ("Acquisition date", "", "date"),
+    "age_days": ("Subject age", "days", "number"),
+    "subjects": ("Subject count", "", "number"),
+}
+
+
+@dataclass
+class RangeInput:
+    name: str
+    label: str
+    unit: str
+    kind: str
+    low: str
+    high: str
+
+
+def range_inputs(params: Params) -> list[RangeInput]:
+    """The range filter form: one min/max pair per numeric field, filled from the URL."""
+    given = dict(params)
+    return [
+        RangeInput(
+            name, label, unit, kind, given.get(f"{name}.min", ""), given.get(f"{name}.max", "")
+        )
+        for name, (label, unit, kind) in RANGE_FILTERS.items()
+    ]
+
+
+def group_switch(params: Params, group: str) -> dict[str, str]:
+    """Links to the grouped (by dataset) and the flat view of the same search."""
+    base = [(k, v) for k, v in params if k not in ("group", "page")]
+    return {
+        "collection": url("/search", [*base, ("group", "collection")]),
+        "none": url("/search", [*base, ("group", "none")]),
+        "current": group,
+    }
+
+
+def size_in_words(size: int) -> str:
+    """1536 -> "1.5 KB" (decimal units, as file browsers show them)."""
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} bytes"
 
 
 def active_filters(params: Params, facets: dict[str, list[FacetValue]]) -> list[ActiveFilter]:
     """The filters in the URL, each with a link that removes it."""
     filters = []
     for name, value in params:
-        if name in RESERVED_PARAMS:
+        if name in RESERVED_PARAMS or not value:
             continue
         labels = {v.value: v.label for v in facets.get(name, [])}
         filters.append(
             ActiveFilter(
-                field_label=FACET_FIELDS.get(name, name),
+                field_label=_filter_label(name),
                 value_label=labels.get(value, value),
                 remove_href=url("/search", toggled(params, name, value)),
             )
         )
     return filters
+
+
+def _filter_label(name: str) -> str:
+    base, _, end = name.rpartition(".")
+    if base in NUMERIC_FIELDS and end in ("min", "max"):
+        label = NUMERIC_FIELDS[base][0]
+        return f"{label[0].upper()}{label[1:]} {'from' if end == 'min' else 'up to'}"
+    if name == "collection_id":
+        return "Dataset"
+    return FACET_FIELDS.get(name, NUMERIC_FIELDS.get(name, (name,))[0])
 
 
 @dataclass
@@ -198,30 +269,50 @@ def _search_page(
     request: Request, catalog: Catalog, identity: Identity, q: str, page: int, sort: SortOrder
 ) -> Response:
     params = list(request.query_params.multi_items())
-    search = search_request_from(request.query_params, q, page, catalog.settings.page_size, sort)
+    size = catalog.settings.page_size
+    search = search_request_from(request.query_params, q, page, size, sort, "collection")
     search.facet_trees = True
     context: dict[str, Any] = {"q": q, "error": None, "result": None, "sort": sort}
-    context["hidden"] = [(k, v) for k, v in params if k not in RESERVED_PARAMS]
+    ranged = {f"{n}.{end}" for n in RANGE_FILTERS for end in ("min", "max")}
+    context["hidden"] = [(k, v) for k, v in params if k not in RESERVED_PARAMS | ranged]
+    context["range_hidden"] = [(k, v) for k, v in params if k not in ranged and k not in ("page",)]
     context.update(exact=search.exact, concept=search.concept, why=why_lines)
+    context.update(ranges=range_inputs(params), switch=group_switch(params, search.group))
+    context.update(size_in_words=size_in_words, group=search.group)
     status = 200
     try:
         result = catalog.records.search(identity, search)
-    except QuerySyntaxError as exc:  # rendered in place, with the query box kept
+    except (QuerySyntaxError, ValidationError) as exc:  # shown in place, query box kept
         context["error"] = exc.message
-        status = 400
+        status = exc.status
         result = None
     if result is not None:
         context["result"] = result
         context["facets"] = facet_groups(result, params)
         context["trees"] = tree_groups(result, params, search.concept)
-        context["links"] = page_links("/search", params, result.page, result.size, result.total)
+        shown = result.group_total if result.group_total is not None else result.total
+        context["links"] = page_links("/search", params, result.page, result.size, shown)
+        context["suggest_href"] = lambda text: url(
+            "/search", [("q", text), *((k, v) for k, v in params if k not in ("q", "page"))]
+        )
     facets = result.facets if result else {}
     context["active"] = active_filters(params, facets)
     if search.concept:
         context["active"].append(_concept_filter(catalog, params, search.concept))
+    context["glance_charts"] = _glance(catalog, identity, q, params, page)
+    context["has_preview"] = lambda hit: catalog.previews.available(hit.id, hit.access)
+    pages = last_page(result.total, result.size) if result is not None else None
+    context["page_title"] = search_title(q, context["active"], page, pages)
     return request.app.state.templates.TemplateResponse(
         request, "search.html", context, status_code=status
     )
+
+
+def _glance(catalog: Catalog, identity: Identity, q: str, params: Params, page: int) -> list:
+    """The home page's charts: only with no query, no filter, on the first page."""
+    if q.strip() or page != 1 or any(k not in ("sort",) for k, _ in params):
+        return []
+    return glance_charts(catalog.glance.glance(identity))
 
 
 def _concept_filter(catalog: Catalog, params: Params, concept: str) -> ActiveFilter:
@@ -261,137 +352,14 @@ def _term_page(
 
 
 # ----- landing page -------------------------------------------------------------------
-def _record_url(settings: Settings, record: RecordPublic) -> str:
-    return f"{settings.base_url}/records/{quote(record.id)}"
 
 
-def cite_as(record: RecordPublic, settings: Settings) -> str:
-    """The record's DOI (as a resolver URL) if it has one, else its landing page URL."""
-    for identifier in record.identifiers:
-        if identifier.scheme.lower() == "doi":
-            doi = identifier.identifier.removeprefix("doi:").removeprefix("https://doi.org/")
-            return f"https://doi.org/{doi}"
-    return _record_url(settings, record)
-
-
-def license_url(license_id: str | None) -> str | None:
-    if not license_id:
-        return None
-    if license_id.startswith(("http://", "https://")):
-        return license_id
-    return SPDX + quote(license_id)
-
-
-def _orcid(orcid: str) -> str:
-    return orcid if orcid.startswith("http") else f"https://orcid.org/{orcid}"
-
-
-def signposting_links(record: RecordPublic, settings: Settings) -> list[str]:
-    """FAIR Signposting level 1 `Link` header values for a landing page."""
-    links = [
-        f'<{cite_as(record, settings)}> ; rel="cite-as"',
-        '<https://schema.org/AboutPage> ; rel="type"',
-        '<https://schema.org/Dataset> ; rel="type"',
-    ]
-    links += [f'<{_orcid(c.orcid)}> ; rel="author"' for c in record.creators if c.orcid]
-    licence = license_url(record.license)
-    if licence:
-        links.append(f'<{licence}> ; rel="license"')
-    api = f"{settings.base_url}/api/records/{quote(record.id)}"
-    links.append(f'<{api}> ; rel="describedby" ; type="application/json"')
-    if record.access.files.value == "open":
-        for entry in record.files:
-            if entry.path.startswith(("http://", "https://")):
-                kind = entry.format or "application/octet-stream"
-                links.append(f'<{quote(entry.path, safe=":/?&=%#~")}> ; rel="item" ; type="{kind}"')
-    return links
-
-
-def _media_ranges(accept: str) -> list[tuple[float, str]]:
-    ranges = []
-    for part in accept.split(","):
-        media, _, params = part.strip().partition(";")
-        quality = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if media:
-            ranges.append((quality, media.strip().lower()))
-    return sorted(ranges, key=lambda item: -item[0])
-
-
-def negotiated(accept: str, offered: list[str]) -> str | None:
-    """The offered media type the client prefers over HTML, or None for the page."""
-    for quality, media in _media_ranges(accept):
-        if quality <= 0:
-            continue
-        if media in ("text/html", "application/xhtml+xml", "*/*", "text/*"):
-            return None
-        if media in offered:
-            return media
-    return None
-
-
-#: Imaging fields shown on the landing page, in order: (field, label, unit).
-IMAGING_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("modality", "Modality", ""),
-    ("field_strength_t", "Field strength", "T"),
-    ("manufacturer", "Manufacturer", ""),
-    ("model", "Model", ""),
-    ("sequence", "Sequence", ""),
-    ("sequence_variant", "Sequence variant", ""),
-    ("scanning_sequence", "Scanning sequence", ""),
-    ("series_description", "Series description", ""),
-    ("contrast", "Contrast", ""),
-    ("tr_ms", "Repetition time (TR)", "ms"),
-    ("te_ms", "Echo time (TE)", "ms"),
-    ("ti_ms", "Inversion time (TI)", "ms"),
-    ("flip_angle_deg", "Flip angle", "°"),
-    ("voxel_size_mm", "Voxel size", "mm"),
-    ("matrix", "Matrix", ""),
-    ("fov_mm", "Field of view", "mm"),
-    ("slice_thickness_mm", "Slice thickness", "mm"),
-    ("num_instances", "Images", ""),
-    ("num_frames", "Frames", ""),
-    ("body_part", "Body part", ""),
-    ("nucleus", "Nucleus", ""),
-    ("averages", "Averages", ""),
-    ("repetitions", "Repetitions", ""),
-    ("radiopharmaceutical", "Radiopharmaceutical", ""),
-    ("injected_dose_bq", "Injected dose", "Bq"),
-    ("institution", "Institution", ""),
-    ("station", "Station", ""),
-    ("software_version", "Software", ""),
-    ("acquisition_date", "Acquired", ""),
-)
-
-
-def _display(value: Any, unit: str) -> str:
-    if isinstance(value, list):
-        joined = TIMES.join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
-        return f"{joined} {unit}".strip()
-    if isinstance(value, float):
-        return f"{value:g} {unit}".strip()
-    return f"{value} {unit}".strip()
-
-
-def imaging_rows(record: RecordPublic) -> list[tuple[str, str]]:
-    """(label, display value) for every known imaging fact of the record."""
-    rows = []
-    for name, label, unit in IMAGING_ROWS:
-        value = getattr(record.imaging, name)
-        if value is not None and value != []:
-            rows.append((label, _display(value, unit)))
-    return rows
-
-
-def _head_extra(request: Request, record: RecordPublic, settings: Settings) -> Markup:
-    hooks = getattr(request.app.state, "landing_head", [])
-    return Markup("".join(str(hook(record, settings)) for hook in hooks))  # trusted hooks
+def _sections(request: Request, record: RecordPublic) -> Markup:
+    """Extra landing-page panels from optional web modules (e.g. the compute bridge's
+    preview and provenance graph): `app.state.landing_sections`, callables
+    (request, record) -> Markup."""
+    hooks = getattr(request.app.state, "landing_sections", [])
+    return Markup("".join(str(hook(request, record)) for hook in hooks))  # trusted hooks
 
 
 @router.get("/records/{record_id}", response_class=Response)
@@ -411,17 +379,14 @@ def _record_page(
     request: Request, record_id: str, catalog: Catalog, identity: Identity, children_page: int
 ) -> Response:
     record = catalog.records.get(identity, record_id)
-    settings = catalog.settings
-    links = signposting_links(record, settings)
-    for hook in getattr(request.app.state, "landing_links", []):  # e.g. describedby formats
-        links += hook(record, settings)
-    headers = {"Link": ", ".join(links), "Vary": "Accept"}
-    renderers = getattr(request.app.state, "record_renderers", {})
-    media = negotiated(request.headers.get("accept", ""), list(renderers))
-    if media is not None:
-        response: Response = renderers[media](record, settings)
-        response.headers.update(headers)
-        return response
+    exports = catalog.exports
+    landing = exports.landing(identity, record)
+    headers = {"Link": landing.link_header, "Vary": "Accept"}
+    wanted = exports.negotiate(request.headers.get("accept"))
+    if wanted is not None:
+        rendered = exports.render_record(identity, record, wanted)
+        headers["content-type"] = rendered.content_type
+        return Response(rendered.body, headers=headers)
     children = None
     if record.children_count:
         children = catalog.records.children(
@@ -431,10 +396,15 @@ def _record_page(
         "record": record,
         "children": children,
         "children_links": _children_links(children, record_id),
-        "license_url": license_url(record.license),
+        "license_url": landing.license_url,
         "imaging": imaging_rows(record),
-        "cite_as": cite_as(record, settings),
-        "head_extra": _head_extra(request, record, settings),
+        "cite_as": landing.cite_as,
+        "head_extra": Markup(landing.json_ld),  # built by the exporter, script-safe
+        "links": catalog.links.views(identity, record_id),
+        "fair": landing.fair,
+        **landing_context(catalog, identity, record),
+        "publications": catalog.publish.for_record(identity, record),
+        "sections": _sections(request, record),
     }
     return request.app.state.templates.TemplateResponse(
         request, "record.html", context, headers=headers

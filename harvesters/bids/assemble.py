@@ -281,6 +281,7 @@ class _RawBuilder:
         scan = self.dataset.scan_of(r for r, _ in files)
         issues = validation.sidecar_issues(rel, name, metadata)
         issues += [scan.issue] if scan and scan.issue else []
+        issues += _empty_images(files)
         self.issues.extend(issues)
         subject, session = _session_of(rel)
         raw = {"sidecar": metadata, "sidecar_files": sources, "nifti": header}
@@ -404,6 +405,16 @@ def _dated(imaging: Imaging, scan: ScanRow | None, raw: dict[str, Any]) -> Imagi
     if scan.acquired is None:
         return imaging
     return imaging.model_copy(update={"acquisition_date": scan.acquired})
+
+
+def _empty_images(files: list[tuple[str, FileFacts]]) -> list[dict[str, str]]:
+    """A 0-byte NIfTI is an error (the BIDS validator's EMPTY_FILE): the acquisition is
+    still catalogued from its path and sidecars, and the issue says the image is missing."""
+    return [
+        validation.issue("EMPTY_FILE", "error", rel, f"{rel}: the image file is empty (0 bytes)")
+        for rel, fact in files
+        if fact.kind == "image" and fact.data.get("size") == 0
+    ]
 
 
 def _sorted_issues(issues: list[dict[str, str]]) -> list[dict[str, str]]:

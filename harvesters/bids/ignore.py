@@ -184,9 +184,19 @@ def is_dataset_root(rel_dir: str) -> bool:
     return len(parts) % 2 == 0 and all(part == "derivatives" for part in parts[::2])
 
 
-def read_rules(folder: Path, base: str) -> tuple[list[IgnoreRule], ItemError | None]:
-    """Rules of `folder/.bidsignore` (none when absent); an unreadable file is an error."""
+def read_rules(
+    folder: Path, base: str, root: Path | None = None
+) -> tuple[list[IgnoreRule], ItemError | None]:
+    """Rules of `folder/.bidsignore` (none when absent); an unreadable file is an error,
+    and so is a link that leads outside `root` (nothing outside the tree is read)."""
     path = folder / IGNORE_FILE
+    if root is not None and path.is_symlink():
+        real, top = os.path.realpath(path), os.path.realpath(root)
+        if not real.startswith(top.rstrip(os.sep) + os.sep):
+            return [], ItemError(
+                str(path),
+                f"symbolic link to {real}, outside the harvested folder {top}; not followed",
+            )
     try:
         data = path.read_bytes()
     except (FileNotFoundError, NotADirectoryError):
@@ -212,7 +222,7 @@ class DiscoveryFilter:
         self._load(root, "")
 
     def _load(self, folder: Path, base: str) -> None:
-        rules, error = read_rules(folder, base)
+        rules, error = read_rules(folder, base, self.root)
         self.rules.add(rules)
         if error is not None:
             self.errors.append(error)

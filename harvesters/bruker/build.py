@@ -256,9 +256,16 @@ class RecordBuilder:
             bids=guess_bids(imaging),
             files=self._files(scan.files),
             source=self._source(str(scan.dir), _scan_raw(scan)),
+            quality=_scan_quality(scan),
         )
         key = f"scan:{session.label}/{scan.number}"
         return HarvestedRecord(key=key, record=record, parent_key=f"study:{session.label}")
+
+
+def _scan_quality(scan: Scan) -> dict[str, Any]:
+    """Parameters the reader kept as raw text (see `jcamp.parse_jcamp(strict=False)`)."""
+    warnings = [w for kind in _KIND_ORDER for w in scan.data(kind).get("warnings", [])]
+    return {"warnings": warnings} if warnings else {}
 
 
 def _manufacturer(scan: Scan) -> str | None:

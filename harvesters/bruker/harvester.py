@@ -20,11 +20,11 @@ from typing import Any, ClassVar
 
 from harvesters.base import FileFacts, HarvestedRecord, Harvester, HarvestOptions, ItemError
 from harvesters.bruker.build import RecordBuilder
-from harvesters.bruker.jcamp import parse_jcamp
+from harvesters.bruker.jcamp import JcampFile, parse_jcamp
 from harvesters.bruker.layout import file_kind, is_archive
 from harvesters.bruker.mapping import species_concept
 from harvesters.bruker.params import file_facts
-from harvesters.privacy import pseudonym
+from harvesters.privacy import REDACTED, Scrubber, path_aliases, pseudonym
 from harvesters.walk import walk_files
 
 #: Parameter files larger than this are not ParaVision parameter files (guards archives).
@@ -63,10 +63,12 @@ class BrukerHarvester(Harvester):
         if kind == "species_map":
             data = self._species_rows(text, name)
         else:
-            parsed = parse_jcamp(text, name)
+            parsed = parse_jcamp(text, name, strict=False)  # odd values: warnings
             data = file_facts(kind, parsed, self._pseudonym)
             if kind == "subject":
                 data.update(_folder_alias(name, parsed.get("SUBJECT_id"), data.get("pseudonym")))
+            if kind in ("subject", "visu_pars"):
+                _scrub_subject(name, parsed, data)
         data["size"] = len(raw)
         return FileFacts(path=name, kind=kind, data=data)
 
@@ -99,7 +101,10 @@ class BrukerHarvester(Harvester):
 
     def _species_rows(self, text: str, name: str) -> dict[str, Any]:
         """participants.tsv / species.tsv -> {pseudonym: species} (ids never kept)."""
-        rows = list(csv.DictReader(io.StringIO(text), delimiter="\t"))
+        try:
+            rows = list(csv.DictReader(io.StringIO(text), delimiter="\t"))
+        except csv.Error as exc:  # e.g. a field over the csv module's 128 KB limit
+            raise ValueError(f"{name}: not a readable TSV file ({exc})") from None
         subjects: dict[str, dict[str, Any]] = {}
         default: dict[str, Any] | None = None
         for number, row in enumerate(rows, start=2):
@@ -143,6 +148,32 @@ def _walk(root: Path) -> Iterator[Path | ItemError]:
 def _wanted(entry: os.DirEntry[str]) -> bool:
     path = Path(entry.path)
     return bool(is_archive(path) or file_kind(PurePosixPath(path.as_posix())))
+
+
+#: Where ParaVision keeps the subject's name and id (subject file, reconstructions).
+_NAME_PARAMS = ("SUBJECT_name_string", "SUBJECT_name", "VisuSubjectName")
+_ID_PARAMS = ("SUBJECT_id", "VisuSubjectId")
+
+
+def _scrub_subject(path: str, parsed: JcampFile, data: dict[str, Any]) -> None:
+    """Files that hold the subject's name and id: their kept text (protocol names typed
+    by the operator) and every folder above them (a study folder or the harvested folder
+    named after the animal or patient) lose those values, replaced by the pseudonym."""
+    names = [str(parsed.get(k)) for k in _NAME_PARAMS if parsed.get(k) not in (None, "")]
+    ids = [str(parsed.get(k)) for k in _ID_PARAMS if parsed.get(k) not in (None, "")]
+    scrubber = Scrubber(names, ids, str(data.get("pseudonym") or REDACTED))
+    if not scrubber:
+        return
+    params = data.get("params") or {}
+    for key, value in params.items():
+        if isinstance(value, str):
+            params[key] = scrubber.scrub(value)
+    aliases = path_aliases(path, scrubber)
+    if aliases:
+        data["path_aliases"] = aliases
+    folder = PurePosixPath(path).parent.name
+    if data.get("pseudonym") and scrubber.scrub(folder) != folder:
+        data["folder_alias"] = [folder, scrubber.scrub(folder)]
 
 
 def _folder_alias(path: str, subject_id: object, alias: str | None) -> dict[str, Any]:

@@ -11,6 +11,15 @@ No maintained permissively licensed parser covers all of this *and* reports wher
 is broken (brukerapi's regex parser raises without line numbers; brkraw is GPL-3), so this
 module is written from the format description. A broken value raises `JcampError`
 naming the file, the parameter and the line, so a harvest can report the bad item.
+With `strict=False` (what the harvester uses) a value that cannot be parsed, e.g. a
+PV360 struct written in a shape this reader does not know, keeps its raw text and adds
+a warning instead: one odd parameter never costs the whole file.
+
+Hostile files are bounded: a run-length count is checked against the declared size
+before anything is expanded (`@200000000*(0)` in a 20-byte line used to allocate
+gigabytes), declared sizes are capped at `MAX_VALUES`, dimensions at `MAX_DIMS` and
+struct nesting at `MAX_NESTING` (so 50,000 nested `(` never reach Python's recursion
+limit).
 """
 
 from __future__ import annotations
@@ -23,13 +32,22 @@ from typing import Any
 
 from catalog.domain.errors import ImagoraError
 
-__all__ = ["JcampError", "JcampFile", "parse_jcamp", "read_jcamp"]
+__all__ = ["JcampDamageError", "JcampError", "JcampFile", "parse_jcamp", "read_jcamp"]
 
 _DIMS = re.compile(r"^\(\s*\d+(?:\s*,\s*\d+)*\s*\)$")
 _INT = re.compile(r"^[+-]?\d+$")
 _FLOAT = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 _WORD = re.compile(r"[\w.+\-:/]+")
 _RLE = re.compile(r"@(\d+)\*\(")
+
+#: Most values one parameter may declare (ParaVision's largest arrays hold ~10^5).
+MAX_VALUES = 1_000_000
+#: Most dimensions one parameter may declare.
+MAX_DIMS = 8
+#: Deepest struct nesting `( ( ... ) )` read.
+MAX_NESTING = 32
+#: Raw text kept for a value that cannot be parsed (non-strict mode).
+RAW_CHARS = 2_000
 
 
 class JcampError(ImagoraError, ValueError):
@@ -47,6 +65,12 @@ class JcampError(ImagoraError, ValueError):
         self.reason = reason
 
 
+class JcampDamageError(JcampError):
+    """The file contradicts itself (more or fewer values than declared): it is damaged,
+    not merely written in a shape this reader does not know, so even a lenient parse
+    refuses it."""
+
+
 @dataclass
 class JcampFile:
     """A parsed parameter file.
@@ -61,6 +85,7 @@ class JcampFile:
     params: dict[str, Any] = field(default_factory=dict)
     comments: list[str] = field(default_factory=list)
     header_comments: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def title(self) -> str | None:
@@ -79,22 +104,26 @@ class _Entry:
     rest: list[str] = field(default_factory=list)
 
 
-def read_jcamp(path: Path | str, *, require_end: bool = True) -> JcampFile:
+def read_jcamp(path: Path | str, *, require_end: bool = True, strict: bool = True) -> JcampFile:
     """Parse the parameter file at `path` (latin-1, as ParaVision writes it)."""
     text = Path(path).read_bytes().decode("latin-1")
-    return parse_jcamp(text, str(path), require_end=require_end)
+    return parse_jcamp(text, str(path), require_end=require_end, strict=strict)
 
 
-def parse_jcamp(text: str, source: str = "<string>", *, require_end: bool = True) -> JcampFile:
+def parse_jcamp(
+    text: str, source: str = "<string>", *, require_end: bool = True, strict: bool = True
+) -> JcampFile:
     """Parse JCAMP-DX `text`; `source` names the file in error messages.
 
-    With `require_end` a file without `##END=` (a truncated copy) is an error.
+    With `require_end` a file without `##END=` (a truncated copy) is an error. Without
+    `strict`, a parameter value that cannot be parsed keeps its raw text (at most
+    `RAW_CHARS`) and its error becomes one of `warnings`.
     """
     result = JcampFile(source=source)
     entries, ended = _split_entries(text, result)
     for entry in entries:
         if entry.key.startswith("$"):
-            result.params[entry.key[1:]] = _parse_entry(entry, source)
+            result.params[entry.key[1:]] = _parse_or_keep(entry, source, strict, result)
         elif entry.key != "END":
             result.header[entry.key] = " ".join([entry.first, *entry.rest]).strip()
     if require_end and not ended:
@@ -134,17 +163,42 @@ def _split_entries(text: str, result: JcampFile) -> tuple[list[_Entry], bool]:
     return entries, False
 
 
+def _parse_or_keep(entry: _Entry, source: str, strict: bool, result: JcampFile) -> Any:
+    try:
+        return _parse_entry(entry, source)
+    except JcampError as exc:
+        if strict or isinstance(exc, JcampDamageError):
+            raise
+        # the file's own name (acqp, method, ...) only: its folders may name a subject
+        where = source.replace("\\", "/").rsplit("/", 1)[-1]
+        result.warnings.append(
+            f"{where}: line {exc.line}: parameter {exc.parameter}: {exc.reason}; kept its raw text"
+        )
+        return " ".join(" ".join([entry.first, *entry.rest]).split())[:RAW_CHARS]
+
+
 def _parse_entry(entry: _Entry, source: str) -> Any:
     name = entry.key[1:]
     first = entry.first.strip()
     body = "\n".join(entry.rest).strip()
     if _DIMS.match(first) and (body or first.startswith("( ")):
-        dims = [int(d) for d in first[1:-1].split(",")]
-        scanner = _Scanner(body, source, name, entry.line + 1)
+        dims = _declared(first, source, name, entry.line)
+        scanner = _Scanner(body, source, name, entry.line + 1, limit=prod(dims))
         return _parse_array(scanner, dims)
     text = "\n".join([first, *entry.rest]).strip()
-    scanner = _Scanner(text, source, name, entry.line)
+    scanner = _Scanner(text, source, name, entry.line, limit=1)
     return _parse_scalar(scanner, text)
+
+
+def _declared(first: str, source: str, name: str, line: int) -> list[int]:
+    """The declared dimensions, refused when they would declare more than MAX_VALUES."""
+    parts = first[1:-1].split(",")
+    if len(parts) > MAX_DIMS or any(len(p.strip()) > 9 for p in parts):
+        raise JcampError(source, name, line, f"declared size {first} is beyond the limits")
+    dims = [int(d) for d in parts]
+    if prod(dims) > MAX_VALUES:
+        raise JcampError(source, name, line, f"declared size {first} exceeds {MAX_VALUES} values")
+    return dims
 
 
 def _parse_scalar(scanner: _Scanner, text: str) -> Any:
@@ -167,7 +221,9 @@ def _parse_array(scanner: _Scanner, dims: list[int]) -> Any:
             return items[0] if len(dims) == 1 else _reshape(items, dims[:-1])
     if len(items) != total:
         shape = ", ".join(map(str, dims))
-        scanner.fail(f"declared ( {shape} ) = {total} values, found {len(items)}", end=True)
+        scanner.fail(
+            f"declared ( {shape} ) = {total} values, found {len(items)}", end=True, damage=True
+        )
     return _reshape(items, dims)
 
 
@@ -190,17 +246,20 @@ def _convert(word: str) -> int | float | str:
 class _Scanner:
     """Tokenises one entry's value text; knows its file/parameter/line for errors."""
 
-    def __init__(self, text: str, source: str, name: str, line: int) -> None:
+    def __init__(self, text: str, source: str, name: str, line: int, limit: int) -> None:
         self.text = text
         self.pos = 0
         self.source = source
         self.name = name
         self.line = line
+        self.limit = limit  # the declared number of values: bounds run-length expansion
+        self.depth = 0
         self.quoted: list[bool] = []
 
-    def fail(self, reason: str, *, end: bool = False) -> None:
+    def fail(self, reason: str, *, end: bool = False, damage: bool = False) -> None:
         pos = len(self.text) if end else self.pos
-        raise JcampError(self.source, self.name, self.line + self.text.count("\n", 0, pos), reason)
+        line = self.line + self.text.count("\n", 0, pos)
+        raise (JcampDamageError if damage else JcampError)(self.source, self.name, line, reason)
 
     def _skip(self, chars: str = " \t\n\r") -> None:
         while self.pos < len(self.text) and self.text[self.pos] in chars:
@@ -213,17 +272,29 @@ class _Scanner:
         while self.pos < len(self.text):
             rle = _RLE.match(self.text, self.pos)
             if rle:
+                count = self._repeat_count(rle.group(1), len(out))
                 self.pos = rle.end() - 1
                 quoted = self.text[self.pos + 1 :].lstrip().startswith("<")
                 value = self._tuple_or_single()
-                out.extend([value] * int(rle.group(1)))
-                self.quoted.extend([quoted] * int(rle.group(1)))
+                out.extend([value] * count)
+                self.quoted.extend([quoted] * count)
             else:
                 quoted = self.text[self.pos] == "<"
                 out.append(self.value())
                 self.quoted.append(quoted)
             self._skip()
         return out
+
+    def _repeat_count(self, digits: str, have: int) -> int:
+        """`N` of `@N*(...)`, checked against the declared size before expanding."""
+        room = self.limit - have
+        if len(digits) > len(str(self.limit)) or int(digits) > room:
+            shown = digits if len(digits) <= 12 else digits[:12] + "..."
+            self.fail(
+                f"run-length @{shown}* exceeds the declared size ({self.limit} values)",
+                damage=True,
+            )
+        return int(digits)
 
     def _tuple_or_single(self) -> Any:
         """`(value)` after `@N*`: a single value, or a struct when it has commas."""
@@ -252,6 +323,9 @@ class _Scanner:
         return value
 
     def tuple(self) -> list[Any]:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            self.fail(f"structs nested more than {MAX_NESTING} deep")
         self.pos += 1  # "("
         out: list[Any] = []
         while True:
@@ -267,6 +341,7 @@ class _Scanner:
             char = self.text[self.pos]
             self.pos += 1
             if char == ")":
+                self.depth -= 1
                 return out
             if char != ",":
                 self.pos -= 1

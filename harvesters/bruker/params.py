@@ -194,6 +194,8 @@ def file_facts(kind: str, parsed: JcampFile, pseudonymise: Pseudonymise) -> dict
     extra = _EXTRAS.get(kind)
     if extra:
         data.update(extra(parsed, pseudonymise))
+    if parsed.warnings:
+        data["warnings"] = parsed.warnings
     return {k: v for k, v in data.items() if v is not None}
 
 

@@ -21,8 +21,8 @@ from harvesters.dicom import tags as T
 from harvesters.dicom.assemble import Context, assemble
 from harvesters.dicom.discover import walk
 from harvesters.dicom.extract import read_values
-from harvesters.dicom.normalize import as_text, file_facts, path_aliases
-from harvesters.privacy import pseudonym
+from harvesters.dicom.normalize import as_text, file_facts
+from harvesters.privacy import Scrubber, path_aliases, pseudonym
 from harvesters.species import require_species
 
 
@@ -57,13 +57,15 @@ class DicomHarvester(Harvester):
         if values.get("MediaStorageSOPClassUID") == T.MEDIA_STORAGE_DIRECTORY:
             files = sorted(values.get("ReferencedFiles") or [])
             return [FileFacts(path=name, kind="dicomdir", data={"referenced_files": files})]
-        data = self._facts(values, reader, size)
-        aliases = path_aliases(name, values, data["subject"])
+        data, scrubber = self._facts(values, reader, size)
+        aliases = path_aliases(name, scrubber)
         if aliases:
             data["path_aliases"] = aliases
         return [FileFacts(path=name, kind="dicom", data=data)]
 
-    def _facts(self, values: dict[str, Any], reader: str, size: int) -> dict[str, Any]:
+    def _facts(
+        self, values: dict[str, Any], reader: str, size: int
+    ) -> tuple[dict[str, Any], Scrubber]:
         study_uid = as_text(values.get("StudyInstanceUID"))
         if not study_uid or not as_text(values.get("SeriesInstanceUID")):
             raise ValueError(
@@ -72,7 +74,9 @@ class DicomHarvester(Harvester):
             )
         patient_id = as_text(values.get("PatientID")) or f"no-patient-id:{study_uid}"
         subject = pseudonym(self.options.secret, "dicom", patient_id)
-        return file_facts(values, subject=subject, reader=reader, size=size)
+        scrubber = Scrubber.from_header(values, subject)
+        facts = file_facts(values, subject=subject, reader=reader, size=size, scrubber=scrubber)
+        return facts, scrubber
 
     def read_many(
         self, paths: Iterable[Path], workers: int = 8

@@ -2,18 +2,17 @@
 
 The output of `file_facts` is what `DicomHarvester.read` stores in `FileFacts.data`: plain
 JSON (no dates, no identifiers), the same whichever reader produced the input. Patient
-identifiers are used only to compute the pseudonym and to check that free-text
-descriptions do not contain the patient's name; they are never part of the output.
+identifiers are used only to compute the pseudonym and to scrub free-text descriptions and
+folder names of the patient's names and ids; they are never part of the output.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 from harvesters.dicom import tags as T
-from harvesters.privacy import scrub_header
+from harvesters.privacy import Scrubber, scrub_header
 
 _SEX = {"M": "male", "F": "female", "O": "other"}
 _RAW_MAX_CHARS = 64
@@ -62,46 +61,17 @@ def float_list(value: Any) -> list[float] | None:
     return [n for n in numbers if n is not None] or None
 
 
-def mentions_name(text: str | None, patient_name: Any) -> bool:
-    """True if any part (≥ 3 characters) of the patient's name occurs in `text`."""
-    if not text:
-        return False
-    name = as_text(patient_name) or ""
-    parts = [p for p in re.split(r"[\^\s=,]+", name.lower()) if len(p) >= 3]
-    lowered = text.lower()
-    return any(part in lowered for part in parts)
-
-
-def path_aliases(path: str, values: dict[str, Any], alias: str) -> list[list[str]]:
-    """[folder or file name, same with the patient's id/name parts replaced by `alias`].
-
-    PACS and scanner exports often name folders after the patient (`DOE^JOHN/`,
-    `12345678/`); the catalogue lists file paths, so such components are pseudonymised
-    too. The raw names stay in the harvest state only (to map paths), never in records.
-    """
-    words = [
-        p for p in re.split(r"[\^\s=,]+", (as_text(values.get("PatientName")) or "")) if len(p) >= 3
-    ]
-    patient_id = as_text(values.get("PatientID")) or ""
-    if len(patient_id) >= 3:
-        words.append(patient_id)
-    pattern = "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
-    if not pattern:
-        return []
-    aliases = []
-    for part in Path(path).parts[-8:]:
-        redacted = re.sub(pattern, alias, part, flags=re.IGNORECASE)
-        if redacted != part:
-            aliases.append([part, redacted])
-    return aliases
-
-
-def file_facts(values: dict[str, Any], *, subject: str, reader: str, size: int) -> dict[str, Any]:
-    """Normalized per-file facts (JSON-serialisable, no identifying values)."""
-    name = values.get("PatientName")
-    study_description = as_text(values.get("StudyDescription"))
-    if mentions_name(study_description, name):
-        study_description = None
+def file_facts(
+    values: dict[str, Any],
+    *,
+    subject: str,
+    reader: str,
+    size: int,
+    scrubber: Scrubber | None = None,
+) -> dict[str, Any]:
+    """Normalized per-file facts (JSON-serialisable, no identifying values): free text is
+    scrubbed of every name part and id the file holds (replaced by `subject`)."""
+    scrub = scrubber or Scrubber.from_header(values, subject)
     study_date = as_text(values.get("StudyDate")) or ""
     return {
         "reader": reader,
@@ -114,9 +84,9 @@ def file_facts(values: dict[str, Any], *, subject: str, reader: str, size: int) 
         "transfer_syntax": as_text(values.get("TransferSyntaxUID")),
         "series_number": as_int(values.get("SeriesNumber")),
         "instance_number": as_int(values.get("InstanceNumber")),
-        "study_description": study_description,
+        "study_description": scrub.scrub_optional(as_text(values.get("StudyDescription"))),
         "study_year": study_date[:4] if re.fullmatch(r"\d{8}", study_date) else None,
-        "protocol_name": _safe_text(values.get("ProtocolName"), name),
+        "protocol_name": scrub.scrub_optional(as_text(values.get("ProtocolName"))),
         "pulse_sequence_name": as_text(values.get("PulseSequenceName")),
         "mr_acquisition_type": as_text(values.get("MRAcquisitionType")),
         "scan_options": [str(v) for v in as_list(values.get("ScanOptions")) if v],
@@ -124,14 +94,9 @@ def file_facts(values: dict[str, Any], *, subject: str, reader: str, size: int) 
         "age": as_text(values.get("PatientAge")),
         "weight_kg": _positive(as_float(values.get("PatientWeight"))),
         "mosaic_slices": mosaic_slices(values),
-        "imaging": imaging_facts(values),
-        "raw": raw_dump(values, name),
+        "imaging": imaging_facts(values, scrub),
+        "raw": raw_dump(values, scrub),
     }
-
-
-def _safe_text(value: Any, patient_name: Any) -> str | None:
-    text = as_text(value)
-    return None if mentions_name(text, patient_name) else text
 
 
 def _positive(number: float | None) -> float | None:
@@ -149,9 +114,9 @@ def mosaic_slices(values: dict[str, Any]) -> int | None:
     return count if count and count > 0 else None
 
 
-def imaging_facts(values: dict[str, Any]) -> dict[str, Any]:
+def imaging_facts(values: dict[str, Any], scrubber: Scrubber | None = None) -> dict[str, Any]:
     """The per-file part of `catalog.domain.records.Imaging` (None values dropped)."""
-    name = values.get("PatientName")
+    scrub = scrubber or Scrubber.from_header(values, "")
     sequence_name = as_text(values.get("SequenceName")) or as_text(values.get("PulseSequenceName"))
     facts: dict[str, Any] = {
         "modality": as_text(values.get("Modality")),
@@ -161,7 +126,7 @@ def imaging_facts(values: dict[str, Any]) -> dict[str, Any]:
         "sequence": sequence_name or as_text(values.get("ScanningSequence")),
         "scanning_sequence": as_text(values.get("ScanningSequence")),
         "sequence_variant": as_text(values.get("SequenceVariant")),
-        "series_description": _safe_text(values.get("SeriesDescription"), name),
+        "series_description": scrub.scrub_optional(as_text(values.get("SeriesDescription"))),
         "image_type": [str(v) for v in as_list(values.get("ImageType")) if v] or None,
         "contrast": as_text(values.get("AcquisitionContrast")),
         "tr_ms": as_float(values.get("RepetitionTime")),
@@ -233,23 +198,20 @@ def _code_meaning(sequence: Any) -> str | None:
     return as_text(sequence[0].get("CodeMeaning"))
 
 
-_FREE_TEXT = frozenset({"StudyDescription", "SeriesDescription", "ProtocolName"})
-
-
-def raw_dump(values: dict[str, Any], patient_name: Any = None) -> dict[str, str]:
+def raw_dump(values: dict[str, Any], scrubber: Scrubber | None = None) -> dict[str, str]:
     """A small scrubbed dump: top-level, non-private, non-sequence values as short strings.
 
-    Free-text descriptions that mention the patient's name are left out too.
+    PS3.15 identifying attributes are left out; every other value is scrubbed of the
+    patient's names and ids (descriptions, protocol names, station names typed by hand).
     """
+    scrub = scrubber or Scrubber.from_header(values, "")
     dump: dict[str, str] = {}
     for key in sorted(values):
         value = values[key]
         if key in _RAW_EXCLUDED or value is None or value == []:
             continue
-        if key in _FREE_TEXT and mentions_name(as_text(value), patient_name):
-            continue
         if isinstance(value, list) and value and isinstance(value[0], dict):
             continue
         text = "\\".join(str(v) for v in as_list(value))
-        dump[key] = text[:_RAW_MAX_CHARS]
+        dump[key] = scrub.scrub(text)[:_RAW_MAX_CHARS]
     return dict(scrub_header(dict(dump)))  # type: ignore[arg-type]

@@ -4,6 +4,9 @@ The fast scanner (`scanner.py`) and the pydicom fallback (`extract.py`) both col
 exactly these attributes into a plain `{keyword: value}` dict, so the normalizer never
 needs to know which reader produced it and the two can be compared field by field.
 The VR column matters for implicit-VR files, where the file does not say it.
+Identifying attributes (names, ids, accession number) are read only so that their values
+can be scrubbed from free text and folder names (`harvesters/privacy.py`); they are never
+part of the cached facts.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ TOP_LEVEL: tuple[TagSpec, ...] = (
     TagSpec(0x00080016, "SOPClassUID", "UI"),
     TagSpec(0x00080018, "SOPInstanceUID", "UI"),
     TagSpec(0x00080020, "StudyDate", "DA"),
+    TagSpec(0x00080050, "AccessionNumber", "SH"),
     TagSpec(0x00080060, "Modality", "CS"),
     TagSpec(0x00080070, "Manufacturer", "LO"),
     TagSpec(0x00081030, "StudyDescription", "LO"),
@@ -38,8 +42,14 @@ TOP_LEVEL: tuple[TagSpec, ...] = (
     TagSpec(0x00100010, "PatientName", "PN"),
     TagSpec(0x00100020, "PatientID", "LO"),
     TagSpec(0x00100040, "PatientSex", "CS"),
+    TagSpec(0x00101000, "OtherPatientIDs", "LO"),
+    TagSpec(0x00101001, "OtherPatientNames", "PN"),
+    TagSpec(0x00101002, "OtherPatientIDsSequence", "SQ"),
+    TagSpec(0x00101005, "PatientBirthName", "PN"),
     TagSpec(0x00101010, "PatientAge", "AS"),
     TagSpec(0x00101030, "PatientWeight", "DS"),
+    TagSpec(0x00101060, "PatientMotherBirthName", "PN"),
+    TagSpec(0x00101090, "MedicalRecordLocator", "LO"),
     TagSpec(0x00180015, "BodyPartExamined", "CS"),
     TagSpec(0x00180020, "ScanningSequence", "CS"),
     TagSpec(0x00180021, "SequenceVariant", "CS"),
@@ -84,8 +94,12 @@ RADIOPHARMACEUTICAL_ITEM: tuple[TagSpec, ...] = (
 #: Attributes read from the first item of a code sequence.
 CODE_ITEM: tuple[TagSpec, ...] = (TagSpec(0x00080104, "CodeMeaning", "LO"),)
 
+#: Read from the first item of OtherPatientIDsSequence: only to scrub it from free text.
+OTHER_PATIENT_ID_ITEM: tuple[TagSpec, ...] = (TagSpec(0x00100020, "PatientID", "LO"),)
+
 #: Nested attribute sets, by the keyword of the sequence that holds them.
 NESTED: dict[str, tuple[TagSpec, ...]] = {
+    "OtherPatientIDsSequence": OTHER_PATIENT_ID_ITEM,
     "RadiopharmaceuticalInformationSequence": RADIOPHARMACEUTICAL_ITEM,
     "RadionuclideCodeSequence": CODE_ITEM,
     "RadiopharmaceuticalCodeSequence": CODE_ITEM,

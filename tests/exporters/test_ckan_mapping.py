@@ -6,7 +6,8 @@ import pytest
 from exporter_samples import BASE
 
 from catalog.domain.errors import NotFoundError, QuerySyntaxError, ValidationError
-from exporters.ckan import UnknownAction, failure, package, package_name, parse_fq, search_plan
+from catalog.services.ckan import UnknownAction, failure, parse_fq, search_plan
+from exporters.ckan import package, package_name
 
 
 def test_parse_fq_clauses():

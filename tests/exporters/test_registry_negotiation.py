@@ -19,8 +19,10 @@ def test_registry_names_and_classes():
         "turtle": "text/turtle",
         "datacite-xml": "application/vnd.datacite.datacite+xml",
         "bibtex": "application/x-bibtex",
+        "csl-json": "application/vnd.citationstyles.csl+json",
+        "ris": "application/x-research-info-systems",
     }
-    assert sorted(by_extension()) == ["bib", "jsonld", "ttl", "xml"]
+    assert sorted(by_extension()) == ["bib", "csl.json", "jsonld", "ris", "ttl", "xml"]
     assert exporters.unavailable() == {}
     with pytest.raises(NotFoundError, match="unknown exporter 'pdf'; known exporters: bibtex"):
         exporters.get("pdf")
@@ -42,6 +44,9 @@ def test_export_with_settings_as_the_cli_calls_it(collection, tmp_path):
         ("application/vnd.datacite.datacite+xml", "application/vnd.datacite.datacite+xml"),
         ("application/x-bibtex", "application/x-bibtex"),
         ("text/x-bibtex", "application/x-bibtex"),
+        ("application/vnd.citationstyles.csl+json", "application/vnd.citationstyles.csl+json"),
+        ("application/citeproc+json", "application/vnd.citationstyles.csl+json"),
+        ("application/x-research-info-systems", "application/x-research-info-systems"),
         ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", None),
         ("*/*", None),
         ("", None),

@@ -105,7 +105,12 @@ def test_dicom_facts_reach_the_search_facets(catalog: Catalog, dicom_tree: Path)
     )
     assert page.total >= 3
     manufacturers = {f.value for f in page.facets["manufacturer"]}
-    assert {"Toshiba", "Philips"} <= manufacturers
+    assert {"Canon", "Philips"} <= manufacturers  # Toshiba Medical is Canon: one vendor
+    record_raw = catalog.records.search(
+        ANONYMOUS, SearchRequest(filters={"manufacturer": ["Canon"]}, level="acquisition")
+    )
+    raw = catalog.records.get(ANONYMOUS, record_raw.hits[0].id).source.raw["manufacturer"]
+    assert "toshiba" in raw.lower()  # the scanner's own spelling is kept
     mr_small = catalog.records.search(
         ANONYMOUS, SearchRequest(filters={"manufacturer": ["Toshiba"]}, level="acquisition")
     )
@@ -205,7 +210,10 @@ def test_records_keep_file_checksums_and_harvester_version(
     digest = hashlib.sha256((dicom_tree / entry.path).read_bytes()).hexdigest()
     assert entry.checksum == f"sha256:{digest}"
     assert record.source.checksums[entry.path] == entry.checksum
-    assert record.source.harvester_version and record.source.location
+    assert record.source.harvester_version and record.source.name == dicom_tree.name
+    # the server's path is for curators and admins only
+    assert record.source.location is None
+    assert catalog.records.get(SYSTEM, hit.id).source.location == str(dicom_tree.resolve())
 
 
 def test_paravision_folder_named_after_the_subject_leaks_nothing(

@@ -208,6 +208,19 @@ def test_importing_the_package_does_no_work() -> None:
     code = (
         "import ontologies.graph as g, ontologies.expansion, ontologies.annotator, "
         "ontologies.facets, ontologies.jsonld\n"
-        "assert g._load_cached.cache_info().currsize == 0\n"
+        "assert g.Vocabulary._shelf.default is None and not g.Vocabulary._shelf._loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_clear_cache_forgets_every_memo_derived_from_a_vocabulary():
+    from ontologies.expansion import expand
+    from ontologies.graph import Vocabulary
+
+    first = Vocabulary.load()
+    expansion = expand("rat brain")
+    assert expand("rat brain") is expansion  # memoised by the vocabulary
+    Vocabulary.clear_cache()
+    second = Vocabulary.load()
+    assert second is not first
+    assert expand("rat brain") is not expansion

@@ -87,6 +87,12 @@
       scheme.className = "suggestion-scheme";
       scheme.textContent = item.scheme;
       li.appendChild(scheme);
+      if (typeof item.count === "number") {
+        var count = document.createElement("span");
+        count.className = "suggestion-count count";
+        count.textContent = " " + item.count + (item.count === 1 ? " record" : " records");
+        li.appendChild(count);
+      }
       li.addEventListener("mousedown", function (event) {
         event.preventDefault(); // keep focus in the box
         pick(index);

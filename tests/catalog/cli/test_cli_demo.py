@@ -64,7 +64,7 @@ def test_demo_catalogue_is_public_with_an_embargoed_bruker_study(invoke: Invoke)
     by_source = {hit["source"]: hit for hit in page["hits"]}
     assert by_source["dicom"]["title"] == "pydicom sample studies"
     assert by_source["bruker"]["access"] == "embargoed"
-    record = json.loads(invoke("show", by_source["bruker"]["id"]).stdout)
+    record = json.loads(invoke("show", by_source["bruker"]["id"], "--format", "json").stdout)
     until = date.fromisoformat(record["access"]["embargo_until"])
     assert until == date.today() + timedelta(days=365)
     assert record["access"]["record"] == "public"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -32,8 +31,10 @@ def test_search_json_has_the_contract_shape(invoke: Invoke, seeded: Seeded) -> N
 
 
 def test_search_filters_and_level(invoke: Invoke, seeded: Seeded) -> None:
-    page = search_json(invoke, "", "--filter", "modality=MR")
+    page = search_json(invoke, "", "--filter", "modality=MR", "--level", "acquisition")
     assert [hit["id"] for hit in page["hits"]] == [seeded.scan_id]
+    rolled = search_json(invoke, "", "--filter", "modality=MR")  # datasets hold it too
+    assert seeded.scan_id in {hit["id"] for hit in rolled["hits"]} and rolled["total"] > 1
     page = search_json(invoke, "hippocampus", "--level", "collection")
     assert [hit["title"] for hit in page["hits"]] == ["Hippocampus atlas of the rat"]
 
@@ -57,7 +58,7 @@ def test_search_rejects_bad_filters(invoke: Invoke, seeded: Seeded) -> None:
 
 
 def test_show_prints_the_record_as_json(invoke: Invoke, seeded: Seeded) -> None:
-    result = invoke("show", seeded.scan_id)
+    result = invoke("show", seeded.scan_id, "--format", "json")
     assert result.exit_code == 0, result.stderr
     record = json.loads(result.stdout)
     assert record["id"] == seeded.scan_id
@@ -72,21 +73,18 @@ def test_show_unknown_record_is_a_clear_error(invoke: Invoke, seeded: Seeded) ->
     assert "no record with id 'doesnotexist'" in result.stderr
 
 
-def test_show_other_formats_need_the_exporters(
-    invoke: Invoke, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "exporters.registry", None)  # as if not installed
-    result = invoke("show", seeded.scan_id, "--format", "turtle")
-    assert result.exit_code == 2
-    assert "turtle format is not available yet" in result.stderr
-
-
 @pytest.mark.skipif(
     importlib.util.find_spec("exporters.registry") is None, reason="the exporters are missing"
 )
 @pytest.mark.parametrize(
     ("fmt", "marker"),
-    [("jsonld", '"@context"'), ("turtle", "dcat:Dataset"), ("datacite-xml", "<resource")],
+    [
+        ("jsonld", '"@context"'),
+        ("turtle", "dcat:Dataset"),
+        ("datacite-xml", "<resource"),
+        ("csl-json", '"type": "dataset"'),
+        ("ris", "TY  - DATA"),
+    ],
 )
 def test_show_other_formats_go_through_the_exporters(
     invoke: Invoke, seeded: Seeded, fmt: str, marker: str
@@ -107,9 +105,9 @@ def test_restricting_a_record_hides_it_from_anonymous_search(
     assert search_json(invoke, "hippocampus", "--all")["total"] == 2
     hidden = invoke("show", seeded.scan_id)
     assert hidden.exit_code == 1
-    assert json.loads(invoke("show", seeded.scan_id, "--all").stdout)["access"]["record"] == (
-        "restricted"
-    )
+    assert json.loads(invoke("show", seeded.scan_id, "--all", "--format", "json").stdout)["access"][
+        "record"
+    ] == ("restricted")
 
 
 def test_embargo_needs_a_valid_end_date(invoke: Invoke, seeded: Seeded) -> None:

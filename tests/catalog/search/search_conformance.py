@@ -18,8 +18,10 @@ from catalog.domain.search import (
     MAX_PAGE_SIZE,
     MAX_QUERY_LENGTH,
     ConceptClause,
+    Conjunct,
     IndexDocument,
     SearchQuery,
+    TextAtom,
 )
 from catalog.search.base import SearchBackend
 
@@ -180,7 +182,7 @@ class BackendConformance:
             assert result.total == 0
 
     def test_unknown_filter_field_is_a_400(self, backend):
-        with pytest.raises(QuerySyntaxError, match="unknown filter field 'colour'"):
+        with pytest.raises(QuerySyntaxError, match="cannot filter on 'colour'"):
             backend.search(SearchQuery(filters={"colour": ["red"]}))
 
     def test_page_limits_are_400s(self, backend):
@@ -222,6 +224,9 @@ class BackendConformance:
         for name in FACET_FIELDS:
             expected = Counter(d.facets[name] for d in matching if name in d.facets)
             assert counts(result, name) == dict(expected), name
+            without = sum(1 for d in matching if name not in d.facets)
+            assert result.missing[name] == without, name
+        assert result.missing["sequence"] == 4
         values = [v.value for v in result.facets["manufacturer"]]
         ranked = sorted(values, key=lambda v: (-counts(result, "manufacturer")[v], v))
         assert values == ranked
@@ -251,7 +256,22 @@ class BackendConformance:
             if d.facets["modality"] in {"MR", "PT"} and d.facets["field_strength"] in {"3", "7"}
         }
         assert set(ids(result)) == expected and result.total == len(expected)
-        assert set(counts(result, "modality")) == {"MR", "PT"}
+        # a filtered facet is counted without its own filter: the siblings stay, each
+        # with the records it would add; the other facets count the matches
+        strength_ok = [d for d in docs if d.facets["field_strength"] in {"3", "7"}]
+        assert counts(result, "modality") == dict(
+            Counter(d.facets["modality"] for d in strength_ok)
+        )
+        modality_ok = [d for d in docs if d.facets["modality"] in {"MR", "PT"}]
+        assert counts(result, "field_strength") == dict(
+            Counter(d.facets["field_strength"] for d in modality_ok)
+        )
+        matched = [d for d in docs if d.id in expected]
+        assert counts(result, "manufacturer") == dict(
+            Counter(d.facets["manufacturer"] for d in matched)
+        )
+        plain = backend.search(SearchQuery(filters=filters, size=0, disjunctive_facets=False))
+        assert set(counts(plain, "modality")) == {"MR", "PT"}
         text_and_filter = backend.search(SearchQuery(text="heart", filters=filters, size=100))
         heart = {d.id for d in docs if "heart" in d.title}
         assert set(ids(text_and_filter)) == expected & heart
@@ -265,7 +285,7 @@ class BackendConformance:
         )
         result = backend.search(SearchQuery(text="brain", filters={"level": ["collection"]}))
         assert ids(result) == ["c"]
-        assert counts(result, "level") == {"collection": 1}
+        assert counts(result, "level") == {"collection": 1, "session": 1, "acquisition": 1}
         both = backend.search(SearchQuery(filters={"level": ["collection", "session"]}))
         assert set(ids(both)) == {"c", "s"}
 
@@ -353,8 +373,82 @@ class BackendConformance:
             make_doc("worded", title="T1-weighted anatomy"),
             make_doc("other", title="Diffusion"),
         )
-        query = SearchQuery(text="T1-weighted", concepts=[ConceptClause("T1-weighted", (T1W,))])
+        concept = ConceptClause("T1-weighted", (T1W,))
+        inside = Conjunct(atoms=(TextAtom("word", "T1-weighted"), concept))
+        query = SearchQuery(text="T1-weighted", conjuncts=(inside,), concepts=[concept])
         assert set(ids(backend.search(query))) == {"annotated", "worded"}
+        # without the service, text and concepts are separate conjuncts: both must hold
+        both = SearchQuery(text="T1-weighted", concepts=[concept])
+        assert ids(backend.search(both)) == []
+
+    def test_conjuncts_or_and_not(self, backend):
+        self.load(
+            backend,
+            make_doc("rb", title="rat brain"),
+            make_doc("rs", title="rat spine"),
+            make_doc("mb", title="mouse brain"),
+            make_doc("hb", title="human brain", facets={"manufacturer": "Bruker"}),
+        )
+
+        def found(text: str) -> set[str]:
+            return set(ids(backend.search(SearchQuery(text=text, size=50))))
+
+        assert found("rat brain") == {"rb"} == found("rat AND brain")
+        assert found("rat OR mouse") == {"rb", "rs", "mb"}
+        assert found("(rat OR mouse) brain") == {"rb", "mb"}
+        assert found("brain NOT rat") == {"mb", "hb"} == found("brain -rat")
+        assert found("NOT (rat OR mouse)") == {"hb"}
+        assert found("manufacturer:bruker") == {"hb"} == found("manufacturer:Bruker")
+        assert found("brain -manufacturer:Bruker") == {"rb", "mb"}
+
+    @pytest.mark.parametrize(
+        ("text", "says"),
+        [
+            ("a AND (", "'(' is not closed"),
+            ("(", "'(' is not closed"),
+            ("*", "'*' needs letters"),
+            ("rat AND", "'AND' needs a term"),
+            ("OR rat", "'OR' needs a term"),
+            ("rat NOT", "'NOT' needs a term"),
+            ("rat)", "')' has no matching '('"),
+            ('"spin echo', "quote is not closed"),
+            ("(rat brain)", "join terms with OR"),
+            ("colour:red", "unknown field 'colour'"),
+            ("tr_ms:[1000 TO]", "malformed range"),
+            ("tr_ms:[abc TO 3]", "'abc' is not a number"),
+            ("modality:[a TO b]", "'modality' has no ranges"),
+            ("acquired:[2020-13 TO *]", "not a date"),
+        ],
+    )
+    def test_malformed_syntax_is_a_400_that_says_what_is_wrong(self, backend, text, says):
+        with pytest.raises(QuerySyntaxError) as caught:
+            backend.search(SearchQuery(text=text))
+        assert caught.value.status == 400
+        assert says in caught.value.message
+
+    def test_unknown_field_names_the_fields_that_exist(self, backend):
+        with pytest.raises(QuerySyntaxError) as caught:
+            backend.search(SearchQuery(text="colour:red"))
+        assert "modality" in caught.value.message and "tr_ms" in caught.value.message
+
+    def test_numeric_ranges(self, backend):
+        self.load(
+            backend,
+            make_doc("fast", numbers={"tr_ms": [500.0], "field_strength": [3.0]}),
+            make_doc("mid", numbers={"tr_ms": [2000.0], "field_strength": [7.0]}),
+            make_doc("slow", numbers={"tr_ms": [3000.0, 8000.0]}),
+            make_doc("none"),
+        )
+
+        def found(text: str) -> set[str]:
+            return set(ids(backend.search(SearchQuery(text=text, size=50))))
+
+        assert found("tr_ms:[1000 TO 3000]") == {"mid", "slow"}
+        assert found("tr_ms:[* TO 1000]") == {"fast"}
+        assert found("tr_ms:[5000 TO *]") == {"slow"}
+        assert found("tr_ms:2000") == {"mid"}
+        assert found("field_strength:[2 TO 8]") == {"fast", "mid"}
+        assert found("tr_ms:[1 TO 100]") == set()
 
     # -- paging and sorting -----------------------------------------------------------
 

@@ -131,9 +131,16 @@ def test_search_validates_user_input(catalog: Catalog) -> None:
 
 def test_filters_and_level(catalog: Catalog) -> None:
     ids = _tree(catalog)
-    page = catalog.records.search(ANONYMOUS, SearchRequest(filters={"field_strength": ["9.4"]}))
+    page = catalog.records.search(
+        ANONYMOUS, SearchRequest(filters={"field_strength": ["9.4"]}, level="acquisition")
+    )
     assert [h.id for h in page.hits] == [ids["acq"]]
     assert page.hits[0].field_strength_t == 9.4
+    # containers match what their descendants hold (roll-ups)
+    rolled = catalog.records.search(ANONYMOUS, SearchRequest(filters={"field_strength": ["9.4"]}))
+    assert {h.id for h in rolled.hits} == set(ids.values())
+    collection = next(h for h in rolled.hits if h.id == ids["col"])
+    assert collection.rollup is not None and collection.rollup.field_strengths_t == [9.4]
     page = catalog.records.search(ANONYMOUS, SearchRequest(level="subject"))
     assert [h.id for h in page.hits] == [ids["sub"]]
     # the licence is inherited from the collection for filtering
@@ -198,3 +205,29 @@ def test_licence_is_inherited_from_the_collection(catalog: Catalog) -> None:
     assert (acq.license, acq.license_inherited) == ("CC-BY-4.0", True)
     col = catalog.records.get(ANONYMOUS, ids["col"])
     assert (col.license, col.license_inherited) == ("CC-BY-4.0", False)
+
+
+def test_rollups_are_computed_at_write_time_and_shown(catalog: Catalog) -> None:
+    ids = _tree(catalog)
+    col = catalog.records.get(ANONYMOUS, ids["col"])
+    assert col.rollup is not None
+    assert (col.rollup.subjects, col.rollup.acquisitions) == (1, 1)
+    assert col.rollup.modalities == ["MR"] and col.rollup.manufacturers == ["Bruker"]
+    assert catalog.records.get(ANONYMOUS, ids["acq"]).rollup is None  # leaves have none
+    catalog.records.create(
+        SYSTEM,
+        RecordCreate(
+            level="acquisition",
+            title="PET",
+            parent_id=ids["sub"],
+            imaging=Imaging(modality="PT"),
+        ),
+    )
+    col = catalog.records.get(ANONYMOUS, ids["col"])
+    assert col.rollup.modalities == ["MR", "PT"] and col.rollup.acquisitions == 2
+    catalog.records.set_access(CURATOR, ids["sub"], AccessUpdate(record="restricted"))
+    hidden = catalog.records.get(ANONYMOUS, ids["col"])
+    assert hidden.rollup.subjects == 0 and hidden.rollup.modalities == []  # nothing leaks
+    rebuilt = catalog.index_sync.rebuild()
+    assert rebuilt >= 4
+    assert catalog.records.get(ANONYMOUS, ids["col"]).rollup == hidden.rollup

@@ -53,7 +53,7 @@ def site(tmp_path: Path) -> Iterator[tuple[TestClient, Catalog, Ids, Tokens]]:
 
 def test_autocomplete_ranks_label_prefix_first(site) -> None:  # type: ignore[no-untyped-def]
     client = site[0]
-    answer = client.get("/api/terms", params={"q": "t1", "limit": 5})
+    answer = client.get("/api/terms", params={"q": "t1", "limit": 5, "all": "true"})
     assert answer.status_code == 200
     found = answer.json()
     assert len(found) == 5
@@ -63,7 +63,11 @@ def test_autocomplete_ranks_label_prefix_first(site) -> None:  # type: ignore[no
         "scheme": "mri",
         "matched": "T1-weighted",
         "alt_labels": ["T1 weighted MR image data set", "T1-weighted image", "T1WI", "T1w"],
+        "count": None,
     }
+    # by default: only concepts some visible record carries, each with its count
+    counted = client.get("/api/terms", params={"q": "t1", "limit": 5}).json()
+    assert [(s["label"], s["count"]) for s in counted] == [("T1-weighted", 1), ("MPRAGE", 1)]
     species = client.get("/api/terms", params={"q": "wistar", "scheme": "strain"}).json()
     assert [s["iri"] for s in species] == [WISTAR]
     bad = client.get("/api/terms", params={"q": "t1", "limit": 99})
@@ -88,7 +92,8 @@ def test_term_page_lists_narrower_records_but_not_restricted_ones(site) -> None:
     assert "1 record annotated with T1-weighted or one of its 8 narrower concepts" in page.text
     assert "Sagittal 3D structural" in page.text
     assert "Hidden MPRAGE" not in page.text
-    assert "sequence_name:mprage" in page.text
+    assert "read from series description" in page.text  # plain words, no rule ids
+    assert "sequence_name:mprage" not in page.text
     as_bob = client.get("/terms", params={"iri": T1}, headers=Tokens.header(tokens.bob))
     assert "Hidden MPRAGE" in as_bob.text and "2 records annotated" in as_bob.text
     assert client.get("/terms", params={"iri": "http://example.org/x"}).status_code == 404
@@ -102,7 +107,8 @@ def test_landing_page_terms_link_to_term_pages(site) -> None:  # type: ignore[no
 
 def test_search_reports_concepts_and_explains_hits(site) -> None:  # type: ignore[no-untyped-def]
     client = site[0]
-    body = client.get("/api/records", params={"q": "T1-weighted"}).json()
+    params = {"q": "T1-weighted", "level": "acquisition"}
+    body = client.get("/api/records", params=params).json()
     assert body["total"] == 1
     (concept,) = body["concepts"]
     assert (concept["label"], concept["iri"], concept["narrower"]) == ("T1-weighted", T1, 8)
@@ -111,7 +117,7 @@ def test_search_reports_concepts_and_explains_hits(site) -> None:  # type: ignor
     assert why["rule"] == "sequence_name:mprage"
     assert why["fields"] == "series_description"
     assert body["facet_trees"] == {}  # only on request
-    exact = client.get("/api/records", params={"q": "T1-weighted", "exact": "true"}).json()
+    exact = client.get("/api/records", params={**params, "exact": "true"}).json()
     assert exact["total"] == 0 and exact["concepts"][0]["narrower"] == 0
 
 
@@ -134,11 +140,12 @@ def test_facet_trees_shape_and_counts(site) -> None:  # type: ignore[no-untyped-
 
 def test_search_page_shows_trees_exact_box_and_reasons(site) -> None:  # type: ignore[no-untyped-def]
     client = site[0]
-    html = client.get("/search", params={"q": "T1-weighted"}).text
+    html = client.get("/search", params={"q": "T1-weighted", "group": "none"}).text
     assert "Searching" in html and "and 8 narrower terms" in html
     assert 'name="exact"' in html and "Exact term only, no narrower concepts" in html
-    assert "Matched <strong>T1-weighted</strong> via <strong>MPRAGE</strong>" in html
-    assert "series_description</span> 't1_mprage_sag'" in html
+    assert "Matched <strong>T1-weighted</strong> through <strong>MPRAGE</strong>" in html
+    assert "read from series description \u201ct1_mprage_sag" in html
+    assert "sequence_name:mprage" not in html
     assert f"concept={quote(T1, safe='')}" in html  # the tree node links
     filtered = client.get("/search", params={"concept": T1}).text
     assert "Concept: T1-weighted and narrower" in filtered

@@ -40,10 +40,16 @@ def test_second_page_has_prev_and_different_hits(client: TestClient) -> None:
 
 
 def test_facet_filters_are_repeatable_and_level_filters(client: TestClient, ids: Ids) -> None:
-    both = client.get("/api/records", params=[("modality", "MR"), ("modality", "PT")]).json()
+    acq = ("level", "acquisition")
+    both = client.get("/api/records", params=[("modality", "MR"), ("modality", "PT"), acq]).json()
     assert {h["modality"] for h in both["hits"]} == {"MR", "PT"}
-    pet = client.get("/api/records", params={"modality": "PT"}).json()
+    pet = client.get("/api/records", params=[("modality", "PT"), acq]).json()
     assert [h["id"] for h in pet["hits"]] == [ids.pet]
+    # a dataset matches what its scans hold (its roll-up)
+    rolled = client.get("/api/records", params={"modality": "PT"}).json()
+    assert {ids.pet, ids.study} <= {h["id"] for h in rolled["hits"]}
+    study = next(h for h in rolled["hits"] if h["id"] == ids.study)
+    assert "PT" in study["rollup"]["modalities"]
     collections = client.get("/api/records", params={"level": "collection"}).json()
     assert {h["id"] for h in collections["hits"]} == {ids.study}
 
@@ -199,3 +205,22 @@ def test_openapi_documents_typed_routes(client: TestClient) -> None:
     assert "RecordPage" in spec["components"]["schemas"]
     assert "StoredRecord" not in spec["components"]["schemas"]
     assert client.get("/docs").status_code == 200
+
+
+def test_grouped_search_pages_over_datasets(client: TestClient, ids: Ids) -> None:
+    body = client.get("/api/records", params={"q": "rat", "group": "collection", "size": 5}).json()
+    assert body["group_total"] == 1 and body["total"] > 1
+    (group,) = body["groups"]
+    assert group["collection"]["id"] == ids.study
+    assert group["collection"]["rollup"]["subjects"] >= 1
+    assert 0 < len(group["hits"]) <= 3 and group["matches"] >= len(group["hits"])
+    assert all(h["level"] != "collection" for h in group["hits"])
+    assert "next" not in body["links"]  # one dataset: one page of groups
+    assert body["understood"].startswith("rat (concept")
+    bad = client.get("/api/records", params={"group": "subject"})
+    assert bad.status_code == 422 and "group" in bad.json()["message"]
+
+
+def test_empty_query_lists_newest_datasets_first(client: TestClient, ids: Ids) -> None:
+    body = client.get("/api/records", params={"group": "collection"}).json()
+    assert [g["collection"]["id"] for g in body["groups"]] == [ids.study]

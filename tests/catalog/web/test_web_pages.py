@@ -10,7 +10,9 @@ from web_factories import Ids
 
 from catalog.domain.records import RecordPublic
 from catalog.settings import Settings
-from catalog.web.pages import negotiated, signposting_links
+from exporters.base import ExportContext
+from exporters.negotiation import negotiate as negotiated
+from exporters.signposting import links as signposting_links
 
 
 def doc(response) -> html.HtmlElement:  # type: ignore[no-untyped-def]
@@ -30,7 +32,7 @@ def test_search_page_has_landmarks_label_and_skip_link(client: TestClient) -> No
 
 
 def test_search_page_results_show_imaging_facts(client: TestClient, ids: Ids) -> None:
-    page = doc(client.get("/search", params={"q": "RARE"}))
+    page = doc(client.get("/search", params={"q": "RARE", "group": "none", "level": "acquisition"}))
     titles = page.xpath("//li[@class='hit']//h2/a")
     assert [a.text for a in titles] == ["T2 RARE anatomical"]
     assert titles[0].get("href") == f"/records/{ids.t2}"
@@ -41,16 +43,20 @@ def test_search_page_results_show_imaging_facts(client: TestClient, ids: Ids) ->
 
 
 def test_facet_links_toggle_filters(client: TestClient) -> None:
-    page = doc(client.get("/search", params={"q": "rat"}))
+    page = doc(client.get("/search", params={"q": "rat", "group": "none"}))
     link = page.xpath("//details[summary='Modality']//a[.//span[@class='facet-label']='PT']")[0]
     params = parse_qsl(urlsplit(link.get("href")).query)
-    assert params == [("q", "rat"), ("modality", "PT")]
-    filtered = doc(client.get(link.get("href")))
+    assert params == [("q", "rat"), ("group", "none"), ("modality", "PT")]
+    filtered = doc(client.get(link.get("href") + "&level=acquisition"))
     assert [a.text for a in filtered.xpath("//li[@class='hit']//h2/a")] == ["FDG PET dynamic"]
     chip = filtered.xpath("//section[@class='active-filters']//span[@class='chip']")[0]
     assert "Modality: PT" in chip.text_content()
     remove = chip.xpath(".//a")[0].get("href")
-    assert parse_qsl(urlsplit(remove).query) == [("q", "rat")]
+    assert parse_qsl(urlsplit(remove).query) == [
+        ("q", "rat"),
+        ("group", "none"),
+        ("level", "acquisition"),
+    ]
     active = filtered.xpath("//a[contains(@class,'facet') and contains(@class,'active')]")
     assert active and active[0].get("aria-current") == "true"
     assert filtered.xpath("//input[@type='hidden' and @name='modality' and @value='PT']")
@@ -114,7 +120,7 @@ def test_landing_page_of_collection(client: TestClient, ids: Ids) -> None:
     assert page.xpath("//section[@aria-labelledby='children-heading']//a/@href") == [
         f"/records/{ids.subject}"
     ]
-    assert "IsCitedBy" in text
+    assert "This record is cited by" in text and "IsCitedBy" not in text
     link = response.headers["link"]
     assert '<https://doi.org/10.5281/zenodo.123> ; rel="cite-as"' in link
     assert '<https://orcid.org/0000-0002-1825-0097> ; rel="author"' in link
@@ -161,8 +167,8 @@ def test_html_is_escaped(client: TestClient) -> None:
 
 def test_signposting_items_only_for_open_url_files(client: TestClient, ids: Ids) -> None:
     record = RecordPublic.model_validate(client.get(f"/api/records/{ids.t2}").json())
-    settings = Settings(base_url="https://cat.example.org")
-    links = signposting_links(record, settings)
+    context = ExportContext(base_url="https://cat.example.org")
+    links = [link.header() for link in signposting_links(record, context, [])]
     assert links[0] == f'<https://cat.example.org/records/{ids.t2}> ; rel="cite-as"'
     items = [link for link in links if 'rel="item"' in link]
     assert items == [
@@ -182,3 +188,35 @@ def test_content_negotiation_choice() -> None:
 def test_static_files_are_served(client: TestClient) -> None:
     css = client.get("/static/style.css")
     assert css.status_code == 200 and ".skip-link" in css.text
+
+
+def test_search_page_groups_hits_by_dataset_with_rollup(client: TestClient, ids: Ids) -> None:
+    page = doc(client.get("/search", params={"q": "rat 9.4T T2"}))
+    understood = page.xpath("//p[@id='understood']")[0].text_content()
+    assert "field strength 9.4 T (8.7\u201310.1 T)" in understood
+    cards = page.xpath("//li[contains(@class,'dataset')]")
+    assert [c.xpath(".//h2/a")[0].get("href") for c in cards] == [f"/records/{ids.study}"]
+    holds = " ".join(cards[0].xpath(".//ul[contains(@class,'rollup')]//text()"))
+    assert "Rattus norvegicus" in holds and "9.4 T" in holds and "subject" in holds
+    beneath = cards[0].xpath(".//ul[@class='sub-hits']//a/text()")
+    assert "T2 RARE anatomical" in beneath
+    flat = page.xpath("//p[@class='view-switch']//a")[0].get("href")
+    assert ("group", "none") in parse_qsl(urlsplit(flat).query)
+
+
+def test_search_page_suggests_corrections_and_shows_facet_bars(client: TestClient) -> None:
+    page = doc(client.get("/search", params={"q": "anatomicl", "group": "none"}))
+    suggestion = page.xpath("//ul[@class='suggestions']//a")[0]
+    assert suggestion.text == "anatomical"
+    assert parse_qsl(urlsplit(suggestion.get("href")).query)[0] == ("q", "anatomical")
+    full = doc(client.get("/search", params={"group": "none"}))
+    bars = full.xpath("//details[summary='Modality']//span[@class='bar']")
+    assert bars and all("width:" in b.get("style") for b in bars)
+    assert full.xpath("//p[@class='facet-missing']")  # collections have no modality
+    assert full.xpath("//form[@class='range-form']//input[@name='tr_ms.min']")
+
+
+def test_one_species_facet_the_tree(client: TestClient) -> None:
+    page = doc(client.get("/search", params={"group": "none"}))
+    species = page.xpath("//details[summary='Species']")
+    assert len(species) == 1 and "tree" in species[0].get("class")

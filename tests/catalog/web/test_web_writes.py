@@ -31,7 +31,7 @@ def test_post_creates_a_record_with_location(fresh: Fresh) -> None:
     record = response.json()
     assert response.headers["location"] == f"{BASE_URL}/api/records/{record['id']}"
     assert record["parents"][-1]["id"] == ids.session
-    found = client.get("/api/records", params={"q": "DTI-EPI"}).json()
+    found = client.get("/api/records", params={"q": "DTI-EPI", "level": "acquisition"}).json()
     assert [h["id"] for h in found["hits"]] == [record["id"]]
 
 

@@ -6,7 +6,7 @@ file harvesters compute now, so an existing installation's next harvest still sk
 every unchanged file; checksums, cached facts and errors are copied as they were.
 
 Revision ID: 0200
-Revises: 0003
+Revises: 0100
 Create Date: 2026-12-02 07:30:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0200"
-down_revision = "0003"
+down_revision = "0100"
 branch_labels = None
 depends_on = None
 

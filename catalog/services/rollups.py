@@ -1,0 +1,165 @@
+"""Computing roll-ups (see `catalog.domain.rollup`): bottom-up, at write time.
+
+`IndexSync` calls `refresh` with the records a batch changed: every container among them
+and above them is recomputed, deepest first, from its own facts and its children's
+(stored roll-ups for child containers, own facts for leaves), so a change costs one
+read of each affected container's children, not a walk of the whole tree. `rebuild`
+recomputes every roll-up in one pass over the store (`imagora index rebuild`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from catalog.domain.imaging import nominal_field_strength, normalise_vendor
+from catalog.domain.rollup import CONTAINER_LEVELS, Rollup, merge
+from catalog.store.repository import RecordRepository, RollupRepository, StoredRecord
+
+#: term IRIs -> those IRIs plus their broader concepts (from the ontology layer)
+Ancestry = Callable[[StoredRecord], list[StoredRecord]]
+_LEVEL_COUNTS = {"subject": "subjects", "session": "sessions", "acquisition": "acquisitions"}
+
+
+def counts_in_rollup(record: StoredRecord) -> bool:
+    """Only active, public records count (a roll-up never reveals a restricted one)."""
+    return record.status == "active" and record.visibility == "public"
+
+
+def own_part(record: StoredRecord) -> Rollup:
+    """What one record adds to its containers' roll-ups."""
+    from catalog.services.documents import numbers_of
+
+    body = record.body
+    imaging = body.get("imaging") or {}
+    subject = body.get("subject") or {}
+    terms = [t for t in body.get("terms") or [] if t.get("status") != "rejected"]
+    nominal = imaging.get("field_strength_nominal_t") or nominal_field_strength(
+        imaging.get("field_strength_t")
+    )
+    species = subject.get("species") or {}
+    files = body.get("files") or []
+    sequence = (body.get("bids") or {}).get("suffix") or imaging.get("sequence")
+    acquired = _date(imaging.get("acquisition_date"))
+    part = Rollup(
+        modalities=[str(imaging["modality"])] if imaging.get("modality") else [],
+        field_strengths_t=[float(nominal)] if nominal else [],
+        manufacturers=[m for m in [normalise_vendor(imaging.get("manufacturer"))] if m],
+        species=[str(species["label"])] if species.get("label") else [],
+        species_iris=[str(species["iri"])] if species.get("iri") else [],
+        sequences=[str(sequence)] if sequence else [],
+        contrasts=sorted({t["label"] for t in terms if t.get("scheme") == "mri"}),
+        anatomy=sorted({t["label"] for t in terms if t.get("scheme") == "anatomy"}),
+        term_iris=sorted({t["iri"] for t in terms}),
+        files=len(files),
+        total_bytes=sum(int(f.get("size") or 0) for f in files),
+        date_from=acquired,
+        date_to=acquired,
+        numbers=numbers_of(record, []),
+    )
+    counted = _LEVEL_COUNTS.get(record.level)
+    if counted:
+        setattr(part, counted, 1)
+    return part
+
+
+def _date(value: object) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+class RollupMaintainer:
+    """Keeps stored roll-ups in step with the records (called by the index sync)."""
+
+    def refresh(
+        self,
+        records: RecordRepository,
+        rollups: RollupRepository,
+        changed: list[StoredRecord],
+        ancestry: Ancestry,
+    ) -> dict[str, Rollup]:
+        """Recompute the containers among and above `changed`; returns them by id."""
+        depth: dict[str, int] = {}
+        found: dict[str, StoredRecord] = {}
+        for record in changed:
+            chain = ancestry(record)
+            for level, ancestor in enumerate(chain):
+                found[ancestor.id] = ancestor
+                depth[ancestor.id] = level
+            if record.level in CONTAINER_LEVELS:
+                found[record.id] = record
+                depth[record.id] = len(chain)
+        done: dict[str, Rollup] = {}
+        for record_id in sorted(found, key=lambda i: -depth[i]):
+            container = found[record_id]
+            done[record_id] = self._compute(records, rollups, container, done)
+            rollups.put(record_id, done[record_id].stored())
+        return done
+
+    def _compute(
+        self,
+        records: RecordRepository,
+        rollups: RollupRepository,
+        container: StoredRecord,
+        done: dict[str, Rollup],
+    ) -> Rollup:
+        children = records.get_many(records.children_ids(container.id))
+        containers = [c.id for c in children.values() if c.level in CONTAINER_LEVELS]
+        stored = rollups.get_many([i for i in containers if i not in done])
+        parts = [own_part(container)]
+        for child in children.values():
+            if not counts_in_rollup(child):
+                continue
+            if child.level not in CONTAINER_LEVELS:
+                parts.append(own_part(child))
+            elif child.id in done:
+                parts.append(done[child.id])
+            elif child.id in stored:
+                parts.append(Rollup.model_validate(stored[child.id]))
+            else:  # not computed yet (e.g. stored before roll-ups existed)
+                parts.append(self._compute(records, rollups, child, done))
+        return merge(parts)
+
+    def rebuild(self, records: RecordRepository, rollups: RollupRepository) -> int:
+        """Every container's roll-up from scratch, in one pass over the store."""
+        parts: dict[str, Rollup] = {}
+        parent: dict[str, str | None] = {}
+        level: dict[str, str] = {}
+        counted: set[str] = set()
+        for batch in records.iter_all(1000):
+            for record in batch:
+                parent[record.id], level[record.id] = record.parent_id, record.level
+                parts[record.id] = own_part(record)
+                if counts_in_rollup(record):
+                    counted.add(record.id)
+        children: dict[str, list[str]] = {}
+        for record_id, parent_id in parent.items():
+            if parent_id is not None and record_id in counted:
+                children.setdefault(parent_id, []).append(record_id)
+        total: dict[str, Rollup] = {}
+        for record_id in _post_order(children, [i for i, p in parent.items() if p is None]):
+            below = [total.get(c, parts[c]) for c in children.get(record_id, [])]
+            if level[record_id] in CONTAINER_LEVELS:
+                total[record_id] = merge([parts[record_id], *below])
+        rollups.clear()
+        for record_id, rollup in total.items():
+            rollups.put(record_id, rollup.stored())
+        return len(total)
+
+
+def _post_order(children: dict[str, list[str]], roots: list[str]) -> list[str]:
+    """Every node below `roots`, children before their parents (no recursion limit)."""
+    order: list[str] = []
+    stack: list[tuple[str, bool]] = [(root, False) for root in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        stack.append((node, True))
+        stack.extend((child, False) for child in children.get(node, []))
+    return order

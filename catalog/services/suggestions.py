@@ -1,0 +1,169 @@
+"""Help for a search that found nothing: "did you mean", and a broader concept.
+
+For each conjunct that alone finds nothing:
+
+- a word gets the closest words the index holds (same first letter; Damerau-Levenshtein
+  distance 1, or 2 for words of 6+ letters), and the closest labels of the
+  vocabularies, whichever finds the most records (`hipocampus` -> hippocampus,
+  `rodnet` -> rodent);
+- a recognised concept with no records gets its broader concept ("no records for
+  Wistar; its broader concept rat has 12").
+
+Each suggestion is the whole query with that part replaced, counted, so a researcher
+sees what a click would give. Visibility applies: counts never include what the
+caller may not see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from catalog.domain.records import Suggestion
+from catalog.domain.search import (
+    ConceptClause,
+    Conjunct,
+    FieldAtom,
+    RangeAtom,
+    SearchQuery,
+    TextAtom,
+)
+from catalog.search.base import SearchBackend
+
+#: (concept IRI) -> its broader concepts as (iri, label), from the ontology layer.
+Broader = Callable[[str], list[tuple[str, str]]]
+MAX_SUGGESTIONS = 3
+
+
+def edit_distance(a: str, b: str, limit: int = 2) -> int:
+    """Damerau-Levenshtein distance (adjacent transpositions count 1), capped at
+    `limit` + 1 so long, unrelated words cost little."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def allowed_distance(word: str) -> int:
+    return 2 if len(word) >= 6 else 1
+
+
+class Suggester:
+    """Builds the suggestions of one empty search (see the module docstring)."""
+
+    def __init__(
+        self,
+        backend: SearchBackend,
+        count: Callable[[str], int],
+        labels: Callable[[], Sequence[str]] | None = None,
+        broader: Broader | None = None,
+    ) -> None:
+        self.backend = backend
+        self.count = count
+        self.labels = labels
+        self.broader = broader
+
+    def suggest(self, query: SearchQuery) -> list[Suggestion]:
+        """Suggestions for a query (with the service's conjuncts) that found nothing."""
+        conjuncts = list(query.conjuncts or ())
+        words = [typed(c) for c in conjuncts]
+        found: list[Suggestion] = []
+        for at, conjunct in enumerate(conjuncts):
+            if conjunct.negated or self._count(query, [conjunct]):
+                continue
+            for replacement, reason in self._alternatives(conjunct, words[at], query):
+                text = " ".join([*words[:at], replacement, *words[at + 1 :]])
+                found.append(Suggestion(text=text, reason=reason, count=None))
+        return self._counted(found)[:MAX_SUGGESTIONS]
+
+    def _alternatives(
+        self, conjunct: Conjunct, typed: str, query: SearchQuery
+    ) -> list[tuple[str, str]]:
+        concepts = [a for a in conjunct.atoms if isinstance(a, ConceptClause) and a.direct]
+        if concepts and self.broader is not None:
+            return [
+                (label, f"no records for {concepts[0].label}; its broader concept is {label}")
+                for _, label in self.broader(concepts[0].iris[0])[:2]
+            ]
+        words = [a for a in conjunct.atoms if isinstance(a, TextAtom) and a.kind == "word"]
+        if len(words) != 1:
+            return []
+        if len(conjunct.atoms) > 1 and not concepts:  # a fact such as 3T: nothing to spell
+            return []
+        return [
+            (candidate, f'"{typed}" looks like "{candidate}"')
+            for candidate in self._close_words(words[0].text.lower(), query)
+        ]
+
+    def _close_words(self, word: str, query: SearchQuery) -> list[str]:
+        limit = allowed_distance(word)
+        scored: dict[str, tuple[int, int]] = {}
+        terms = self._index_terms(word, query)
+        for term, count in terms.items():
+            distance = edit_distance(word, term, limit)
+            if 0 < distance <= limit:
+                scored[term] = (distance, -count)
+        for label in self.labels() if self.labels else []:
+            folded = label.lower()
+            distance = edit_distance(word, folded, limit)
+            if 0 < distance <= limit:
+                scored.setdefault(folded, (distance, 0))
+        ranked = sorted(scored, key=lambda t: (scored[t], t))
+        return ranked[:MAX_SUGGESTIONS]
+
+    def _index_terms(self, word: str, query: SearchQuery) -> dict[str, int]:
+        suggest = getattr(self.backend, "suggest_terms", None)
+        if suggest is None:
+            return {}
+        return dict(suggest([word], query.reader_keys))
+
+    def _count(self, query: SearchQuery, conjuncts: list[Conjunct]) -> int:
+        probe = replace(query, conjuncts=tuple(conjuncts), page=1, size=0, with_facets=False)
+        probe.with_term_counts = False
+        return self.backend.search(probe).total
+
+    def _counted(self, found: list[Suggestion]) -> list[Suggestion]:
+        """Each suggestion with its count (the whole service reads it, concepts and
+        all); those that would find nothing are dropped."""
+        kept = []
+        for suggestion in found:
+            count = self.count(suggestion.text)
+            if count:
+                kept.append(suggestion.model_copy(update={"count": count}))
+        return sorted(kept, key=lambda s: -(s.count or 0))
+
+
+def typed(conjunct: Conjunct) -> str:
+    """A query-language form of a conjunct (what the user typed, near enough)."""
+    if conjunct.typed:
+        return conjunct.typed
+    parts = [typed_atom(a) for a in conjunct.atoms]
+    parts = [p for p in dict.fromkeys(parts) if p]
+    text = parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+    return f"-{text}" if conjunct.negated else text
+
+
+def typed_atom(atom: object) -> str:
+    if isinstance(atom, TextAtom):
+        if atom.kind == "prefix":
+            return f"{atom.text}*"
+        return f'"{atom.text}"' if atom.kind == "phrase" else atom.text
+    if isinstance(atom, RangeAtom):
+        low = "*" if atom.low is None else f"{atom.low:g}"
+        high = "*" if atom.high is None else f"{atom.high:g}"
+        return f"{atom.field}:[{low} TO {high}]"
+    if isinstance(atom, FieldAtom):
+        value = atom.values[0]
+        return f'{atom.field}:"{value}"' if " " in value else f"{atom.field}:{value}"
+    return ""

@@ -1,0 +1,1 @@
+"""Executors: how a job's runner command is started, watched and stopped (one per module)."""

@@ -1,0 +1,1 @@
+"""Built-in pipelines, each a module with a Boutiques descriptor beside it."""

@@ -1,0 +1,99 @@
+"""The Slurm executor against a real single-node Slurm (deploy/slurm/start-single-node.sh).
+
+The batch-script test needs no Slurm; the others skip with the reason when Slurm is not
+installed here and fail in CI, where `.ci/run` starts it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from catalog.domain.compute import JobRequest
+from catalog.services.container import Catalog
+from compute_bridge.base import JobSpec, Resources, StagedInput
+from compute_bridge.executors.slurm import SlurmExecutor, SlurmSettings
+from tests.compute_bridge.conftest import ALICE, wait_for
+from tests.compute_bridge.test_compute_jobs import output_checksums
+
+
+def test_batch_script_asks_for_the_job_resources(tmp_path: Path) -> None:
+    spec = JobSpec(
+        job_id="abc123",
+        pipeline="relaxometry",
+        pipeline_version="1.0.0",
+        inputs=[StagedInput(record_id="r1", title="t", path="/data/x.nii")],
+        work_dir=str(tmp_path / "job dir"),
+        resources=Resources(cpus=4, memory_gb=1.5, time_limit_s=5400, gpus=2),
+        partition="gpu",
+        python="/opt/venv/bin/python",
+    )
+    script = SlurmExecutor(SlurmSettings(partition="ignored-when-the-job-says")).batch_script(spec)
+    assert "#SBATCH --partition=gpu\n" in script
+    assert "#SBATCH --time=0-01:30:00\n" in script
+    assert "#SBATCH --mem=1536M\n" in script
+    assert "#SBATCH --cpus-per-task=4\n" in script
+    assert "#SBATCH --gres=gpu:2\n" in script
+    assert f"#SBATCH --output={tmp_path / 'job dir' / 'log.txt'}\n" in script
+    assert script.endswith(
+        f"exec /opt/venv/bin/python -m compute_bridge.runner '{tmp_path}/job dir'\n"
+    )
+    cpu_only = SlurmExecutor().batch_script(spec.model_copy(update={"resources": Resources()}))
+    assert "--gres" not in cpu_only
+
+
+def test_local_and_slurm_give_identical_outputs(catalog: Catalog, mese, slurm) -> None:  # type: ignore[no-untyped-def]
+    _phantom, ids = mese
+    local = catalog.compute.submit(ALICE, JobRequest(pipeline="relaxometry", records=ids))
+    remote = catalog.compute.submit(
+        ALICE, JobRequest(pipeline="relaxometry", records=ids, executor="slurm")
+    )
+    assert remote.external_id and remote.external_id.isdigit()
+    local, remote = wait_for(catalog, ALICE, local.id), wait_for(catalog, ALICE, remote.id)
+    assert (local.state, remote.state) == ("succeeded", "succeeded"), (
+        remote.message,
+        remote.log_tail,
+    )
+    assert output_checksums(catalog, local.id) == output_checksums(catalog, remote.id)
+    assert len(output_checksums(catalog, remote.id)) == 6  # 3 maps, CSV, PNG, metadata
+    assert remote.outputs and remote.outputs != local.outputs  # each job its own records
+
+
+def test_slurm_failures_are_reported_not_catalogued(
+    catalog: Catalog, mese, slurm, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    _phantom, ids = mese
+    (tmp_path / "bids" / "sub-01" / "anat" / "sub-01_echo-2_MESE.nii.gz").write_bytes(b"junk")
+    bad = catalog.compute.submit(
+        ALICE, JobRequest(pipeline="relaxometry", records=ids, executor="slurm")
+    )
+    bad = wait_for(catalog, ALICE, bad.id)
+    assert bad.state == "failed"
+    assert (
+        bad.message and "the job failed: " in bad.message and "cannot read as NIfTI" in bad.message
+    )
+    assert bad.outputs == []
+
+
+def test_slurm_killed_and_cancelled_jobs(catalog: Catalog, mese, slurm) -> None:  # type: ignore[no-untyped-def]
+    _phantom, ids = mese
+    job = catalog.compute.submit(
+        ALICE, JobRequest(pipeline="relaxometry", records=ids, executor="slurm")
+    )
+    pid_file = catalog.settings.data_dir.resolve() / "compute" / "jobs" / job.id / "runner.pid"
+    deadline = time.monotonic() + 120
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(int(pid_file.read_text()), signal.SIGKILL)
+    job = wait_for(catalog, ALICE, job.id)
+    assert job.state == "failed"
+    assert job.message == "the job failed without a result (its process was killed?)"
+    assert job.outputs == []
+    job = catalog.compute.submit(
+        ALICE, JobRequest(pipeline="relaxometry", records=ids, executor="slurm")
+    )
+    job = catalog.compute.cancel(ALICE, job.id)
+    assert job.state == "cancelled"
+    assert catalog.compute.get(ALICE, job.id).state == "cancelled"
