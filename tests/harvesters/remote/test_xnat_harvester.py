@@ -53,7 +53,7 @@ def test_full_harvest_maps_projects_subjects_sessions_scans(
         2300.0, 2.98, 900.0, 9.0,
     )  # fmt: skip
     assert imaging["field_strength_t"] == 3.0 and imaging["voxel_size_mm"] == [1.0, 1.0, 1.0]
-    assert imaging["manufacturer"] == "SIEMENS" and imaging["station"] == "Prisma"
+    assert imaging["manufacturer"] == "Siemens" and imaging["station"] == "Prisma"
     assert imaging["num_instances"] == 176 and t1["quality"] == {"xnat_quality": "usable"}
     assert {f["path"]: (f["size"], f["format"]) for f in t1["files"]} == {
         "experiments/XNAT_E00001/scans/2/resources/DICOM": (45123456, "DICOM"),
