@@ -25,7 +25,7 @@ help:
 	@echo "make run    set up and serve the catalogue with sample data on http://$(HOST):$(PORT)"
 	@echo "make test   set up, lint (ruff) and run the test suite (PYTEST_ARGS=... passes through)"
 	@echo "make lint   ruff check + ruff format --check"
-	@echo "make bench  run the search, harvest and HTTP benchmarks at their small default sizes"
+	@echo "make bench  run the search, harvest, HTTP and relaxometry-fit benchmarks at small default sizes"
 	@echo "make clean  remove the virtualenv and caches (keeps imagora-data/)"
 
 # The virtualenv is (re)installed when it is missing, when pyproject.toml is newer than the
@@ -66,6 +66,7 @@ bench: venv
 	cd benchmarks && ../$(BIN)/python http_bench.py
 	cd benchmarks && ../$(BIN)/python remote_harvest_bench.py --acquisitions 1000
 	cd benchmarks && ../$(BIN)/python oai_bench.py
+	cd benchmarks && ../$(BIN)/python relaxometry_bench.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache test-artifacts

@@ -106,7 +106,7 @@ class JobOutputHarvester(Harvester):
             creators=options.creators,
             keywords=[
                 pipeline,
-                f"pipeline:{pipeline}",
+                f"pipeline {pipeline}",
                 f"{pipeline} {version}",
                 kind,
                 *options.keywords,

@@ -36,19 +36,21 @@ class Citation:
 
 def _author(name: str, orcid: str | None) -> str:
     """'Jane Doe' -> 'Doe, J.'; 'Doe, Jane' -> 'Doe, J.'; organisations unchanged."""
-    if not facts.person_like(name, orcid):
-        return name
+    words = name.split()
+    if not words or not facts.person_like(name, orcid):
+        return name.strip()
     if "," in name:
         family, _, given = name.partition(",")
+        if not family.strip():
+            return name.strip(" ,")
     else:
-        *given_parts, family = name.split()
-        given = " ".join(given_parts)
+        family, given = words[-1], " ".join(words[:-1])
     initials = " ".join(f"{part[0]}." for part in given.replace("-", " ").split() if part)
     return f"{family.strip()}, {initials}".rstrip(", ") if initials else family.strip()
 
 
 def authors_text(record: RecordPublic, publisher: str) -> str:
-    names = [_author(c.name, c.orcid) for c in record.creators]
+    names = [n for n in (_author(c.name, c.orcid) for c in record.creators) if n]
     if not names:
         return publisher
     if len(names) > MAX_AUTHORS:

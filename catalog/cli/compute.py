@@ -42,6 +42,9 @@ def compute() -> None:
 @click.argument("pipeline")
 @click.option("--records", "records", multiple=True, help="An input record id (repeatable).")
 @click.option("--query", help="Or: every record this search finds (at most 100).")
+@click.option(
+    "--level", default="acquisition", show_default=True, help="Record level --query selects."
+)
 @click.option("--executor", default="local", show_default=True, help="local or slurm.")
 @click.option("--param", "params", multiple=True, help="NAME=VALUE (repeatable).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto")
@@ -55,6 +58,7 @@ def run(
     pipeline: str,
     records: tuple[str, ...],
     query: str | None,
+    level: str,
     executor: str,
     params: tuple[str, ...],
     device: str,
@@ -68,6 +72,7 @@ def run(
         pipeline=pipeline,
         records=list(records),
         query=query,
+        level=level,
         executor=executor,
         params=_params(params),
         device=device,  # type: ignore[arg-type]

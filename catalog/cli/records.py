@@ -77,6 +77,8 @@ def search(
 
 def render_page(page: RecordPage) -> None:
     console = out()
+    if page.understood:
+        console.print(f"Understood as: {escape(page.understood)}", highlight=False)
     table = Table(title=f"{page.total} records (page {page.page})", title_justify="left")
     table.add_column("id", no_wrap=True)
     for column in ("level", "title", "modality", "species", "access"):
@@ -91,6 +93,12 @@ def render_page(page: RecordPage) -> None:
             hit.access or "",
         )
     console.print(table)
+    for suggestion in page.suggestions:
+        console.print(
+            f"Did you mean: {escape(suggestion.text)} ({suggestion.count} records; "
+            f"{escape(suggestion.reason)})",
+            highlight=False,
+        )
     for name, values in page.facets.items():
         if values:
             shown = ", ".join(f"{escape(v.label)} ({v.count})" for v in values[:8])

@@ -31,6 +31,9 @@ class JobRequest(_Model):
     pipeline: str
     records: list[str] = Field(default_factory=list, description="Input record ids")
     query: str | None = Field(None, description="Or: every record this search finds")
+    level: str | None = Field(
+        "acquisition", description="The record level a query selects (None: any level)"
+    )
     executor: str = "local"
     params: dict[str, Any] = Field(default_factory=dict)
     device: Literal["auto", "cpu", "cuda"] = "auto"

@@ -12,6 +12,7 @@ nearest standard strength within `NOMINAL_TOLERANCE`; the measured value stays i
 
 from __future__ import annotations
 
+import bisect
 import re
 
 #: Magnet classes in clinical and preclinical use, in tesla.
@@ -67,6 +68,8 @@ VENDORS: dict[str, str] = {
     "varian": "Agilent",
 }
 
+_CANONICAL = frozenset(VENDORS.values())
+
 #: Words that name a modality -> DICOM modality code.
 MODALITY_WORDS: dict[str, str] = {
     "mri": "MR",
@@ -91,7 +94,9 @@ def nominal_field_strength(tesla: float | None) -> float | None:
     """The magnet class of a measured field (2.89 -> 3.0; 7.05 -> 7.0), else rounded."""
     if tesla is None or tesla <= 0:
         return None
-    near = min(NOMINAL_FIELD_STRENGTHS, key=lambda n: abs(n - tesla))
+    at = bisect.bisect_left(NOMINAL_FIELD_STRENGTHS, tesla)
+    candidates = NOMINAL_FIELD_STRENGTHS[max(at - 1, 0) : at + 1]
+    near = min(candidates, key=lambda n: abs(n - tesla))
     if abs(near - tesla) <= near * NOMINAL_TOLERANCE:
         return near
     return round(tesla, 1)
@@ -117,6 +122,8 @@ def normalise_vendor(raw: str | None) -> str | None:
     """One name per vendor ("G.E. Medical Systems" -> "GE"); unknown ones kept as typed."""
     if not raw or not raw.strip():
         return None
+    if raw in _CANONICAL:  # already normalised (stored bodies are, since write time)
+        return raw
     key = " ".join(re.sub(r"[._,\-]+", " ", raw.lower()).split())
     compact = key.replace(" ", "")
     if key in VENDORS:

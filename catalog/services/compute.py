@@ -176,6 +176,12 @@ class ComputeService:
     def rerun(self, identity: Identity, job_id: str) -> JobPublic:
         """The same pipeline, version, inputs, parameters and executor, as a new job."""
         job = self._load(identity, job_id)
+        current = pipelines.descriptor(job.pipeline).version
+        if current != job.pipeline_version:
+            raise ConflictError(
+                f"job {job_id} ran {job.pipeline} {job.pipeline_version}; this installation has "
+                f"version {current}, so it cannot be re-run as it was (run it anew instead)"
+            )
         request = JobRequest.model_validate(job.request)
         request = request.model_copy(
             update={"records": [i["record_id"] for i in job.spec["inputs"]], "query": None}
@@ -189,9 +195,8 @@ class ComputeService:
             return list(dict.fromkeys(request.records))
         if not request.query:
             raise ValidationError("select the inputs: records or a query", field="records")
-        page = self.records.search(
-            identity, SearchRequest(text=request.query, size=MAX_QUERY_INPUTS)
-        )
+        search = SearchRequest(text=request.query, size=MAX_QUERY_INPUTS, level=request.level)
+        page = self.records.search(identity, search)
         if page.total == 0:
             raise ValidationError(f"the query '{request.query}' finds no records", field="query")
         if page.total > MAX_QUERY_INPUTS:
@@ -294,7 +299,7 @@ class ComputeService:
         options = JobOutputOptions(
             job_id=job.id,
             access=self._output_access(job, spec),
-            keywords=[f"job:{job.id}", *self._lineage(spec)],
+            keywords=[f"job {job.id}", *self._lineage(spec)],
             creators=[Creator(name=job.owner)] if job.owner else [],
         )
         folder = spec.path / OUTPUT_DIR
@@ -333,7 +338,8 @@ class ComputeService:
         )
 
     def _lineage(self, spec: JobSpec) -> list[str]:
-        """Search words that find outputs by what they came from: every ancestor
+        """Search phrases that find outputs by what they came from ("derived from <id>",
+        a phrase: `field:value` words are search syntax): every ancestor
         (collection, subject, session) of every input."""
         words: set[str] = set()
         with self.uow_factory() as uow:
@@ -341,8 +347,8 @@ class ComputeService:
                 stored = uow.records.get(item.record_id)
                 if stored is None:
                     continue
-                words.add(f"derived-from:{stored.id}")
-                words.update(f"derived-from:{a.id}" for a in uow.records.ancestors(stored))
+                words.add(f"derived from {stored.id}")
+                words.update(f"derived from {a.id}" for a in uow.records.ancestors(stored))
         return sorted(words)
 
     def _ensure_pipeline_record(self, descriptor: Descriptor) -> str:
@@ -417,16 +423,18 @@ class ComputeService:
         )
 
     def preview_file(self, identity: Identity, record_id: str) -> Path:
-        """The PNG preview of a derived record, for a caller who may read its files."""
-        record = self.records.get(identity, record_id)
+        """The PNG preview of a derived record, for a caller who may read its files.
+        (The path comes from the stored record: public views hide server paths.)"""
+        self.records.get(identity, record_id)  # visibility, with its 404
         with self.uow_factory() as uow:
             stored = uow.records.get(record_id)
         if stored is None:
             raise NotFoundError(f"no record with id '{record_id}'")
         _require_file_access(identity, stored)
-        for item in record.files:
-            path = Path(record.source.location or "") / item.path
-            if item.path.endswith("_preview.png") and path.is_file():
+        location = (stored.body.get("source") or {}).get("location") or ""
+        for item in stored.body.get("files") or []:
+            path = Path(location) / item["path"]
+            if item["path"].endswith("_preview.png") and path.is_file():
                 return path
         raise NotFoundError(f"record '{record_id}' has no preview image")
 
@@ -653,7 +661,7 @@ def _pipeline_record(descriptor: Descriptor, record_id: str) -> RecordCreate:
         level=Level.pipeline,
         title=f"{descriptor.name} {descriptor.version} (pipeline)",
         description=descriptor.description,
-        keywords=["pipeline", descriptor.name, f"pipeline:{descriptor.name}"],
+        keywords=["pipeline", descriptor.name, f"pipeline {descriptor.name}"],
         source=SourceInfo(
             type="compute",
             external_id=f"{descriptor.name}@{descriptor.version}",

@@ -20,7 +20,7 @@ from catalog.domain.errors import ImagoraError
 from catalog.domain.rollup import CONTAINER_LEVELS, Rollup
 from catalog.search.base import SearchBackend
 from catalog.services.documents import Closure, to_document
-from catalog.services.rollups import RollupMaintainer
+from catalog.services.rollups import RollupBuilder, RollupMaintainer
 from catalog.store.repository import RecordRepository, StoredRecord, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -107,11 +107,26 @@ class IndexSync:
         with file_lock(self.lock_path, timeout=60.0), self.uow_factory() as uow:
             up_to = uow.outbox.max_seq()
             total = uow.records.count()
-            self.rollups.rebuild(uow.records, uow.rollups)
             self.backend.clear()
+            # one read of the store: leaves are indexed as they come; containers wait
+            # for their roll-ups, which need every descendant (containers are few)
+            builder = RollupBuilder()
+            containers: list[StoredRecord] = []
             for batch in uow.records.iter_all(self.batch_size):
-                self._index_batch(uow, batch)
-                done += len(batch)
+                for record in batch:
+                    builder.add(record)
+                containers += [r for r in batch if r.level in CONTAINER_LEVELS]
+                leaves = [r for r in batch if r.level not in CONTAINER_LEVELS]
+                self._index_batch(uow, leaves, {})
+                done += len(leaves)
+                if progress:
+                    progress(done, total)
+            rollups = builder.finish()
+            uow.rollups.replace_all({i: r.stored() for i, r in rollups.items()})
+            for start in range(0, len(containers), self.batch_size):
+                chunk = containers[start : start + self.batch_size]
+                self._index_batch(uow, chunk, rollups)
+                done += len(chunk)
                 if progress:
                     progress(done, total)
             self.backend.commit()

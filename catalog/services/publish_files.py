@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from catalog.domain.errors import ValidationError
 from catalog.domain.results import ItemState
 from catalog.store.repository import StoredRecord, UnitOfWork
 from exporters.deid.gate import SourceFile
@@ -68,6 +69,7 @@ class FileLocator:
 
     def paths(self, record: StoredRecord) -> list[tuple[str, Path]]:
         """(listed path, disk path) of every file of the record."""
+        _refuse_remote(record)
         root, states = self.states(record)
         if root is None:
             return []
@@ -94,6 +96,19 @@ class FileLocator:
             if any(_series_of(f) == series for f in state.facts):
                 extra.append((rel, root / rel))
         return extra
+
+
+def _refuse_remote(record: StoredRecord) -> None:
+    """Files of remote sources (XNAT, Shanoir, CKAN) are not kept here: say so clearly."""
+    source = record.body.get("source") or {}
+    location = str(source.get("location") or "")
+    if record.body.get("files") and "://" in location:
+        raise ValidationError(
+            f"record {record.id} lists files held by the remote source {source.get('type')} "
+            f"({location}); Imagora does not keep copies, so they cannot be deposited. "
+            "Publish its metadata with --to datacite, or harvest the files locally first",
+            field="files",
+        )
 
 
 def _series_of(fact: dict[str, Any]) -> str | None:

@@ -441,8 +441,6 @@ def _propagate_access(uow: UnitOfWork, root: StoredRecord) -> None:
             queue.append(child)
 
 
-
-
 def to_public(
     stored: StoredRecord,
     ancestors: list[StoredRecord],

@@ -21,9 +21,20 @@ Ancestry = Callable[[StoredRecord], list[StoredRecord]]
 _LEVEL_COUNTS = {"subject": "subjects", "session": "sessions", "acquisition": "acquisitions"}
 
 
-def counts_in_rollup(record: StoredRecord) -> bool:
-    """Only active, public records count (a roll-up never reveals a restricted one)."""
-    return record.status == "active" and record.visibility == "public"
+def counts_in_rollup(record: StoredRecord, container: StoredRecord | None = None) -> bool:
+    """Active records count when public, or when exactly as visible as the container
+    (a restricted subject's own scans): a roll-up never reveals what its reader may
+    not see."""
+    if record.status != "active":
+        return False
+    if record.visibility == "public":
+        return True
+    return container is not None and _readers(record) == _readers(container)
+
+
+def _readers(record: StoredRecord) -> tuple[str, tuple[str, ...]]:
+    access = record.access or {}
+    return str(access.get("record", "public")), tuple(sorted(access.get("grants") or []))
 
 
 def own_part(record: StoredRecord) -> Rollup:
@@ -41,7 +52,12 @@ def own_part(record: StoredRecord) -> Rollup:
     files = body.get("files") or []
     sequence = (body.get("bids") or {}).get("suffix") or imaging.get("sequence")
     acquired = _date(imaging.get("acquisition_date"))
-    part = Rollup(
+    # built field by field from the stored body: no validation pass (a rebuild makes one
+    # per record)
+    part = Rollup.model_construct(
+        subjects=0,
+        sessions=0,
+        acquisitions=0,
         modalities=[str(imaging["modality"])] if imaging.get("modality") else [],
         field_strengths_t=[float(nominal)] if nominal else [],
         manufacturers=[m for m in [normalise_vendor(imaging.get("manufacturer"))] if m],
@@ -112,7 +128,7 @@ class RollupMaintainer:
         stored = rollups.get_many([i for i in containers if i not in done])
         parts = [own_part(container)]
         for child in children.values():
-            if not counts_in_rollup(child):
+            if not counts_in_rollup(child, container):
                 continue
             if child.level not in CONTAINER_LEVELS:
                 parts.append(own_part(child))
@@ -126,28 +142,68 @@ class RollupMaintainer:
 
     def rebuild(self, records: RecordRepository, rollups: RollupRepository) -> int:
         """Every container's roll-up from scratch, in one pass over the store."""
-        parts: dict[str, Rollup] = {}
-        parent: dict[str, str | None] = {}
-        level: dict[str, str] = {}
-        counted: set[str] = set()
+        builder = RollupBuilder()
         for batch in records.iter_all(1000):
             for record in batch:
-                parent[record.id], level[record.id] = record.parent_id, record.level
-                parts[record.id] = own_part(record)
-                if counts_in_rollup(record):
-                    counted.add(record.id)
+                builder.add(record)
+        return builder.store(rollups)
+
+
+class RollupBuilder:
+    """Every roll-up from one pass over all records (any order): `add` each record,
+    then `finish` (children's facts are summed bottom-up). Holds one small part per
+    record, so the index rebuild reads the store once."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, Rollup] = {}
+        self.parent: dict[str, str | None] = {}
+        self.containers: dict[str, StoredRecord] = {}
+        self.uncounted: dict[str, StoredRecord] = {}  # active but not public
+        self.withdrawn: set[str] = set()
+
+    def add(self, record: StoredRecord) -> None:
+        self.parent[record.id] = record.parent_id
+        self.parts[record.id] = own_part(record)
+        if record.level in CONTAINER_LEVELS:
+            self.containers[record.id] = record
+        if record.status != "active":
+            self.withdrawn.add(record.id)
+        elif record.visibility != "public":
+            self.uncounted[record.id] = record
+
+    def _counts(self, record_id: str, parent_id: str) -> bool:
+        if record_id in self.withdrawn:
+            return False
+        record = self.uncounted.get(record_id)
+        if record is None:
+            return True
+        parent = self.containers.get(parent_id)
+        return parent is not None and counts_in_rollup(record, parent)
+
+    def finish(self) -> dict[str, Rollup]:
         children: dict[str, list[str]] = {}
-        for record_id, parent_id in parent.items():
-            if parent_id is not None and record_id in counted:
+        self.counted = set()
+        for record_id, parent_id in self.parent.items():
+            if parent_id is not None and self._counts(record_id, parent_id):
                 children.setdefault(parent_id, []).append(record_id)
+                self.counted.add(record_id)
+        # a record that does not count in its parent's roll-up (restricted, withdrawn)
+        # still gets its own: it starts a tree of its own
+        roots = [
+            i
+            for i, p in self.parent.items()
+            if p is None or p not in self.parent or i not in self.counted
+        ]
         total: dict[str, Rollup] = {}
-        for record_id in _post_order(children, [i for i, p in parent.items() if p is None]):
-            below = [total.get(c, parts[c]) for c in children.get(record_id, [])]
-            if level[record_id] in CONTAINER_LEVELS:
-                total[record_id] = merge([parts[record_id], *below])
-        rollups.clear()
-        for record_id, rollup in total.items():
-            rollups.put(record_id, rollup.stored())
+        for record_id in _post_order(children, roots):
+            if record_id in self.containers:
+                below = [total.get(c, self.parts[c]) for c in children.get(record_id, [])]
+                total[record_id] = merge([self.parts[record_id], *below])
+        return total
+
+    def store(self, rollups: RollupRepository) -> int:
+        total = self.finish()
+        rollups.replace_all({record_id: r.stored() for record_id, r in total.items()})
         return len(total)
 
 

@@ -649,6 +649,14 @@ class RollupRepository:
     def clear(self) -> None:
         self.session.execute(delete(RollupRow))
 
+    def replace_all(self, rollups: dict[str, dict[str, Any]]) -> None:
+        """Drop every roll-up and insert these (the rebuild: one bulk insert)."""
+        self.clear()
+        now = utcnow()
+        rows = [{"record_id": i, "rollup": r, "updated": now} for i, r in rollups.items()]
+        for start in range(0, len(rows), 1000):
+            self.session.execute(insert(RollupRow), rows[start : start + 1000])
+
 
 class UnitOfWork:
     """One transaction: `with uow_factory() as uow: ...; uow.commit()`; rollback otherwise."""

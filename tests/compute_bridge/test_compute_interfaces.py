@@ -110,7 +110,8 @@ def _exercise_api(client: TestClient, auth: dict[str, str], ids: list[str]) -> N
     assert f'src="/api/records/{output}/preview.png"' in landing.text
     assert '<svg class="prov-graph"' in landing.text and f"job {job_id}" in landing.text
     png = client.get(f"/api/records/{output}/preview.png")
-    assert png.status_code == 200 and png.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert png.status_code == 200, png.text
+    assert png.content.startswith(b"\x89PNG\r\n\x1a\n")
     assert "prov-graph" not in client.get(f"/records/{ids[0]}").text
     again = client.post(f"/api/jobs/{job_id}/cancel", headers=auth)
     assert again.status_code == 409 and "already ended (succeeded)" in again.json()["message"]

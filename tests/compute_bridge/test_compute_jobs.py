@@ -20,6 +20,7 @@ from catalog.domain.errors import (
     AuthenticationError,
     NotFoundError,
     PermissionDeniedError,
+    SourceUnusableError,
     ValidationError,
 )
 from catalog.domain.identity import ANONYMOUS, SYSTEM, Identity
@@ -41,7 +42,7 @@ def test_local_job_catalogues_t2_map_with_provenance(catalog: Catalog, mese) -> 
     assert record.title.startswith("T2 map of ")
     related = {(r.relation, r.identifier) for r in record.related}
     assert {("IsDerivedFrom", i) for i in ids} <= related
-    t2_file = Path(record.source.location or "") / record.files[0].path
+    t2_file = output_folder(catalog, job.id) / record.files[0].path
     t2_ms = nib.load(t2_file).get_fdata() * 1000.0
     for label, _name, _t1, t2_true, _pd in [(1, "wm", 0, 45.0, 0), (5, "csf", 0, 250.0, 0)]:
         inside = phantom.labels == label
@@ -69,9 +70,11 @@ def test_t2_map_is_annotated_searchable_and_has_prov(catalog: Catalog, mese) -> 
     assert pipeline_record.level == "pipeline"
     # searchable by what it is, by pipeline, and by what it was derived from
     collection = catalog.records.get(ALICE, ids[0]).parents[0].id
-    for text in ("T2 map", "pipeline:relaxometry", f"derived-from:{collection}"):
+    for text in ("T2 map", '"pipeline relaxometry"', f'"derived from {collection}"'):
         hits = catalog.records.search(ALICE, SearchRequest(text=text, level="derived")).hits
         assert out_id in [h.id for h in hits], text
+    elsewhere = catalog.records.search(ALICE, SearchRequest(text='"derived from nothing-like-it"'))
+    assert out_id not in [h.id for h in elsewhere.hits]
     doc = json.loads(catalog.compute.provenance(ALICE, out_id))
     activity = doc["activity"][f"job:{job.id}"]
     assert activity["imagora:executor"] == "local"
@@ -178,8 +181,13 @@ def test_rerun_repeats_the_job_with_identical_outputs(catalog: Catalog, mese) ->
     assert output_checksums(catalog, first.id) == output_checksums(catalog, second.id)
 
 
+def output_folder(catalog: Catalog, job_id: str) -> Path:
+    """Where a job's outputs are (record views hide server paths from non-curators)."""
+    return catalog.settings.data_dir.resolve() / "compute" / "jobs" / job_id / "output"
+
+
 def output_checksums(catalog: Catalog, job_id: str) -> dict[str, str]:
-    folder = catalog.settings.data_dir.resolve() / "compute" / "jobs" / job_id / "output"
+    folder = output_folder(catalog, job_id)
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
@@ -207,3 +215,19 @@ def test_unknown_executor_and_pipeline_are_named(catalog: Catalog, mese) -> None
         NotFoundError, match="unknown pipeline 'fsl'; known pipelines: relaxometry, segmentation"
     ):
         catalog.compute.submit(ALICE, JobRequest(pipeline="fsl", records=ids))
+
+
+def test_harvester_refuses_partial_and_failed_outputs(catalog: Catalog, tmp_path: Path) -> None:
+    work = tmp_path / "job"
+    partial = work / "output.partial"
+    partial.mkdir(parents=True)
+    (partial / "metadata.json").write_text('{"outputs": []}')
+    with pytest.raises(SourceUnusableError, match="partial outputs are never catalogued"):
+        catalog.harvest.run(SYSTEM, "compute", str(partial))
+    final = work / "output"
+    partial.rename(final)
+    with pytest.raises(SourceUnusableError, match="the job did not succeed; nothing to catalogue"):
+        catalog.harvest.run(SYSTEM, "compute", str(final))
+    (work / "result.json").write_text('{"ok": false, "error": "boom"}')
+    with pytest.raises(SourceUnusableError, match="the job did not succeed"):
+        catalog.harvest.run(SYSTEM, "compute", str(final))

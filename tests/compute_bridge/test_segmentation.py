@@ -20,6 +20,7 @@ from catalog.services.container import Catalog
 from compute_bridge import phantoms
 from compute_bridge.metrics import dice, hd95
 from tests.compute_bridge.conftest import ALICE, wait_for
+from tests.compute_bridge.test_compute_jobs import output_folder
 
 
 def test_dice_and_hd95_on_known_shapes() -> None:
@@ -59,7 +60,7 @@ def test_segmentation_job_scores_against_the_reference(catalog: Catalog, tmp_pat
     record = catalog.records.get(ALICE, job.outputs[0])
     assert record.title == "Segmentation of sub-01_T2w.nii.gz"
     assert {r.identifier for r in record.related if r.relation == "IsDerivedFrom"} == {image, mask}
-    scores = Path(record.source.location or "") / record.files[1].path
+    scores = output_folder(catalog, job.id) / record.files[1].path
     rows = list(csv.DictReader(scores.open()))
     assert [int(r["label"]) for r in rows] == [1, 2, 3, 4, 5]
     assert all(float(r["dice"]) > 0.95 for r in rows), rows

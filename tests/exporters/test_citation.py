@@ -54,3 +54,9 @@ def test_long_author_lists_end_with_et_al() -> None:
     many = [Creator(name=f"Author{i} Person", orcid=f"0000-0000-0000-{i:04d}") for i in range(25)]
     authors = citation(record(creators=many)).authors
     assert authors.endswith("Person, A., et al.") and authors.count(", A.") == MAX_AUTHORS
+
+
+def test_blank_or_odd_creator_names_never_break_the_citation() -> None:
+    cited = record(creators=[Creator(name="   "), Creator(name="Plato"), Creator(name=", X")])
+    assert citation(cited).authors == "Plato, & X"
+    assert citation(record(creators=[Creator(name=" ")])).authors == "Imagora"

@@ -139,3 +139,12 @@ def test_index_rebuild_restores_search_after_the_index_is_lost(
     assert "indexed 2 records" in result.stdout
     page = search_json(invoke, "hippocampus")
     assert {hit["id"] for hit in page["hits"]} == {seeded.collection_id, seeded.scan_id}
+
+
+def test_search_table_says_how_the_query_was_read(invoke: Invoke, seeded: Seeded) -> None:
+    result = invoke("search", "hippocampus 3T")
+    assert result.exit_code == 0
+    assert "Understood as: hippocampus (concept" in result.stdout
+    assert "field strength 3 T" in result.stdout
+    typo = invoke("search", "hipocampus")
+    assert "Did you mean: hippocampus" in typo.stdout

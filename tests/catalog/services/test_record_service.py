@@ -231,3 +231,15 @@ def test_rollups_are_computed_at_write_time_and_shown(catalog: Catalog) -> None:
     rebuilt = catalog.index_sync.rebuild()
     assert rebuilt >= 4
     assert catalog.records.get(ANONYMOUS, ids["col"]).rollup == hidden.rollup
+
+
+def test_rebuild_gives_the_rollups_the_writes_gave(catalog: Catalog) -> None:
+    ids = _tree(catalog)
+    catalog.records.set_access(CURATOR, ids["sub"], AccessUpdate(record="restricted"))
+    before = {key: catalog.records.get(CURATOR, rid).rollup for key, rid in ids.items()}
+    assert before["sub"] is not None and before["sub"].acquisitions == 1  # its own roll-up
+    catalog.index_sync.rebuild()
+    after = {key: catalog.records.get(CURATOR, rid).rollup for key, rid in ids.items()}
+    assert after == before
+    hits = catalog.records.search(CURATOR, SearchRequest(text="Bruker", level="subject")).hits
+    assert [h.id for h in hits] == [ids["sub"]]  # re-indexed with its roll-up

@@ -169,7 +169,7 @@ def test_thumbnails_decode_on_the_landing_page_and_hits(browser, site, width: in
     page.wait_for_function("document.querySelector('figure.preview img').complete")
     assert page.evaluate("document.querySelector('figure.preview img').naturalWidth") == 256
     _fits(page, width)
-    page.goto(f"{base}/search?q=CT")
+    page.goto(f"{base}/search?q=CT&group=none")
     thumb = page.locator(f"li.hit img[src='/records/{ids['ct']}/preview.png']")
     assert thumb.count() == 1
     _fits(page, width)

@@ -217,6 +217,16 @@ def client(oai_catalog: tuple[Catalog, Ids]) -> Iterator[TestClient]:
             "badArgument",
             "exclusive",
         ),
+        (
+            {
+                "verb": "ListIdentifiers",
+                "metadataPrefix": "oai_dc",
+                "from": "2026-02-01T00:00:00Z",
+                "until": "2026-01-01T00:00:00Z",
+            },
+            "badArgument",
+            "is later than 'until'",
+        ),
         ({"verb": "ListRecords", "metadataPrefix": "mods"}, "cannotDisseminateFormat", "mods"),
         (
             {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2999-01-01"},

@@ -68,8 +68,10 @@ def test_thumbnail_is_shown_on_the_hit_and_the_landing_page(
     src = f"/records/{scan}/preview.png"
     landing = html.fromstring(client.get(f"/records/{scan}").text)
     assert landing.xpath("//figure[@class='preview']/img/@src") == [src]
-    results = html.fromstring(client.get("/search?q=").text)
-    assert results.xpath("//li[@class='hit']//img/@src") == [src]
+    flat = html.fromstring(client.get("/search?q=&group=none").text)
+    assert flat.xpath("//li[@class='hit']//img/@src") == [src]
+    grouped = html.fromstring(client.get("/search?q=").text)  # the dataset card's records
+    assert grouped.xpath("//ul[@class='sub-hits']//img/@src") == [src]
 
 
 @pytest.mark.parametrize(
@@ -90,7 +92,10 @@ def test_no_thumbnail_for_restricted_or_embargoed_files(
     assert words in html.fromstring(response.text).text_content()
     landing = html.fromstring(client.get(f"/records/{scan}").text)
     assert not landing.xpath("//figure[@class='preview']")
-    assert not html.fromstring(client.get("/search?q=").text).xpath("//li[@class='hit']//img")
+    for view in ("/search?q=", "/search?q=&group=none"):
+        assert not html.fromstring(client.get(view).text).xpath(
+            "//ol[contains(@class, 'hits')]//img"
+        )
 
 
 def test_no_thumbnail_of_an_invisible_record(harvested: tuple[TestClient, Catalog, str]) -> None:

@@ -138,3 +138,27 @@ def test_service_errors_are_502_with_the_field_errors(env: Env) -> None:
     body = response.json()
     assert body["error"] == "publish_failed"
     assert body["problems"] == [{"field": "metadata.title", "message": "Field may not be null."}]
+
+
+def test_files_of_remote_sources_are_refused_clearly(env: Env) -> None:
+    from catalog.domain.records import RecordCreate
+
+    remote = env.catalog.records.create(
+        SYSTEM,
+        RecordCreate.model_validate(
+            {
+                "level": "collection",
+                "title": "XNAT project",
+                "license": "CC-BY-4.0",
+                "creators": [{"name": "Doe, Jane"}],
+                "files": [{"path": "scans/1/DICOM/1.dcm"}],
+                "source": {"type": "xnat", "location": "https://xnat.example.org/data/projects/P1"},
+            }
+        ),
+    )
+    response = env.publish(env.curator, record_id=remote.id)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["field"] == "files"
+    assert "held by the remote source xnat (https://xnat.example.org" in body["message"]
+    assert env.zenodo.log == []
