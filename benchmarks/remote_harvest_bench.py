@@ -1,7 +1,7 @@
 """Remote harvest benchmark against the loopback XNAT (and Shanoir-NG) test servers.
 
     python benchmarks/remote_harvest_bench.py [--acquisitions 10000] [--delay-ms 5]
-        [--scans-per-session 10] [--kind xnat|shanoir|all] [--profile]
+        [--scans-per-session 10] [--kind xnat|shanoir|all] [--profile] [--no-resources]
 
 For each source kind: a full harvest into a fresh catalogue (acquisitions/s), then an
 unchanged re-harvest (the ratio full / unchanged), and the HTTP requests made per
@@ -48,7 +48,8 @@ def bench(kind: str, args: argparse.Namespace) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp, Loopback(app) as server:
         catalog = Catalog.open(Settings.load(data_dir=Path(tmp) / "data", secret_key="bench"))
         try:
-            options = catalog.harvest.parse_options(kind, {**creds, "concurrency": 8})
+            extra = {"resources": False} if kind == "xnat" and args.no_resources else {}
+            options = catalog.harvest.parse_options(kind, {**creds, "concurrency": 8, **extra})
             if catalog.harvest.annotate is not None:  # load the vocabularies outside the timing
                 from catalog.domain.records import RecordCreate
 
@@ -97,6 +98,9 @@ def main() -> None:
     parser.add_argument("--scans-per-session", type=int, default=10)
     parser.add_argument("--kind", choices=["xnat", "shanoir", "all"], default="all")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--no-resources", action="store_true", help="XNAT: skip the per-session resources"
+    )
     args = parser.parse_args()
     kinds = ["xnat", "shanoir"] if args.kind == "all" else [args.kind]
     for kind in kinds:

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     oai_page_size: int = Field(100, ge=1, le=1000, description="Records per OAI-PMH response")
     max_upload_bytes: int = 10 * 1024 * 1024
     page_size: int = 20
+    harvest_credentials: Path | None = Field(
+        None,
+        description="TOML file of remote-source credentials, one table per host[:port] "
+        "with user, password and/or token (read at harvest time, never stored)",
+    )
 
     @field_validator("base_url")
     @classmethod

@@ -16,6 +16,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -39,6 +40,14 @@ class RemoteOptions(HarvestOptions):
     timeout_s: float = 30.0
     retries: int = 4
     backoff_s: float = 0.5
+
+    def fill_from(self, found: Credentials | None) -> None:
+        """Credentials from the installation's settings, for what the source left unset."""
+        if found is None or self.user or self.password or self.token or self.secrets_file:
+            return
+        self.user = found.user
+        self.password = SecretStr(found.password) if found.password else None
+        self.token = SecretStr(found.token) if found.token else None
 
     def policy(self) -> HttpPolicy:
         return HttpPolicy(
@@ -91,6 +100,23 @@ def _read_secrets(name: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SourceUnusableError(f"the secrets file {path} must hold a table/object")
     return data
+
+
+def site_credentials(path: Path, location: str) -> Credentials | None:
+    """The table for the location's `host:port` (or `host`) in the settings' credentials
+    file (`IMAGORA_HARVEST_CREDENTIALS`), if any."""
+    parts = urlsplit(location)
+    host = (parts.hostname or "").lower()
+    data = _read_secrets(str(path))
+    for name in (f"{host}:{parts.port}" if parts.port else None, host):
+        table = data.get(name) if name else None
+        if isinstance(table, dict):
+            return Credentials(
+                user=_text(table.get("user")),
+                password=_text(table.get("password")),
+                token=_text(table.get("token")),
+            )
+    return None
 
 
 def refuse_stored_secrets(values: dict[str, Any]) -> None:

@@ -78,7 +78,9 @@ def render_report(report: HarvestReport) -> None:
     console.print(
         f"[bold]{escape(report.source)}[/]: {report.created} created, {report.updated} updated, "
         f"{report.unchanged} unchanged, {report.withdrawn} withdrawn, {report.failed} failed "
-        f"({report.files_read} files read, {report.files_cached} unchanged files skipped)",
+        f"({report.files_read} items read, {report.files_cached} unchanged items skipped"
+        + (f", {report.requests} requests" if report.requests else "")
+        + f", {report.duration_s:g} s)",
         highlight=False,
     )
     for item in report.errors:

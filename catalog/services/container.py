@@ -64,7 +64,12 @@ class Catalog:
         self.glance = GlanceService(self.uow, self.records.search)
         builder = default_builder(settings.data_dir)
         self.harvest = HarvestService(
-            self.uow, self.index_sync, settings.secret(), annotate, previews=builder
+            self.uow,
+            self.index_sync,
+            settings.secret(),
+            annotate,
+            previews=builder,
+            credentials_file=settings.harvest_credentials,
         )
         self.previews = PreviewService(builder.store, self.records.get)
         self.sources = SourceService(self.uow, self.harvest)

@@ -48,6 +48,7 @@ from harvesters.base import (
 )
 from harvesters.http import strip_userinfo
 from harvesters.registry import harvesters
+from harvesters.remote import RemoteOptions, site_credentials
 
 Progress = Callable[[str, int, int | None], None]
 Annotate = Callable[[RecordCreate, list[Term]], list[Term]]
@@ -76,8 +77,10 @@ class HarvestService:
         secret: bytes,
         annotate: Annotate | None = None,
         previews: PreviewBuilder | None = None,
+        credentials_file: Path | None = None,
     ) -> None:
         self.uow_factory = uow_factory
+        self.credentials_file = credentials_file
         self.index_sync = index_sync
         self.secret = secret
         self.annotate = annotate
@@ -131,6 +134,11 @@ class HarvestService:
         opts.secret = self.secret
         return cls(opts)
 
+    def _with_site_credentials(self, harvester: ItemHarvester[Any], location: str) -> None:
+        """Remote harvests given no credentials take the host's from the settings' file."""
+        if self.credentials_file is not None and isinstance(harvester.options, RemoteOptions):
+            harvester.options.fill_from(site_credentials(self.credentials_file, location))
+
     def run(
         self,
         identity: Identity,
@@ -160,6 +168,7 @@ class HarvestService:
     ) -> HarvestReport:
         harvester = self.make_harvester(kind, options)
         started = utcnow()
+        self._with_site_credentials(harvester, location)
         try:
             where = harvester.open(location)
             try:

@@ -33,6 +33,8 @@ from catalog.search.base import SearchBackend
 #: (concept IRI) -> its broader concepts as (iri, label), from the ontology layer.
 Broader = Callable[[str], list[tuple[str, str]]]
 MAX_SUGGESTIONS = 3
+#: How far up the broader chain a concept without records looks for one with records.
+BROADER_LEVELS = 4
 
 
 def edit_distance(a: str, b: str, limit: int = 2) -> int:
@@ -92,10 +94,7 @@ class Suggester:
     ) -> list[tuple[str, str]]:
         concepts = [a for a in conjunct.atoms if isinstance(a, ConceptClause) and a.direct]
         if concepts and self.broader is not None:
-            return [
-                (label, f"no records for {concepts[0].label}; its broader concept is {label}")
-                for _, label in self.broader(concepts[0].iris[0])[:2]
-            ]
+            return self._broader_with_records(concepts[0])
         words = [a for a in conjunct.atoms if isinstance(a, TextAtom) and a.kind == "word"]
         if len(words) != 1:
             return []
@@ -105,6 +104,29 @@ class Suggester:
             (candidate, f'"{typed}" looks like "{candidate}"')
             for candidate in self._close_words(words[0].text.lower(), query)
         ]
+
+    def _broader_with_records(self, concept: ConceptClause) -> list[tuple[str, str]]:
+        """The nearest broader concepts that the caller can find records for: one level
+        up first, then the next (hippocampus has no records; the brain has)."""
+        assert self.broader is not None
+        level = [(concept.iris[0], concept.label)]
+        seen = {concept.iris[0]}
+        for _ in range(BROADER_LEVELS):
+            above = [
+                (iri, label)
+                for current, _ in level
+                for iri, label in self.broader(current)
+                if iri not in seen
+            ]
+            seen.update(iri for iri, _ in above)
+            with_records = [label for _, label in above if self.count(label)]
+            if with_records:
+                return [
+                    (label, f"no records for {concept.label}; its broader concept is {label}")
+                    for label in with_records[:2]
+                ]
+            level = above
+        return []
 
     def _close_words(self, word: str, query: SearchQuery) -> list[str]:
         limit = allowed_distance(word)

@@ -155,3 +155,28 @@ def test_sigkilled_harvest_resumes_to_the_uninterrupted_catalogue(
     assert report["files_cached"] == 256  # the checkpointed items were not fetched again
     assert report["created"] == 1 + 100 + 400 + 800
     assert _records(killed) == _records(tmp_path / "clean")
+
+
+def test_credentials_from_the_settings_file(
+    tmp_path: Path, xnat: Loopback, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = xnat.url.rsplit(":", 1)[1]
+    creds = tmp_path / "harvest-credentials.toml"
+    creds.write_text(f'["127.0.0.1:{port}"]\nuser = "admin"\npassword = "s3cret!"\n')
+    monkeypatch.setenv("IMAGORA_HARVEST_CREDENTIALS", str(creds))
+    result = imagora(tmp_path / "d", "harvest", "xnat", xnat.url, "--project", "RATPET", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1])["created"] == 6
+    creds.write_text('["elsewhere.example.org"]\nuser = "admin"\npassword = "s3cret!"\n')
+    anonymous = imagora(tmp_path / "d", "harvest", "xnat", xnat.url, "--project", "RATPET")
+    assert anonymous.exit_code == 2 and "HTTP 401" in anonymous.stderr
+
+
+def test_cli_harvest_text_report(tmp_path: Path, xnat: Loopback) -> None:
+    args = ["harvest", "xnat", xnat.url, "--user", "admin", "--password", "s3cret!"]
+    result = imagora(tmp_path / "d", *args, "--project", "RATPET")
+    assert result.exit_code == 0, result.stderr
+    assert f"xnat:{xnat.url}/data/projects/RATPET: 6 created, 0 updated" in result.stdout
+    # project + subject + 2 sessions; login, project, subjects, experiments, 2 scan
+    # listings (MR, PET), 2 session records
+    assert "4 items read, 0 unchanged items skipped, 8 requests" in result.stdout
