@@ -153,12 +153,15 @@ class TermService:
         return vocab.memo("suggestion_labels", 1).get("all", build)
 
     def broader(self, iri: str) -> list[tuple[str, str]]:
-        """The concept's direct broader concepts as (iri, label); none when unknown."""
+        """The concept's direct broader concepts as (iri, label), then (for anatomy) the
+        structures it is part of: the hippocampus is searched within the brain. None
+        when the concept is unknown."""
         vocab = self.vocabulary
         concept = vocab.get(iri)
         if concept is None:
             return []
-        return [(b, vocab.label(b)) for b in concept.broader]
+        parents = dict.fromkeys([*concept.broader, *concept.part_of])
+        return [(b, vocab.label(b)) for b in parents]
 
     def label(self, iri: str) -> str:
         """The preferred label (the IRI's last segment when unknown)."""

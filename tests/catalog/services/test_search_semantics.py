@@ -290,3 +290,14 @@ def test_a_dataset_matches_what_its_records_hold(semantic_catalog):
 def test_text_of_separators_only_matches_nothing(semantic_catalog):
     page = semantic_catalog.records.search(ANONYMOUS, SearchRequest(text="; --"))
     assert page.total == 0 and page.understood == "nothing to look for"
+
+
+def test_a_structure_without_records_suggests_what_it_is_part_of(semantic_catalog):
+    """Anatomy climbs part-of as well as is-a: the dentate gyrus has no records of its own,
+    the hippocampal formation it is part of has."""
+    cat = semantic_catalog
+    page = cat.records.search(ANONYMOUS, SearchRequest(text="dentate gyrus"))
+    assert page.total == 0
+    first = page.suggestions[0]
+    assert "no records for dentate gyrus" in first.reason and "broader concept is" in first.reason
+    assert first.count == len(hits(cat, first.text)) > 0
