@@ -33,6 +33,7 @@ from catalog.web.deps import (
     search_request_from,
 )
 from catalog.web.landing import landing_context
+from catalog.web.lineage import lineage_html
 from catalog.web.paging import Params, last_page, page_links, toggled, url
 from catalog.web.titles import search_title
 
@@ -354,12 +355,10 @@ def _term_page(
 # ----- landing page -------------------------------------------------------------------
 
 
-def _sections(request: Request, record: RecordPublic) -> Markup:
-    """Extra landing-page panels from optional web modules (e.g. the compute bridge's
-    preview and provenance graph): `app.state.landing_sections`, callables
-    (request, record) -> Markup."""
-    hooks = getattr(request.app.state, "landing_sections", [])
-    return Markup("".join(str(hook(request, record)) for hook in hooks))  # trusted hooks
+def _lineage(catalog: Catalog, identity: Identity, record: RecordPublic) -> Markup:
+    """The provenance panel of a derived record (empty for every other record)."""
+    lineage = catalog.compute.lineage(identity, record)
+    return Markup(lineage_html(record.id, lineage)) if lineage else Markup("")  # escaped
 
 
 @router.get("/records/{record_id}", response_class=Response)
@@ -404,7 +403,7 @@ def _record_page(
         "fair": landing.fair,
         **landing_context(catalog, identity, record),
         "publications": catalog.publish.for_record(identity, record),
-        "sections": _sections(request, record),
+        "lineage": _lineage(catalog, identity, record),
     }
     return request.app.state.templates.TemplateResponse(
         request, "record.html", context, headers=headers
