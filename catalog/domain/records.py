@@ -8,6 +8,7 @@ source metadata (`source.raw`) so curators can always see what a value was deriv
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Self
 
@@ -145,10 +146,31 @@ class PublicationInfo(_Model):
     kind: str = Field("article-journal", description="CSL item type: article-journal, ...")
 
 
+#: An ORCID iD, bare or as its https://orcid.org/ URL (the last character may be X).
+ORCID_RE = re.compile(r"^(?:https?://orcid\.org/)?\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
+
+
+def is_orcid(value: str) -> bool:
+    return ORCID_RE.match(value.strip()) is not None
+
+
 class Creator(_Model):
     name: str
-    orcid: str | None = None
+    orcid: str | None = Field(
+        None, description="ORCID iD: 0000-0002-1825-0097 or https://orcid.org/0000-0002-1825-0097"
+    )
     affiliation: str | None = None
+
+    @field_validator("orcid")
+    @classmethod
+    def _orcid(cls, value: str | None) -> str | None:
+        """Exports turn it into a URI (Turtle, DataCite, Signposting): refuse anything
+        that is not an ORCID iD rather than store a value no exporter can write."""
+        if value is None or not value.strip():
+            return None
+        if not is_orcid(value):
+            raise ValueError(f"'{value[:60]}' is not an ORCID iD (e.g. 0000-0002-1825-0097)")
+        return value.strip()
 
 
 class Identifier(_Model):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from catalog.domain.enums import RelationType
-from catalog.domain.records import Creator, Identifier, Imaging, Related
+from catalog.domain.records import Creator, Identifier, Imaging, Related, is_orcid
 from harvesters.bids import normalize
 
 MRI_DATATYPES = frozenset({"anat", "func", "dwi", "fmap", "perf", "mrs"})
@@ -25,6 +25,7 @@ def creators(description: dict[str, Any]) -> list[Creator]:
             found.append(Creator(name=author.strip()))
         elif isinstance(author, dict) and str(author.get("name") or "").strip():
             orcid = author.get("orcid") or author.get("ORCID")
+            orcid = orcid if isinstance(orcid, str) and is_orcid(orcid) else None
             found.append(Creator(name=str(author["name"]).strip(), orcid=orcid))
     return found
 

@@ -177,3 +177,20 @@ def test_keyword_lists_are_capped_at_validation(roomy: Fresh) -> None:
     assert response.status_code == 200
     shown = client.get(f"/api/3/action/package_show?id={ids.session}").json()["result"]
     assert {f"k{i}" for i in range(MAX_KEYWORDS)} <= {t["name"] for t in shown["tags"]}
+
+
+def test_a_creator_orcid_that_is_not_an_orcid_is_a_422(roomy: Fresh) -> None:
+    """Schemathesis found `"https://orcid.org/𢓰º F"`: stored, it made the Turtle export
+    (and the sitemap's neighbours) answer 500, because exporters write it as a URI."""
+    client, _, ids, tokens = roomy
+    curator = Tokens.header(tokens.curator)
+    bad = {"creators": [{"name": "A", "orcid": "https://orcid.org/\U000224f0\xba F"}]}
+    response = client.patch(f"/api/records/{ids.session}", json=bad, headers=curator)
+    assert response.status_code == 422, response.text
+    assert "is not an ORCID iD" in response.json()["message"]
+    good = {"creators": [{"name": "Carberry, Josiah", "orcid": "0000-0002-1825-0097"}]}
+    response = client.patch(f"/api/records/{ids.session}", json=good, headers=curator)
+    assert response.status_code == 200, response.text
+    turtle = client.get(f"/records/{ids.session}.ttl")
+    assert turtle.status_code == 200 and "https://orcid.org/0000-0002-1825-0097" in turtle.text
+    _every_reader(client, ids)
