@@ -58,6 +58,10 @@ class HarvestOptions(BaseModel):
     secret: bytes = b""
     """Per-installation key for subject pseudonyms (HMAC); filled in by the service."""
 
+    tuning: ClassVar[frozenset[str]] = frozenset()
+    """Options that change how fast a harvest runs, never what it produces (e.g. worker
+    counts): left out of the stamp that decides whether records must be rebuilt."""
+
 
 @dataclass
 class FileFacts:
@@ -123,6 +127,10 @@ class Fetched:
     checksum: str = ""
     facts: list[dict[str, Any]] | None = None
     error: str | None = None
+    plain: bool = False
+    """True when `facts` are plain JSON values already (decoded from JSON text, as a
+    worker process hands them back), so the service need not copy them to the stored
+    form."""
 
 
 L = TypeVar("L")

@@ -13,12 +13,11 @@ was catalogued before.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -56,6 +55,15 @@ CHECKPOINT_ITEMS = 256
 #: A state row holding the harvester name:version of the last run: another version may
 #: map the same facts differently, so the "nothing changed" shortcut is off after upgrades.
 VERSION_KEY = "@harvester"
+
+
+@dataclass
+class _Scan:
+    """What discovery found: the states of the items fetched this run, and the keys of
+    those whose stored state stands (fingerprint unchanged, or unreadable this time)."""
+
+    fresh: dict[str, ItemState] = field(default_factory=dict)
+    kept: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -215,16 +223,17 @@ class HarvestService:
         started = time.monotonic()
         started_at = utcnow()
         with self.uow_factory() as uow:
-            cached = uow.harvest.items(source)
+            known = uow.harvest.fingerprints(source)  # no facts: most runs never need them
+            marker = uow.harvest.items(source, [VERSION_KEY]).get(VERSION_KEY)
             last = uow.harvest.last_run(source, having=collection_meta.REPORT_KEY)
+        known.pop(VERSION_KEY, None)
         metadata = collection_meta.merged(harvester.options, last)
-        marker = cached.pop(VERSION_KEY, None)
-        states = self._scan(harvester, where, source, cached, report, progress)
-        removed = [k for k in cached if k not in states]
+        scan = self._scan(harvester, where, source, known, report, progress)
+        removed = [k for k in known if k not in scan.kept and k not in scan.fresh]
         previews: list[PreviewJob] = []
         with self.uow_factory() as uow:
             if not _settled(uow, source, marker, _mapping_stamp(harvester), removed, report):
-                run = _Pass(source, states, cached, metadata)
+                run = _write_pass(uow, source, scan, metadata)
                 written, previews = self._write(uow, harvester, where, run, report, progress)
                 stamp = ItemState(VERSION_KEY, _mapping_stamp(harvester), _digest(written), [])
                 uow.harvest.put_many(source, [stamp])
@@ -250,7 +259,7 @@ class HarvestService:
     ) -> tuple[set[str], list[PreviewJob]]:
         """Assemble the hierarchy from every item's facts and upsert it: the origins
         written, and the thumbnails to make (acquisitions with a new or changed file)."""
-        facts = _assembly_facts(run.states, run.cached)
+        facts = _assembly_facts(run.states)
         produced = self._assemble(harvester, where, facts, report)
         collection_meta.apply(produced, run.metadata)  # --title etc., given now or before
         _attach_checksums(produced, {key: state.checksum for key, state in run.states.items()})
@@ -266,55 +275,72 @@ class HarvestService:
         harvester: ItemHarvester[Any],
         where: Any,
         source: str,
-        cached: dict[str, ItemState],
+        known: dict[str, str | None],
         report: HarvestReport,
         progress: Progress | None,
-    ) -> dict[str, ItemState]:
-        states: dict[str, ItemState] = {}
-        changed: list[tuple[ItemRef, ItemState | None]] = []
+    ) -> _Scan:
+        """Compare every discovered item's fingerprint with the stored one (a dict lookup:
+        no hashing, no SQL per item) and fetch the items that differ."""
+        scan = _Scan()
+        changed: list[ItemRef] = []
         for found in harvester.discover_items(where):
             if isinstance(found, ItemError):
                 report.error(found.item, found.error)
-                if found.item in cached:  # keep what was catalogued before
-                    states[found.item] = cached[found.item]
+                if found.item in known:  # keep what was catalogued before
+                    scan.kept.add(found.item)
                 continue
-            old = cached.get(found.key)
-            if old and not old.error and old.fingerprint == found.fingerprint:
-                states[found.key] = old
+            if found.fingerprint == known.get(found.key):  # None: failed last run, retried
+                scan.kept.add(found.key)
                 report.files_cached += 1
             else:
-                changed.append((found, old))
-        self._fetch(harvester, where, source, changed, states, report, progress)
-        return states
+                changed.append(found)
+        if changed:
+            self._fetch(harvester, where, source, changed, known, scan.fresh, report, progress)
+        return scan
 
     def _fetch(
         self,
         harvester: ItemHarvester[Any],
         where: Any,
         source: str,
-        changed: list[tuple[ItemRef, ItemState | None]],
+        changed: list[ItemRef],
+        known: dict[str, str | None],
         states: dict[str, ItemState],
         report: HarvestReport,
         progress: Progress | None,
     ) -> None:
         """Fetch changed items, committing their states every `CHECKPOINT_ITEMS` (only the
         harvest state: the catalogue itself changes at the end of the run)."""
-        previous = {ref.key: old for ref, old in changed}
+        previous = self._previous_states(source, [ref.key for ref in changed if ref.key in known])
         pending: list[ItemState] = []
-        for done, fetched in enumerate(harvester.fetch(where, changed), 1):
+        for done, fetched in enumerate(harvester.fetch(where, _with_old(changed, previous)), 1):
             state = _merge(fetched, previous.get(fetched.key), report)
             states[state.key] = state
             pending.append(state)
             if len(pending) >= self.checkpoint_items:
-                self._checkpoint(source, pending)
+                self._checkpoint(source, pending, known)
             if progress:
                 progress("read", done, len(changed))
-        self._checkpoint(source, pending)
+        self._checkpoint(source, pending, known)
 
-    def _checkpoint(self, source: str, pending: list[ItemState]) -> None:
+    def _previous_states(self, source: str, keys: list[str]) -> dict[str, ItemState]:
+        """The stored states (with facts) of the changed items that were stored before:
+        an unreadable item keeps its facts, a touched but identical one its facts too."""
+        if not keys:
+            return {}
+        with self.uow_factory() as uow:
+            return uow.harvest.items(source, keys)
+
+    def _checkpoint(
+        self, source: str, pending: list[ItemState], known: dict[str, str | None]
+    ) -> None:
         if pending:
+            stored = [state for state in pending if state.key in known]
             with self.uow_factory() as uow:
-                uow.harvest.put_many(source, pending)
+                uow.harvest.put_many(source, stored)
+                uow.harvest.put_many(
+                    source, [state for state in pending if state.key not in known], new=True
+                )
                 uow.commit()
             pending.clear()
 
@@ -504,22 +530,35 @@ def _as_stored(facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
         raise ValueError(f"the harvester produced facts that cannot be stored: {exc}") from None
 
 
-def _assembly_facts(states: dict[str, ItemState], cached: dict[str, ItemState]) -> list[FileFacts]:
+def _assembly_facts(states: dict[str, ItemState]) -> list[FileFacts]:
     """Every item's facts for `assemble`, in key order (the same whichever items this run
-    fetched); facts that are about to be stored are copied, so nothing `assemble` does to
-    its input can reach the cache."""
+    fetched). Not copied: the fetched states were stored by the last checkpoint before
+    the write pass starts, so nothing `assemble` does to its input can reach the cache."""
     facts: list[FileFacts] = []
     for key in sorted(states):
-        state = states[key]
-        items = state.facts if cached.get(key) is state else copy.deepcopy(state.facts)
-        facts.extend(FileFacts(**f) for f in items)
+        facts.extend(FileFacts(**f) for f in states[key].facts)
     return facts
+
+
+def _with_old(
+    changed: list[ItemRef], previous: dict[str, ItemState]
+) -> list[tuple[ItemRef, ItemState | None]]:
+    return [(ref, previous.get(ref.key)) for ref in changed]
+
+
+def _write_pass(uow: UnitOfWork, source: str, scan: _Scan, metadata: dict[str, str]) -> _Pass:
+    """What the write pass works from: every item's state with its facts (loaded now, as
+    only a run that changes something needs them) and the stored states that stand."""
+    stored = uow.harvest.items(source)
+    cached = {key: stored[key] for key in scan.kept if key in stored}
+    return _Pass(source, {**cached, **scan.fresh}, cached, metadata)
 
 
 def _mapping_stamp(harvester: ItemHarvester[Any]) -> str:
     """What, besides the facts, decides the records: the harvester's version and options
     (e.g. `--species`); secrets are masked in the dump, so they do not count."""
-    options = harvester.options.model_dump(mode="json", exclude={"secret"})
+    tuning = set(getattr(harvester.options, "tuning", ()))  # how fast, never what
+    options = harvester.options.model_dump(mode="json", exclude={"secret", *tuning})
     text = json.dumps(options, sort_keys=True, default=str)
     return f"{harvester.name}:{harvester.version}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
@@ -568,7 +607,8 @@ def _merge(fetched: Fetched, old: ItemState | None, report: HarvestReport) -> It
         report.files_cached += 1
         return ItemState(key, fetched.fingerprint, fetched.checksum, old.facts)
     try:
-        facts = _as_stored(fetched.facts or [])
+        plain = fetched.plain and fetched.facts is not None
+        facts = fetched.facts if plain else _as_stored(fetched.facts or [])
     except ValueError as exc:
         report.error(key, str(exc))
         return ItemState(

@@ -7,7 +7,7 @@ transaction, so the search index can always be brought up to date after a crash.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -419,17 +419,39 @@ class HarvestStateRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def items(self, source: str) -> dict[str, ItemState]:
-        rows = self.session.scalars(select(HarvestItemRow).where(HarvestItemRow.source == source))
-        return {
-            r.key: ItemState(r.key, r.fingerprint, r.checksum, list(r.facts), r.error) for r in rows
-        }
+    def items(self, source: str, keys: Sequence[str] | None = None) -> dict[str, ItemState]:
+        """The stored states of a source, with their facts (all, or those of `keys`)."""
+        query = select(HarvestItemRow).where(HarvestItemRow.source == source)
+        if keys is None:
+            return _states(self.session.scalars(query))
+        found: dict[str, ItemState] = {}
+        keys = list(keys)
+        for start in range(0, len(keys), 500):  # stay under SQLite's bound-parameter limit
+            chunk = keys[start : start + 500]
+            found.update(_states(self.session.scalars(query.where(HarvestItemRow.key.in_(chunk)))))
+        return found
 
-    def put_many(self, source: str, states: Sequence[ItemState]) -> None:
-        """Insert or replace the states of these items (one delete, one insert)."""
+    def fingerprints(self, source: str) -> dict[str, str | None]:
+        """key -> stored fingerprint (None when the item failed last run), and nothing else.
+
+        What an incremental run compares against: two columns of one Core select, no
+        facts decoded and no ORM objects, so a source of 10^5 unchanged items is checked
+        in a fraction of a second (the facts are loaded only when something changed).
+        """
+        rows = self.session.execute(
+            select(HarvestItemRow.key, HarvestItemRow.fingerprint, HarvestItemRow.error).where(
+                HarvestItemRow.source == source
+            )
+        )
+        return {key: (None if error else fingerprint) for key, fingerprint, error in rows}
+
+    def put_many(self, source: str, states: Sequence[ItemState], new: bool = False) -> None:
+        """Insert or replace the states of these items (one delete, one insert); `new`
+        says none of them is stored yet (a first harvest), so the delete is skipped."""
         if not states:
             return
-        self.remove(source, [s.key for s in states])
+        if not new:
+            self.remove(source, [s.key for s in states])
         self.session.execute(
             insert(HarvestItemRow),
             [
@@ -529,6 +551,12 @@ class SourceRepository:
     def remove(self, name: str) -> bool:
         result = self.session.execute(delete(HarvestSourceRow).where(HarvestSourceRow.name == name))
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _states(rows: Iterable[HarvestItemRow]) -> dict[str, ItemState]:
+    return {
+        r.key: ItemState(r.key, r.fingerprint, r.checksum, list(r.facts), r.error) for r in rows
+    }
 
 
 def _to_source(row: HarvestSourceRow) -> StoredSource:
