@@ -250,11 +250,13 @@ class FileHarvester(ItemHarvester[Path]):
     ) -> Iterator[Fetched]:
         """Checksums and reads on a small thread pool (reads are I/O-bound), in order."""
         with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
-            jobs = [pool.submit(self._fetch_one, location, ref, old) for ref, old in changed]
+            jobs = [pool.submit(self.fetch_one, location, ref, old) for ref, old in changed]
             for job in jobs:
                 yield job.result()
 
-    def _fetch_one(self, location: Path, ref: ItemRef, old: ItemState | None) -> Fetched:
+    def fetch_one(self, location: Path, ref: ItemRef, old: ItemState | None) -> Fetched:
+        """One changed file: its SHA-256 (a touched but identical file is "content
+        unchanged"), then `read`; every failure is an error entry, never raised."""
         path = location / ref.key
         try:
             checksum = sha256_file(path)

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from harvesters.dicom import tags as T
-from harvesters.privacy import Scrubber, scrub_header
+from harvesters.privacy import IDENTIFYING_KEYWORDS, Scrubber
 
 _SEX = {"M": "male", "F": "female", "O": "other"}
 _RAW_MAX_CHARS = 64
@@ -36,6 +36,8 @@ def as_list(value: Any) -> list[Any]:
 
 def as_text(value: Any) -> str | None:
     """A single string ("\\"-joined for multi-valued attributes), None when empty."""
+    if isinstance(value, str):  # the common case, ~40 times per file: no list built
+        return value.strip() or None
     items = [str(v).strip() for v in as_list(value) if v is not None and str(v).strip()]
     return "\\".join(items) if items else None
 
@@ -205,13 +207,16 @@ def raw_dump(values: dict[str, Any], scrubber: Scrubber | None = None) -> dict[s
     patient's names and ids (descriptions, protocol names, station names typed by hand).
     """
     scrub = scrubber or Scrubber.from_header(values, "")
-    dump: dict[str, str] = {}
+    texts: dict[str, str] = {}
     for key in sorted(values):
         value = values[key]
-        if key in _RAW_EXCLUDED or value is None or value == []:
+        if key in _RAW_EXCLUDED or key in IDENTIFYING_KEYWORDS or value is None or value == []:
             continue
         if isinstance(value, list) and value and isinstance(value[0], dict):
             continue
-        text = "\\".join(str(v) for v in as_list(value))
-        dump[key] = scrub.scrub(text)[:_RAW_MAX_CHARS]
-    return dict(scrub_header(dict(dump)))  # type: ignore[arg-type]
+        texts[key] = value if isinstance(value, str) else "\\".join(str(v) for v in as_list(value))
+    # One search over all values first: most files mention no name or id outside the
+    # identifying attributes (left out above), and then nothing needs replacing.
+    if scrub.mentions("\x00".join(texts.values())):
+        return {key: scrub.scrub(text)[:_RAW_MAX_CHARS] for key, text in texts.items()}
+    return {key: text[:_RAW_MAX_CHARS] for key, text in texts.items()}
