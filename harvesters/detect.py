@@ -59,8 +59,10 @@ def _note(found: Found, root: Path, path: Path) -> None:
         found.examples["dicom"] = rel
 
 
-def survey(root: Path, limit: int = MAX_ENTRIES) -> Found:
-    """What `root` holds, from a bounded, sorted walk (hidden entries skipped)."""
+def survey(root: Path, limit: int = MAX_ENTRIES, enough: str | None = None) -> Found:
+    """What `root` holds, from a bounded, sorted walk (hidden entries skipped); the walk
+    stops early once a file of kind `enough` is met (all a DICOM or Bruker check needs:
+    BIDS is told by the top folder alone)."""
     found = Found()
     if (root / "dataset_description.json").is_file():
         found.examples["bids"] = "dataset_description.json"
@@ -75,9 +77,17 @@ def survey(root: Path, limit: int = MAX_ENTRIES) -> Found:
                 continue
             seen += 1
             _note(found, root, Path(folder) / name)
-            if seen >= limit or len(found.examples) == 3:
+            if seen >= limit or len(found.examples) == 3 or _answered(found, enough):
                 return found
     return found
+
+
+def _answered(found: Found, kind: str | None) -> bool:
+    """Whether `kind_mismatch(_, kind)` can no longer change: a file of that kind was met
+    (and, for Bruker inside a BIDS dataset, whose message lists all it finds, never)."""
+    if kind is None or kind not in found.examples:
+        return False
+    return not (kind == "bruker" and "bids" in found.examples)
 
 
 def _describe(found: Found) -> str:
@@ -94,7 +104,7 @@ def kind_mismatch(path: Path, kind: str) -> str | None:
     """None when `path` is a `kind` source, else what was found and the TYPE that fits."""
     if kind not in KNOWN_KINDS:
         return None
-    found = survey(path)
+    found = survey(path, enough=kind)
     kinds = found.kinds()
     if not kinds:
         # nothing recognisable (empty, or every file broken): the harvest reports each

@@ -19,6 +19,7 @@ import os
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from harvesters.base import ItemError
 
@@ -38,8 +39,26 @@ def walk_files(
     skip_hidden: bool = True,
 ) -> Iterator[Path | ItemError]:
     """Files under `root` for which `wanted(entry)` holds, plus an error per bad corner."""
+    for found in walk_entries(root, wanted, skip_dir=skip_dir, skip_hidden=skip_hidden):
+        yield found if isinstance(found, ItemError) else Path(found[0])
+
+
+#: A file found by `walk_entries`: its path as text, and its directory entry (None when
+#: the walk's root is that file), whose `stat()` a caller can use instead of a new lookup.
+Found = tuple[str, "os.DirEntry[str] | None"]
+
+
+def walk_entries(
+    root: Path,
+    wanted: Callable[[os.DirEntry[str]], bool],
+    *,
+    skip_dir: SkipDir = _never,
+    skip_hidden: bool = True,
+) -> Iterator[Found | ItemError]:
+    """`walk_files` without a `Path` per file: the path as text and its directory entry,
+    for walks over 10^5 files where building objects per file is what costs."""
     if root.is_file():
-        yield root
+        yield str(root), None
         return
     top = os.path.realpath(root)
     walk = _Walk(root, top, wanted)
@@ -57,12 +76,19 @@ def walk_files(
             if skip_hidden and entry.name.startswith("."):
                 continue
             found = walk.visit(entry, branch)
-            if isinstance(found, tuple):
-                if not skip_dir(found[0], folder == root):
-                    subdirs.append(found)
+            if isinstance(found, _Enter):
+                if not skip_dir(found.path, folder == root):
+                    subdirs.append((found.path, found.branch))
             elif found is not None:
                 yield found
         stack.extend(reversed(subdirs))
+
+
+class _Enter(NamedTuple):
+    """A folder to walk into, with the real paths of the folders above it."""
+
+    path: Path
+    branch: tuple[str, ...]
 
 
 class _Walk:
@@ -80,9 +106,9 @@ class _Walk:
 
     def visit(
         self, entry: os.DirEntry[str], branch: tuple[str, ...]
-    ) -> Path | ItemError | tuple[Path, tuple[str, ...]] | None:
+    ) -> Found | ItemError | _Enter | None:
         """A file to yield, an error, a folder to enter (with its branch), or nothing."""
-        path = Path(entry.path)
+        path = entry.path
         if not _valid_name(entry.name):
             return ItemError(
                 printable(entry.path), "the name is not valid UTF-8; rename it to harvest it"
@@ -93,33 +119,31 @@ class _Walk:
         except OSError as exc:
             return ItemError(str(path), f"cannot stat ({exc.strerror or exc})")
         if not (is_dir or is_file):
-            return _not_regular(entry, path)
+            return _not_regular(entry, Path(path))
         if is_file and not entry.is_symlink():
             real = os.path.join(branch[-1], entry.name)  # its folder's real path: no syscall
         else:
             real = os.path.realpath(path)
         if not self.inside(real):
             return ItemError(
-                str(path),
+                path,
                 f"symbolic link to {real}, outside the harvested folder {self.top}; not followed",
             )
         if is_file:
             return self._file(entry, path, real)
-        return self._folder(path, real, branch)
+        return self._folder(Path(path), real, branch)
 
-    def _file(self, entry: os.DirEntry[str], path: Path, real: str) -> Path | None:
+    def _file(self, entry: os.DirEntry[str], path: str, real: str) -> Found | None:
         if not self.wanted(entry):
             return None
         if real in self.seen_files:
             return None  # reached twice (a link to a file of the tree): listed once
         self.seen_files.add(real)
         if entry.is_symlink():  # listed where it really is, so a later visit skips it
-            return self.root / os.path.relpath(real, self.top)
-        return path
+            return str(self.root / os.path.relpath(real, self.top)), entry
+        return path, entry
 
-    def _folder(
-        self, path: Path, real: str, branch: tuple[str, ...]
-    ) -> ItemError | tuple[Path, tuple[str, ...]] | None:
+    def _folder(self, path: Path, real: str, branch: tuple[str, ...]) -> ItemError | _Enter | None:
         if real in branch:
             return ItemError(
                 str(path), f"symbolic link loop: {path} leads back to {real}; not followed"
@@ -127,7 +151,7 @@ class _Walk:
         if real in self.seen_dirs:
             return None  # a second link to a folder already walked
         self.seen_dirs.add(real)
-        return path, (*branch, real)
+        return _Enter(path, (*branch, real))
 
 
 def _not_regular(entry: os.DirEntry[str], path: Path) -> ItemError:

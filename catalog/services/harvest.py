@@ -283,17 +283,19 @@ class HarvestService:
         no hashing, no SQL per item) and fetch the items that differ."""
         scan = _Scan()
         changed: list[ItemRef] = []
+        kept = scan.kept
+        cached = 0  # counted here, not on the report model: this loop runs 10^5 times
         for found in harvester.discover_items(where):
             if isinstance(found, ItemError):
                 report.error(found.item, found.error)
                 if found.item in known:  # keep what was catalogued before
-                    scan.kept.add(found.item)
-                continue
-            if found.fingerprint == known.get(found.key):  # None: failed last run, retried
-                scan.kept.add(found.key)
-                report.files_cached += 1
+                    kept.add(found.item)
+            elif found.fingerprint == known.get(found.key):  # None: failed last run, retried
+                kept.add(found.key)
+                cached += 1
             else:
                 changed.append(found)
+        report.files_cached += cached
         if changed:
             self._fetch(harvester, where, source, changed, known, scan.fresh, report, progress)
         return scan

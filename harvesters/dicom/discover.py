@@ -10,6 +10,11 @@ skipped silently (scanner exports are full of such notes and logs).
 Directories are walked with `os.scandir`, symlinks are followed, and each directory's
 real path is remembered: a link back to a visited directory becomes an `ItemError`
 instead of an endless walk. Unlistable directories and broken links are `ItemError`s too.
+
+`items(root)` is what a harvest lists: each candidate's key (its path under the root)
+and fingerprint (size and mtime) straight from the directory entry's `stat()`, as text,
+without a `Path` object per file: an unchanged re-harvest of 10^5 files is this walk and
+a dict lookup per file.
 """
 
 from __future__ import annotations
@@ -19,8 +24,8 @@ import struct
 from collections.abc import Iterator
 from pathlib import Path
 
-from harvesters.base import ItemError
-from harvesters.walk import walk_files
+from harvesters.base import ItemError, ItemRef
+from harvesters.walk import walk_entries, walk_files
 
 DICOM_SUFFIXES = frozenset({".dcm", ".ima", ".dicom", ".dic"})
 NON_DICOM_SUFFIXES = frozenset(
@@ -35,6 +40,31 @@ NON_DICOM_SUFFIXES = frozenset(
 def walk(root: Path) -> Iterator[Path | ItemError]:
     """Candidate files under `root` in a stable (sorted, depth-first) order."""
     return walk_files(root, lambda entry: is_candidate(entry.path, entry.name))
+
+
+def items(root: Path) -> Iterator[ItemRef | ItemError]:
+    """Candidate files as `ItemRef(key, "size:mtime_ns")`, keys relative to `root` (the
+    same keys and fingerprints as `FileHarvester.discover_items` gives for `walk`)."""
+    top = str(root)
+    prefix = top.rstrip(os.sep) + os.sep
+    for found in walk_entries(root, _wanted):
+        if isinstance(found, ItemError):
+            yield found
+            continue
+        path, entry = found
+        key = path[len(prefix) :] if path.startswith(prefix) else Path(path).as_posix()
+        if path == top:
+            key = "."  # a single file harvested by itself
+        try:
+            info = entry.stat() if entry is not None else os.stat(path)
+        except OSError as exc:
+            yield ItemError(key, f"cannot stat file: {exc.strerror or exc}")
+            continue
+        yield ItemRef(key, f"{info.st_size}:{info.st_mtime_ns}")
+
+
+def _wanted(entry: os.DirEntry[str]) -> bool:
+    return is_candidate(entry.path, entry.name)
 
 
 def is_candidate(path: str, name: str) -> bool:

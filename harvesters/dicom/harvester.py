@@ -33,7 +33,7 @@ from harvesters.base import (
 )
 from harvesters.dicom import tags as T
 from harvesters.dicom.assemble import Context, assemble
-from harvesters.dicom.discover import walk
+from harvesters.dicom.discover import items, walk
 from harvesters.dicom.extract import read_values
 from harvesters.dicom.normalize import as_text, file_facts
 from harvesters.dicom.pool import POOL_MIN_ITEMS, PoolReader, worker_count
@@ -64,6 +64,11 @@ class DicomHarvester(Harvester):
         """Candidate files under `location` (sorted, symlink-loop safe, no content read
         except a 132-byte peek at files whose name does not say)."""
         return walk(Path(location))
+
+    def discover_items(self, location: Path) -> Iterator[ItemRef | ItemError]:
+        """Keys and size:mtime fingerprints from one walk, each file stat-ed once from its
+        directory entry (see `discover.items`)."""
+        return items(location)
 
     def fetch(
         self, location: Path, changed: Sequence[tuple[ItemRef, ItemState | None]]
