@@ -66,6 +66,36 @@ class _Scan:
     kept: set[str] = field(default_factory=set)
 
 
+class _Pending:
+    """Item states fetched since the last checkpoint, sorted by how they are stored: new
+    items inserted, changed ones replaced, and those whose stored facts stand (content
+    unchanged, or unreadable this time) re-stamped without their facts being touched."""
+
+    def __init__(self, source: str, known: dict[str, str | None]) -> None:
+        self.source = source
+        self.known = known
+        self.new: list[ItemState] = []
+        self.replaced: list[ItemState] = []
+        self.restamped: list[ItemState] = []
+
+    def __len__(self) -> int:
+        return len(self.new) + len(self.replaced) + len(self.restamped)
+
+    def add(self, state: ItemState, stands: bool) -> None:
+        if stands:
+            self.restamped.append(state)
+        elif state.key in self.known:
+            self.replaced.append(state)
+        else:
+            self.new.append(state)
+
+    def write(self, uow: UnitOfWork) -> None:
+        uow.harvest.put_many(self.source, self.new, new=True)
+        uow.harvest.put_many(self.source, self.replaced)
+        uow.harvest.restamp(self.source, self.restamped)
+        self.new, self.replaced, self.restamped = [], [], []
+
+
 @dataclass(frozen=True)
 class _Pass:
     """What one run's write pass works from: the items' states (and those of the last
@@ -297,7 +327,7 @@ class HarvestService:
                 changed.append(found)
         report.files_cached += cached
         if changed:
-            self._fetch(harvester, where, source, changed, known, scan.fresh, report, progress)
+            self._fetch(harvester, where, source, changed, known, scan, report, progress)
         return scan
 
     def _fetch(
@@ -307,44 +337,40 @@ class HarvestService:
         source: str,
         changed: list[ItemRef],
         known: dict[str, str | None],
-        states: dict[str, ItemState],
+        scan: _Scan,
         report: HarvestReport,
         progress: Progress | None,
     ) -> None:
         """Fetch changed items, committing their states every `CHECKPOINT_ITEMS` (only the
         harvest state: the catalogue itself changes at the end of the run)."""
         previous = self._previous_states(source, [ref.key for ref in changed if ref.key in known])
-        pending: list[ItemState] = []
+        pending = _Pending(source, known)
         for done, fetched in enumerate(harvester.fetch(where, _with_old(changed, previous)), 1):
-            state = _merge(fetched, previous.get(fetched.key), report)
-            states[state.key] = state
-            pending.append(state)
+            state, stands = _merge(fetched, previous.get(fetched.key), report)
+            if stands:  # the stored facts stand: only the fingerprint etc. change
+                scan.kept.add(state.key)
+            else:
+                scan.fresh[state.key] = state
+            pending.add(state, stands)
             if len(pending) >= self.checkpoint_items:
-                self._checkpoint(source, pending, known)
+                self._checkpoint(pending)
             if progress:
                 progress("read", done, len(changed))
-        self._checkpoint(source, pending, known)
+        self._checkpoint(pending)
 
     def _previous_states(self, source: str, keys: list[str]) -> dict[str, ItemState]:
-        """The stored states (with facts) of the changed items that were stored before:
-        an unreadable item keeps its facts, a touched but identical one its facts too."""
+        """What `fetch` is told of the changed items stored before: fingerprint, checksum
+        (a touched but identical file is "content unchanged") and error; not the facts."""
         if not keys:
             return {}
         with self.uow_factory() as uow:
-            return uow.harvest.items(source, keys)
+            return uow.harvest.stamps(source, keys)
 
-    def _checkpoint(
-        self, source: str, pending: list[ItemState], known: dict[str, str | None]
-    ) -> None:
-        if pending:
-            stored = [state for state in pending if state.key in known]
+    def _checkpoint(self, pending: _Pending) -> None:
+        if len(pending):
             with self.uow_factory() as uow:
-                uow.harvest.put_many(source, stored)
-                uow.harvest.put_many(
-                    source, [state for state in pending if state.key not in known], new=True
-                )
+                pending.write(uow)
                 uow.commit()
-            pending.clear()
 
     # ----- step 2: build the hierarchy -------------------------------------------------
     @staticmethod
@@ -597,24 +623,24 @@ def _settled(
     return True
 
 
-def _merge(fetched: Fetched, old: ItemState | None, report: HarvestReport) -> ItemState:
-    """The item's new state; an error keeps the facts catalogued before (and is retried
-    next run), "content unchanged" keeps the stored facts under the new fingerprint."""
+def _merge(
+    fetched: Fetched, old: ItemState | None, report: HarvestReport
+) -> tuple[ItemState, bool]:
+    """The item's new state, and whether its stored facts stand: an error keeps the facts
+    catalogued before (and is retried next run), "content unchanged" keeps them under
+    the new fingerprint; only the fingerprint, checksum and error are then stored."""
     key = fetched.key
     if fetched.error:
         report.error(key, fetched.error)
-        previous = old.facts if old else []
-        return ItemState(key, fetched.fingerprint, fetched.checksum, previous, fetched.error)
+        return ItemState(key, fetched.fingerprint, fetched.checksum, [], fetched.error), bool(old)
     if fetched.facts is None and old is not None:
         report.files_cached += 1
-        return ItemState(key, fetched.fingerprint, fetched.checksum, old.facts)
+        return ItemState(key, fetched.fingerprint, fetched.checksum, []), True
     try:
         plain = fetched.plain and fetched.facts is not None
         facts = fetched.facts if plain else _as_stored(fetched.facts or [])
     except ValueError as exc:
         report.error(key, str(exc))
-        return ItemState(
-            key, fetched.fingerprint, fetched.checksum, old.facts if old else [], str(exc)
-        )
+        return ItemState(key, fetched.fingerprint, fetched.checksum, [], str(exc)), bool(old)
     report.files_read += 1
-    return ItemState(key, fetched.fingerprint, fetched.checksum, facts)
+    return ItemState(key, fetched.fingerprint, fetched.checksum, facts), False

@@ -445,6 +445,47 @@ class HarvestStateRepository:
         )
         return {key: (None if error else fingerprint) for key, fingerprint, error in rows}
 
+    def stamps(self, source: str, keys: Sequence[str]) -> dict[str, ItemState]:
+        """The states of `keys` without their facts (`facts` is empty): fingerprint,
+        checksum and error, what deciding "content unchanged" needs."""
+        columns = (
+            HarvestItemRow.key,
+            HarvestItemRow.fingerprint,
+            HarvestItemRow.checksum,
+            HarvestItemRow.error,
+        )
+        found: dict[str, ItemState] = {}
+        keys = list(keys)
+        for start in range(0, len(keys), 500):  # stay under SQLite's bound-parameter limit
+            rows = self.session.execute(
+                select(*columns).where(
+                    HarvestItemRow.source == source,
+                    HarvestItemRow.key.in_(keys[start : start + 500]),
+                )
+            )
+            found.update(
+                {k: ItemState(k, fp, checksum, [], error) for k, fp, checksum, error in rows}
+            )
+        return found
+
+    def restamp(self, source: str, states: Sequence[ItemState]) -> None:
+        """Store new fingerprints, checksums and errors of stored items, keeping their
+        facts as they are (a touched but identical file; an item unreadable this time)."""
+        if states:
+            self.session.execute(
+                update(HarvestItemRow),
+                [
+                    {
+                        "source": source,
+                        "key": s.key,
+                        "fingerprint": s.fingerprint,
+                        "checksum": s.checksum,
+                        "error": s.error,
+                    }
+                    for s in states
+                ],
+            )
+
     def put_many(self, source: str, states: Sequence[ItemState], new: bool = False) -> None:
         """Insert or replace the states of these items (one delete, one insert); `new`
         says none of them is stored yet (a first harvest), so the delete is skipped."""
