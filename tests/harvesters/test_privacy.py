@@ -66,3 +66,37 @@ def test_a_patient_folder_at_any_depth_gets_an_alias() -> None:
         ["SMITH^JOHN", SUB],
         ["MRN55555_1.dcm", f"{SUB}_1.dcm"],
     ]
+
+
+def test_the_ascii_pre_test_never_hides_a_mention() -> None:
+    """`mentions` rules texts out by a substring test before the regex; it must agree
+    with the regex alone, also where case folding is not plain `lower()` (non-ASCII)."""
+    scrubber = Scrubber(["KIM^MIN-JI", "Strauß^Anna"], ["MRN1234567", "AB"], "sub-x")
+    texts = [
+        "T1 of kim",  # ASCII, other case
+        "scan KİM 2",  # dotted capital I: the regex matches it case-insensitively
+        "STRAUSS anna",  # ß vs SS: the regex decides, as before
+        "slice 3 of 20",  # nothing
+        "SLICE",  # "LI"-like pieces inside words are not names
+        "ab-12 series",  # a short id at a boundary
+        "notes about mrn1234567x",  # a long id inside a token
+        "",
+    ]
+    pattern, repeats = scrubber.pattern, scrubber.repeats
+    assert pattern is not None and repeats is not None
+    for text in texts:
+        assert scrubber.mentions(text) == bool(text and pattern.search(text)), text
+        replaced = pattern.sub("sub-x", text)  # the scrub without the pre-test
+        expected = repeats.sub("sub-x", replaced) if replaced != text else text
+        assert scrubber.scrub(text) == expected, text
+    assert scrubber.mentions("scan KİM 2") and scrubber.scrub("T1 of kim") == "T1 of sub-x"
+    assert not scrubber.mentions("slice 3 of 20")
+
+
+def test_path_aliases_skip_paths_without_a_mention() -> None:
+    scrubber = Scrubber(["DOE^JOHN"], ["12345678"], "sub-1")
+    assert path_aliases("/data/site/series-1/IM0001.dcm", scrubber) == []
+    assert path_aliases("/data/DOE_JOHN/12345678/IM1.dcm", scrubber) == [
+        ["DOE_JOHN", "sub-1"],
+        ["12345678", "sub-1"],
+    ]
