@@ -31,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -126,9 +127,11 @@ def run_dicom_end_to_end(args: argparse.Namespace) -> dict[str, float]:
         scanner = _rate("scanner alone (one process)", paths, lambda p: read_values(str(p)), 1)
         figures = _harvest_runs(Path(tmp), corpus, len(paths), args.workers)
     first = figures["first_rate"]
+    cold = count / (figures["first_s"] + figures["vocabularies_s"])
     print(
         f"  first harvest {first:,.0f} files/s: {first / scanner:.2f}x the scanner alone, "
-        f"{first / floor:.2f}x the open+read floor (target >= 4,000 files/s)\n"
+        f"{first / floor:.3f}x the open+read floor (target >= 4,000 files/s); "
+        f"{cold:,.0f} files/s counting the vocabulary load\n"
         f"  unchanged re-harvest {figures['again_s']:.2f} s = "
         f"{count / figures['again_s']:,.0f} files/s, {figures['again_s'] / figures['first_s']:.1%}"
         f" of the first harvest; 10^5 files would take ~{figures['again_s'] * 1e5 / count:.1f} s"
@@ -147,7 +150,7 @@ def _harvest_runs(tmp: Path, corpus: Path, count: int, workers: int | None) -> d
     catalog = Catalog.open(Settings.load(data_dir=tmp / "data"))
     options = DicomOptions(workers=workers)
     try:
-        timings: dict[str, float] = {}
+        timings = {"vocabularies_s": _load_vocabularies(catalog)}
         for label in ("first", "again", "touched"):
             if label == "touched":
                 for path in corpus.rglob("*.dcm"):
@@ -166,6 +169,19 @@ def _harvest_runs(tmp: Path, corpus: Path, count: int, workers: int | None) -> d
         catalog.close()
     timings["first_rate"] = count / timings["first_s"]
     return timings
+
+
+def _load_vocabularies(catalog: Any) -> float:
+    """The annotator's one-time vocabulary load (once per process, whatever the corpus
+    size), timed apart so the harvest rates are the per-file cost."""
+    from catalog.domain.records import RecordCreate
+
+    start = time.perf_counter()
+    if catalog.harvest.annotate is not None:
+        catalog.harvest.annotate(RecordCreate(level="collection", title="warm-up"), [])
+    elapsed = time.perf_counter() - start
+    print(f"  vocabularies loaded once per process in {elapsed:.2f} s (not in the rates below)")
+    return elapsed
 
 
 def run_bids(args: argparse.Namespace) -> None:

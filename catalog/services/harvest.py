@@ -577,7 +577,7 @@ def _with_old(
 def _write_pass(uow: UnitOfWork, source: str, scan: _Scan, metadata: dict[str, str]) -> _Pass:
     """What the write pass works from: every item's state with its facts (loaded now, as
     only a run that changes something needs them) and the stored states that stand."""
-    stored = uow.harvest.items(source)
+    stored = uow.harvest.items(source) if scan.kept else {}  # a first run has it all
     cached = {key: stored[key] for key in scan.kept if key in stored}
     return _Pass(source, {**cached, **scan.fresh}, cached, metadata)
 

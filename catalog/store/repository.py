@@ -494,7 +494,7 @@ class HarvestStateRepository:
         if not new:
             self.remove(source, [s.key for s in states])
         self.session.execute(
-            insert(HarvestItemRow),
+            insert(HarvestItemRow.__table__),  # Core executemany: no ORM bookkeeping per row
             [
                 {
                     "source": source,
