@@ -61,6 +61,11 @@ _SOURCE_OPTIONS = (
     click.option("--project", help="Harvest only this project."),
     click.option("--study", help="Harvest only this study."),
     click.option(
+        "--workers",
+        type=int,
+        help="Processes reading files at once (dicom; default: every CPU, 1: this process).",
+    ),
+    click.option(
         "--option", "-o", "extra", multiple=True, metavar="NAME=VALUE", help="Other source option."
     ),
 )

@@ -132,3 +132,32 @@ def test_options_the_harvester_does_not_take_are_refused(invoke: Invoke, source:
     malformed = invoke("harvest", "lines", str(source), "-o", "prefix")
     assert malformed.exit_code == 2
     assert "--option needs NAME=VALUE" in malformed.stderr
+
+
+def test_workers_caps_the_dicom_readers_and_is_checked(invoke: Invoke, tmp_path: Path) -> None:
+    import shutil
+
+    from pydicom.data import get_testdata_file
+
+    folder = tmp_path / "dicom"
+    folder.mkdir()
+    for name in ("MR_small.dcm", "CT_small.dcm"):
+        shutil.copy(get_testdata_file(name, download=False), folder / name)  # type: ignore[arg-type]
+    result = invoke("harvest", "dicom", str(folder), "--workers", "1", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert last_json_line(result.stdout)["files_read"] == 2
+    again = last_json_line(
+        invoke("harvest", "dicom", str(folder), "--workers", "4", "--json").stdout
+    )
+    first = last_json_line(result.stdout)
+    assert (again["files_read"], again["updated"], again["created"]) == (0, 0, 0)
+    assert again["unchanged"] == first["created"]  # a new --workers rebuilds nothing
+    zero = invoke("harvest", "dicom", str(folder), "--workers", "0")
+    assert zero.exit_code == 2
+    assert "invalid --workers for the dicom harvester" in zero.stderr
+
+
+def test_workers_is_refused_by_harvesters_without_it(invoke: Invoke, source: Path) -> None:
+    result = invoke("harvest", "lines", str(source), "--workers", "2")
+    assert result.exit_code == 2
+    assert "the lines harvester does not take --workers" in result.stderr
