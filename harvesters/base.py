@@ -127,10 +127,10 @@ class Fetched:
     checksum: str = ""
     facts: list[dict[str, Any]] | None = None
     error: str | None = None
-    plain: bool = False
-    """True when `facts` are plain JSON values already (decoded from JSON text, as a
-    worker process hands them back), so the service need not copy them to the stored
-    form."""
+    encoded: str | None = None
+    """`facts` as JSON text, when the harvester has it (a worker process hands facts
+    back so): `facts` is then its decoding, already the stored form, and the service
+    stores the text as it is instead of encoding the facts again."""
 
 
 L = TypeVar("L")

@@ -6,7 +6,7 @@ datalad's result records.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -86,3 +86,5 @@ class ItemState:
     checksum: str
     facts: list[dict[str, Any]]
     error: str | None = None
+    encoded: str | None = field(default=None, compare=False, repr=False)
+    """`facts` as JSON text when it came so (from a worker process): stored as it is."""

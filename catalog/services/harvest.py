@@ -636,9 +636,13 @@ def _merge(
     if fetched.facts is None and old is not None:
         report.files_cached += 1
         return ItemState(key, fetched.fingerprint, fetched.checksum, []), True
+    if fetched.encoded is not None and fetched.facts is not None:  # the stored form already
+        report.files_read += 1
+        state = ItemState(key, fetched.fingerprint, fetched.checksum, fetched.facts)
+        state.encoded = fetched.encoded
+        return state, False
     try:
-        plain = fetched.plain and fetched.facts is not None
-        facts = fetched.facts if plain else _as_stored(fetched.facts or [])
+        facts = _as_stored(fetched.facts or [])
     except ValueError as exc:
         report.error(key, str(exc))
         return ItemState(key, fetched.fingerprint, fetched.checksum, [], str(exc)), bool(old)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -15,6 +17,17 @@ from catalog.domain.errors import ConfigurationError
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+class EncodedJSON(str):
+    """JSON text encoded already (a harvest worker process hands facts back as text): a
+    JSON column stores it as it is instead of encoding the decoded value again."""
+
+
+def encode_json(value: Any) -> str:
+    """The JSON columns' serializer: `json.dumps`, SQLAlchemy's default, except for
+    `EncodedJSON`, which is the text already (the same text `json.dumps` would give)."""
+    return value if isinstance(value, EncodedJSON) else json.dumps(value)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys."""
     try:
@@ -24,11 +37,17 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            json_serializer=encode_json,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     try:
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        return create_engine(
+            url, pool_pre_ping=True, pool_size=5, max_overflow=10, json_serializer=encode_json
+        )
     except NoSuchModuleError as exc:
         raise ConfigurationError(
             f"no driver for {parsed.drivername}: install the 'postgres' extra "

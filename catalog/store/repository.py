@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.domain.clean import clean_json, clean_text
 from catalog.domain.results import ItemState
+from catalog.store.database import EncodedJSON
 from catalog.store.jobs import JobRepository
 from catalog.store.models import (
     HarvestItemRow,
@@ -501,7 +502,7 @@ class HarvestStateRepository:
                     "key": s.key,
                     "fingerprint": s.fingerprint,
                     "checksum": s.checksum,
-                    "facts": s.facts,
+                    "facts": s.facts if s.encoded is None else EncodedJSON(s.encoded),
                     "error": s.error,
                 }
                 for s in states

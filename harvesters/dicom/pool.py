@@ -6,7 +6,8 @@ processes do. How: the changed items are cut into chunks (one inter-process mess
 chunk, not per file); each worker process builds the harvester once from its options and
 runs the very same `FileHarvester.fetch_one` as the single-process path (checksum, then
 read), and hands the facts back as JSON text: the form the harvest state stores, so the
-parent decodes it once (`Fetched.plain`) instead of copying the facts to that form.
+parent decodes it once and stores the text as it is (`Fetched.encoded`) instead of
+copying the facts to that form and encoding them again.
 
 Small batches (an incremental run that changed a few files) are read in this process:
 starting workers would cost more than it saves. Results come back in input order. If a
@@ -23,11 +24,14 @@ import json
 import logging
 import multiprocessing
 import os
+import re
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from catalog.domain.results import ItemState
 from harvesters.base import Fetched, FileHarvester, HarvestOptions, ItemRef
@@ -43,6 +47,7 @@ Job = tuple[ItemRef, ItemState | None]
 #: What a worker sends back per item: key, fingerprint, checksum, facts as JSON, error.
 Row = tuple[str, str, str, str | None, str | None]
 
+_LONG_DIGITS = re.compile(r"\d{19}")
 _worker: FileHarvester | None = None  # the harvester of this worker process (set once)
 
 
@@ -146,4 +151,17 @@ def _fetched(row: Row) -> Fetched:
     key, fingerprint, checksum, facts, error = row
     if facts is None:
         return Fetched(key, fingerprint, checksum, error=error)
-    return Fetched(key, fingerprint, checksum, json.loads(facts), plain=True)
+    return Fetched(key, fingerprint, checksum, decode(facts), encoded=facts)
+
+
+def decode(text: str) -> Any:
+    """`json.loads(text)`, by orjson where it can (~4x faster on facts): for the text
+    `json.dumps` writes both give the same values, except integers beyond 64 bits (orjson
+    makes them floats: any run of 19+ digits, even inside a UID string, sends the text to
+    `json.loads`) and what orjson refuses (NaN, Infinity, lone surrogates)."""
+    if _LONG_DIGITS.search(text):
+        return json.loads(text)
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)

@@ -80,7 +80,7 @@ def test_pool_reads_exactly_what_one_process_reads(corpus: Path) -> None:
     pooled = list(PoolReader(harvester, workers=2, min_items=0, chunk=3).fetch(corpus, jobs))
     assert _plain(pooled) == _plain(alone)
     assert [f.key for f in pooled] == [ref.key for ref, _ in jobs]  # input order
-    assert all(f.plain for f in pooled if f.facts is not None)
+    assert all(json.loads(f.encoded) == f.facts for f in pooled if f.facts is not None)
     errors = {f.key: f.error for f in pooled if f.error}
     assert set(errors) == {"broken/empty.dcm", "broken/garbage.dcm", "broken/truncated.dcm"}
     assert "empty file (0 bytes)" in errors["broken/empty.dcm"]
@@ -141,3 +141,19 @@ def test_discovery_gives_the_generic_keys_and_fingerprints(tmp_path: Path) -> No
     assert list(harvester.discover_items(single)) == list(
         FileHarvester.discover_items(harvester, single)
     )
+
+
+def test_decode_gives_what_json_loads_gives() -> None:
+    from harvesters.dicom.pool import decode
+
+    values = [
+        {"a": 1.5, "b": [1, 2, 3], "c": "ü\\x", "d": None, "e": True},
+        [float("nan"), float("inf")],  # json.dumps writes NaN/Infinity: orjson refuses them
+        {"big": 2**70, "u64": 2**64 - 1, "neg": -(2**63) - 5},  # orjson makes floats of some
+        {1: "a", "1": "b"},  # keys that collide once written: the last one wins
+        {"uid": "2.25.329800735698586629295641978511506172918", "n": 0.1 + 0.2, "z": -0.0},
+        ["\ud800"],  # a lone surrogate, escaped by json.dumps
+    ]
+    for value in values:
+        text = json.dumps(value)
+        assert repr(decode(text)) == repr(json.loads(text))
