@@ -93,6 +93,10 @@ def assemble(context: Context, facts: Iterable[FileFacts]) -> Iterator[Harvested
 
 
 def _relative(location: Path, path: str) -> str:
+    prefix = f"{location}/"
+    rest = path[len(prefix) - 1 :]
+    if path.startswith(prefix) and not ("//" in rest or "/." in rest or rest.endswith("/")):
+        return path[len(prefix) :]  # the common case, once per file: no relpath
     try:
         return Path(os.path.relpath(path, location)).as_posix()
     except ValueError:

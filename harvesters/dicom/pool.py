@@ -47,7 +47,7 @@ Job = tuple[ItemRef, ItemState | None]
 #: What a worker sends back per item: key, fingerprint, checksum, facts as JSON, error.
 Row = tuple[str, str, str, str | None, str | None]
 
-_LONG_DIGITS = re.compile(r"\d{19}")
+_LONG_DIGITS = re.compile(r"[:\[,]\s*-?\d{19}")
 _worker: FileHarvester | None = None  # the harvester of this worker process (set once)
 
 
@@ -157,8 +157,9 @@ def _fetched(row: Row) -> Fetched:
 def decode(text: str) -> Any:
     """`json.loads(text)`, by orjson where it can (~4x faster on facts): for the text
     `json.dumps` writes both give the same values, except integers beyond 64 bits (orjson
-    makes them floats: any run of 19+ digits, even inside a UID string, sends the text to
-    `json.loads`) and what orjson refuses (NaN, Infinity, lone surrogates)."""
+    makes them floats: a number of 19+ digits where a value starts, after `:`, `[` or
+    `,`, sends the text to `json.loads`; UIDs inside strings follow a `.` or a quote)
+    and what orjson refuses (NaN, Infinity, lone surrogates)."""
     if _LONG_DIGITS.search(text):
         return json.loads(text)
     try:

@@ -151,6 +151,7 @@ def test_decode_gives_what_json_loads_gives() -> None:
         [float("nan"), float("inf")],  # json.dumps writes NaN/Infinity: orjson refuses them
         {"big": 2**70, "u64": 2**64 - 1, "neg": -(2**63) - 5},  # orjson makes floats of some
         {1: "a", "1": "b"},  # keys that collide once written: the last one wins
+        [[2**65], [-(2**66)], {"x": [1, 2**80]}],  # big numbers after [ and ,
         {"uid": "2.25.329800735698586629295641978511506172918", "n": 0.1 + 0.2, "z": -0.0},
         ["\ud800"],  # a lone surrogate, escaped by json.dumps
     ]
