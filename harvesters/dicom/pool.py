@@ -44,8 +44,9 @@ POOL_MIN_ITEMS = 256
 CHUNK = 64
 
 Job = tuple[ItemRef, ItemState | None]
-#: What a worker sends back per item: key, fingerprint, checksum, facts as JSON, error.
-Row = tuple[str, str, str, str | None, str | None]
+#: What a worker sends back per item: key, fingerprint, checksum, facts as JSON, error,
+#: and whether that JSON needs `json.loads` (see `needs_json`).
+Row = tuple[str, str, str, str | None, str | None, bool]
 
 _LONG_DIGITS = re.compile(r"[:\[,]\s*-?\d{19}")
 _worker: FileHarvester | None = None  # the harvester of this worker process (set once)
@@ -139,28 +140,36 @@ def _read_chunk(location: Path, jobs: list[Job]) -> list[Row]:
 def _row(fetched: Fetched) -> Row:
     facts = None
     error = fetched.error
+    exact = False
     if fetched.facts is not None and error is None:
         try:
             facts = json.dumps(fetched.facts)
         except (TypeError, ValueError) as exc:
             error = f"the harvester produced facts that cannot be stored: {exc}"
-    return fetched.key, fetched.fingerprint, fetched.checksum, facts, error
+        else:
+            exact = needs_json(facts)  # checked here, on the workers, not in the parent
+    return fetched.key, fetched.fingerprint, fetched.checksum, facts, error, exact
 
 
 def _fetched(row: Row) -> Fetched:
-    key, fingerprint, checksum, facts, error = row
+    key, fingerprint, checksum, facts, error, exact = row
     if facts is None:
         return Fetched(key, fingerprint, checksum, error=error)
-    return Fetched(key, fingerprint, checksum, decode(facts), encoded=facts)
+    return Fetched(key, fingerprint, checksum, decode(facts, exact), encoded=facts)
 
 
-def decode(text: str) -> Any:
-    """`json.loads(text)`, by orjson where it can (~4x faster on facts): for the text
-    `json.dumps` writes both give the same values, except integers beyond 64 bits (orjson
-    makes them floats: a number of 19+ digits where a value starts, after `:`, `[` or
-    `,`, sends the text to `json.loads`; UIDs inside strings follow a `.` or a quote)
-    and what orjson refuses (NaN, Infinity, lone surrogates)."""
-    if _LONG_DIGITS.search(text):
+def needs_json(text: str) -> bool:
+    """Whether orjson would decode `text` (written by `json.dumps`) to other values than
+    `json.loads`: integers beyond 64 bits, which orjson makes floats. They show as a
+    number of 19+ digits where a value starts, after `:`, `[` or `,`; UIDs inside strings
+    follow a `.` or a quote and do not count."""
+    return _LONG_DIGITS.search(text) is not None
+
+
+def decode(text: str, exact: bool = False) -> Any:
+    """`json.loads(text)`, by orjson unless `exact` (see `needs_json`) or orjson refuses
+    the text (NaN, Infinity, lone surrogates): ~4x faster on facts."""
+    if exact:
         return json.loads(text)
     try:
         return orjson.loads(text)

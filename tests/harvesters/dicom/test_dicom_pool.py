@@ -144,7 +144,7 @@ def test_discovery_gives_the_generic_keys_and_fingerprints(tmp_path: Path) -> No
 
 
 def test_decode_gives_what_json_loads_gives() -> None:
-    from harvesters.dicom.pool import decode
+    from harvesters.dicom.pool import decode, needs_json
 
     values = [
         {"a": 1.5, "b": [1, 2, 3], "c": "ü\\x", "d": None, "e": True},
@@ -157,4 +157,5 @@ def test_decode_gives_what_json_loads_gives() -> None:
     ]
     for value in values:
         text = json.dumps(value)
-        assert repr(decode(text)) == repr(json.loads(text))
+        assert repr(decode(text, needs_json(text))) == repr(json.loads(text))
+    assert not needs_json(json.dumps({"uid": "1.2.826.0.1.3680043.8.498.1234567890123456789012"}))
