@@ -24,6 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "harvesters" / "remote"))
+sys.path.insert(0, str(ROOT / "tests"))  # the shared loopback server
 
 from loopback import App, Loopback  # noqa: E402
 

@@ -42,7 +42,7 @@ def client(url: str, sleeps: list[float], **policy: float) -> RemoteClient:
 
 
 def test_retries_500_with_backoff_then_succeeds(server: Loopback) -> None:
-    server.app.inject("/data", "status", times=2, status=503)
+    server.app.inject(None, r"/data(/.*)?", "status", times=2, status=503)
     sleeps: list[float] = []
     with client(server.url, sleeps) as http:
         assert http.get_json("/data", {"q": "x"}) == {"path": "/data", "q": "x"}
@@ -51,7 +51,7 @@ def test_retries_500_with_backoff_then_succeeds(server: Loopback) -> None:
 
 
 def test_429_retry_after_is_honoured(server: Loopback) -> None:
-    server.app.inject("/data", "status", status=429, retry_after="7")
+    server.app.inject(None, r"/data(/.*)?", "status", status=429, headers={"Retry-After": "7"})
     sleeps: list[float] = []
     with client(server.url, sleeps) as http:
         assert http.get_json("/data")["path"] == "/data"
@@ -59,7 +59,7 @@ def test_429_retry_after_is_honoured(server: Loopback) -> None:
 
 
 def test_retry_after_is_capped(server: Loopback) -> None:
-    server.app.inject("/data", "status", status=503, retry_after="86400")
+    server.app.inject(None, r"/data(/.*)?", "status", status=503, headers={"Retry-After": "86400"})
     sleeps: list[float] = []
     with client(server.url, sleeps, max_retry_after_s=60.0) as http:
         http.get_json("/data")
@@ -67,7 +67,7 @@ def test_retry_after_is_capped(server: Loopback) -> None:
 
 
 def test_dropped_connection_is_retried(server: Loopback) -> None:
-    server.app.inject("/data", "drop")
+    server.app.inject(None, r"/data(/.*)?", "drop")
     sleeps: list[float] = []
     with client(server.url, sleeps) as http:
         assert http.get_json("/data")["path"] == "/data"
@@ -75,7 +75,7 @@ def test_dropped_connection_is_retried(server: Loopback) -> None:
 
 
 def test_slow_answer_times_out_then_gives_up(server: Loopback) -> None:
-    server.app.inject("/data", "slow", times=2, delay_s=1.5)
+    server.app.inject(None, r"/data(/.*)?", "slow", times=2, delay_s=1.5)
     sleeps: list[float] = []
     http = RemoteClient(
         server.url,
@@ -90,7 +90,7 @@ def test_slow_answer_times_out_then_gives_up(server: Loopback) -> None:
 
 
 def test_retries_exhausted_names_status(server: Loopback) -> None:
-    server.app.inject("/data", "status", times=5, status=500)
+    server.app.inject(None, r"/data(/.*)?", "status", times=5, status=500)
     with client(server.url, [], retries=2) as http, pytest.raises(RemoteSourceError) as caught:
         http.get_json("/data")
     assert caught.value.message.endswith("GET " + server.url + "/data: HTTP 500 after 3 attempts")

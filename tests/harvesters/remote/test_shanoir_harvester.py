@@ -144,11 +144,15 @@ def test_study_scope_and_paging_past_the_end(catalog: Catalog, shanoir: Loopback
 
 def test_server_errors_are_retried(catalog: Catalog, shanoir: Loopback) -> None:
     app: FakeShanoir = shanoir.app  # type: ignore[assignment]
-    app.inject("/shanoir-ng/datasets/examinations", "status", status=503)
+    app.inject(None, r"/shanoir-ng/datasets/examinations(/.*)?", "status", status=503)
     app.inject(
-        "/shanoir-ng/datasets/datasetacquisition/1002", "status", status=429, retry_after="0"
+        None,
+        r"/shanoir-ng/datasets/datasetacquisition/1002(/.*)?",
+        "status",
+        status=429,
+        headers={"Retry-After": "0"},
     )
-    app.inject("/shanoir-ng/studies/subjects", "drop")
+    app.inject(None, r"/shanoir-ng/studies/subjects(/.*)?", "drop")
     report = harvest(catalog, shanoir)
     assert (report.created, report.failed) == (16, 0), report.errors
 
