@@ -38,22 +38,22 @@ def split_rows(
 
     None when no row carries the resource columns (a server that ignores them)."""
     prefix = scan_xsi.lower() + "/"
-    keys = {name: f"{prefix}file/{name}" for name in RESOURCE_FIELDS}
-    if rows and not any(keys["label"] in row for row in rows):
+    files = prefix + "file/"
+    keys = {name: files + name for name in RESOURCE_FIELDS}
+    label_key, id_key = keys["label"], prefix + "id"
+    if rows and not any(label_key in row for row in rows):
         return None
     scans: list[dict[str, str]] = []
     seen: set[tuple[str, str]] = set()
     resources: dict[str, list[dict[str, str]]] = {}
     for row in rows:
-        scan_id = str(row.get(f"{prefix}id") or "")
-        plain = {k: v for k, v in row.items() if not k.startswith(f"{prefix}file/")}
-        if (str(row.get("ID")), scan_id) not in seen:
-            seen.add((str(row.get("ID")), scan_id))
-            scans.append(plain)
-        label = row.get(keys["label"]) or ""
-        if scan_id and label:
+        eid, scan_id = str(row.get("ID")), str(row.get(id_key) or "")
+        if (eid, scan_id) not in seen:
+            seen.add((eid, scan_id))
+            scans.append({k: v for k, v in row.items() if not k.startswith(files)})
+        if scan_id and row.get(label_key):
             found = {name: row.get(key) or "" for name, key in keys.items()}
-            resources.setdefault(f"{row.get('ID')}/{scan_id}", []).append(found)
+            resources.setdefault(f"{eid}/{scan_id}", []).append(found)
     return scans, resources
 
 
