@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -237,17 +238,21 @@ class _QuietServer(ThreadingHTTPServer):
 class Loopback:
     """Serves an `App` on 127.0.0.1:<free port> in a daemon thread (context manager)."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, tls: ssl.SSLContext | None = None) -> None:
         self.app = app
         self.server = _QuietServer(("127.0.0.1", 0), _Handler)
         self.server.app = app  # type: ignore[attr-defined]
+        self.scheme = "http"
+        if tls is not None:  # https with the given server context (e.g. a self-signed cert)
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         app.base_url = self.url
 
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self.scheme}://{host}:{port}"
 
     def __enter__(self) -> Loopback:
         self.thread.start()

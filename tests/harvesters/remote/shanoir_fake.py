@@ -28,6 +28,7 @@ from __future__ import annotations
 import itertools
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -406,14 +407,12 @@ class FakeShanoir(App):
     def _datasets(self, tail: list[str], request: Request) -> Reply:
         """`/datasets/datasets` (paged, MrDatasetDTO) and `/datasets/acquisition/{id}`."""
         exams = self.data.exams.values()
-        if not tail:
-            rows = [
-                self._dataset(e, a, ds, mr=True)
-                for e in exams
-                for a in e.acquisitions
-                for ds in a.datasets
-            ]
-            return _page(sorted(rows, key=lambda r: r["id"]), request)
+        if not tail:  # a page in id order; only the page's rows are rendered
+            found = sorted(
+                ((ds["id"], e, a, ds) for e in exams for a in e.acquisitions for ds in a.datasets),
+                key=lambda t: t[0],
+            )
+            return _page(found, request, lambda t: self._dataset(t[1], t[2], t[3], mr=True))
         if len(tail) == 2 and tail[0] == "acquisition":
             return _list(
                 [
@@ -541,7 +540,9 @@ def _list(items: list[Any]) -> Reply:
     return Reply(204) if not items else Reply.json(items)
 
 
-def _page(items: list[Any], request: Request) -> Reply:
+def _page(
+    items: list[Any], request: Request, render: Callable[[Any], Any] = lambda item: item
+) -> Reply:
     page = int(request.arg("page", "0") or 0)
     size = min(int(request.arg("size", "20") or 20), 2000)  # Spring's max-page-size
     chunk = items[page * size : (page + 1) * size]
@@ -550,7 +551,7 @@ def _page(items: list[Any], request: Request) -> Reply:
     total_pages = -(-len(items) // size)
     return Reply.json(
         {
-            "content": chunk,
+            "content": [render(item) for item in chunk],
             "number": page,
             "numberOfElements": len(chunk),
             "totalElements": len(items),

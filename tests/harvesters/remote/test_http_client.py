@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import ssl
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from loopback import App, Loopback, Reply, Request
@@ -151,3 +154,29 @@ class socket_closed_port:
 
     def __exit__(self, *exc: object) -> None:
         pass
+
+
+def test_https_is_verified_and_plain_http_builds_no_tls_context(tmp_path: Path) -> None:
+    """The TLS context is built on the first https request only (it costs ~0.1 s per
+    harvest otherwise), and it verifies: a self-signed server is refused unless the source
+    turns verification off."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    with Loopback(Echo(), tls=context) as secure, Loopback(Echo()) as plain:
+        http = client(plain.url, [])
+        assert http.get_json("/x", {"q": "1"}) == {"path": "/x", "q": "1"}
+        assert http._tls._transport is None  # no TLS context for plain http
+        refused = client(secure.url, [], retries=0)
+        with pytest.raises(RemoteSourceError, match="cannot reach the source") as caught:
+            refused.get_json("/x")
+        assert "CERTIFICATE_VERIFY_FAILED" in caught.value.message
+        trusting = RemoteClient(secure.url, HttpPolicy(verify_tls=False, retries=0))
+        assert trusting.get_json("/x") == {"path": "/x", "q": None}
+        for used in (http, refused, trusting):
+            used.close()
