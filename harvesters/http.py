@@ -43,6 +43,8 @@ class RemoteSourceError(SourceUnusableError):
     """The source cannot be harvested now (unreachable, error answers, bad payload)."""
 
     code = "source_unreachable"
+    answered: int | None = None
+    """The HTTP status of the last answer, when there was one (None: no answer)."""
 
 
 class SourceDownError(RemoteSourceError):
@@ -261,6 +263,11 @@ class RemoteClient:
             log.warning(message)
             return SourceDownError(message)
         status = response.status_code
+        error = self._answer_error(where, status, tries)
+        error.answered = status
+        return error
+
+    def _answer_error(self, where: str, status: int, tries: str) -> RemoteSourceError:
         if status in (401, 403):
             return CredentialsRejectedError(
                 f"{where}: the source rejected the credentials (HTTP {status}); "

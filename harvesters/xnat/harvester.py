@@ -220,9 +220,11 @@ class XnatHarvester(ItemHarvester[XnatSite]):
             columns = ",".join([*base, *resource_columns(scan_xsi)])
             try:
                 rows = site.api.rows(path, {**params, "columns": columns})
-            except (SourceDownError, CredentialsRejectedError):
+            except CredentialsRejectedError:
                 raise
-            except RemoteSourceError:  # e.g. HTTP 400 for a column it does not know
+            except RemoteSourceError as exc:  # e.g. HTTP 400 for a column it does not know
+                if not _refused_columns(exc, site):
+                    raise
                 site.resource_columns = False
             else:
                 split = split_rows(rows, scan_xsi)
@@ -248,3 +250,13 @@ class XnatHarvester(ItemHarvester[XnatSite]):
     ) -> Iterator[HarvestedRecord | ItemError]:
         info = SiteInfo(location.base_url, self.name, self.version, self.options.species)
         return build_records(info, facts)
+
+
+def _refused_columns(error: RemoteSourceError, site: XnatSite) -> bool:
+    """Whether a failed listing with the resource columns means "not supported": a 4xx
+    answer, or a 500 (after the retries) on the first such listing of the harvest -- a
+    search engine that cannot resolve a column may fail that way. Unreachable sources
+    and later failures stop the run as usual."""
+    if isinstance(error, SourceDownError):
+        return error.answered == 500 and site.resource_columns is None
+    return error.answered is not None and 400 <= error.answered < 500

@@ -315,12 +315,13 @@ def test_unchanged_items_but_new_options_or_a_withdrawn_record_rewrite(
     assert active(catalog)["scan:XNAT_E00004/5"]["status"] == "active"
 
 
-@pytest.mark.parametrize("answer", ["ignored", "rejected"])
+@pytest.mark.parametrize(("answer", "refusals"), [("ignored", 0), ("rejected", 1), ("failing", 5)])
 def test_server_without_resource_columns_falls_back_to_session_records(
-    catalog: Catalog, xnat: Loopback, answer: str
+    catalog: Catalog, xnat: Loopback, answer: str, refusals: int
 ) -> None:
-    """A server that ignores `<scan type>/file/...` columns, or rejects them with a 400,
-    is asked once per session for its record: the same records, more requests."""
+    """A server that ignores `<scan type>/file/...` columns, rejects them (400) or fails
+    on them (500, after the retries) is asked once per session for its record instead:
+    the same records, more requests."""
     app: FakeXnat = xnat.app  # type: ignore[assignment]
     app.file_columns = answer
     report = harvest(catalog, xnat)
@@ -332,10 +333,11 @@ def test_server_without_resource_columns_falls_back_to_session_records(
     }
     assert t1["imaging"]["num_instances"] == 176
     assert len(app.calls("GET", "/data/experiments/XNAT_E0000[1-5]")) == 5
-    # asked once per harvest: "ignored" costs nothing more, "rejected" one 400 and a retry
+    # tried on the first scan listing only: "ignored" costs nothing more, "rejected" one
+    # 400, "failing" a 500 and its 4 retries
     listings = app.calls("GET", "/data/projects/[A-Z0-9]+/experiments")
-    assert len(listings) == 2 + 4 + (1 if answer == "rejected" else 0)
-    assert [c[2] for c in listings].count(400) == (1 if answer == "rejected" else 0)
+    assert len(listings) == 2 + 4 + refusals
+    assert sum(1 for c in listings if c[2] >= 400) == refusals
 
 
 def test_resource_listing_joins_scans_and_resources(catalog: Catalog, xnat: Loopback) -> None:
@@ -350,3 +352,25 @@ def test_resource_listing_joins_scans_and_resources(catalog: Catalog, xnat: Loop
     assert found["scan:XNAT_E00004/6"]["title"] == "b0_map"
     formats = sorted(f["format"] for f in found["scan:XNAT_E00004/5"]["body"]["files"])
     assert formats == ["DICOM", "GIF", "NIFTI"]
+
+
+def test_a_later_server_error_still_stops_the_run(catalog: Catalog, xnat: Loopback) -> None:
+    """Only the first listing with resource columns may be taken as "not supported"; a
+    5xx on a later one is the source failing, and the catalogue is left alone."""
+    harvest(catalog, xnat)
+    before = records(catalog)
+    app: FakeXnat = xnat.app  # type: ignore[assignment]
+    for session in app.data.sessions.values():
+        session.last_modified = "2024-09-01 00:00:00.0"  # every session changed
+    listing = r"/data/projects/RATPET/experiments"
+    app.inject("GET", listing, "slow", delay_s=0.0)  # RATPET's discovery listing passes
+    app.inject("GET", listing, "status", status=503, times=99)  # its scan listings fail
+    with pytest.raises(SourceUnusableError, match="HTTP 503 after 3 attempts"):
+        harvest(catalog, xnat, retries=2)
+    assert records(catalog) == before
+    # NEURO7T's scan listings, with the resource columns, went through first
+    assert [c[2] for c in app.calls("GET", "/data/projects/NEURO7T/experiments")][-2:] == [
+        200,
+        200,
+    ]
+    assert len(app.calls("GET", listing)) == 1 + 3  # no fallback listing was tried

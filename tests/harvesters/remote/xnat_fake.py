@@ -14,7 +14,8 @@ Scan resources in an experiment listing: `columns=<scan type>/file/label` (and `
 `file_count`, `file_size`) joins each scan with its resources, one row per scan and
 resource (a scan without resources keeps one row with empty file columns), as XNAT's
 search engine does for `xnat:imagescandata/file/label`. `file_columns` imitates servers
-that do not answer them: "ignored" leaves them out of the rows, "rejected" answers 400.
+that do not answer them: "ignored" leaves them out of the rows, "rejected" answers 400,
+"failing" answers 500.
 """
 
 from __future__ import annotations
@@ -283,7 +284,7 @@ class FakeXnat(App):
         self.aliases: dict[str, str] = {}
         self.sessions: set[str] = set()
         self.closed: list[str] = []
-        self.file_columns = "listed"  # or "ignored", "rejected"
+        self.file_columns = "listed"  # or "ignored", "rejected", "failing"
 
     # ----- auth -------------------------------------------------------------------------
     def issue_alias(self) -> tuple[str, str]:
@@ -414,6 +415,8 @@ class FakeXnat(App):
         if any("scandata/file/" in c.lower() for c in asked):
             if self.file_columns == "rejected":
                 return Reply.text("Invalid search field: file/label", 400, "text/html")
+            if self.file_columns == "failing":  # a search engine that chokes on them
+                return Reply.text("<html>Internal Server Error</html>", 500, "text/html")
             if self.file_columns == "ignored":
                 asked = [c for c in asked if "scandata/file/" not in c.lower()]
         xsi = request.arg("xsiType")
