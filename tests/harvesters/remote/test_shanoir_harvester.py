@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from loopback import Loopback
-from shanoir_fake import Acq, Exam, FakeShanoir, mr_dataset, realistic
+from shanoir_fake import Acq, Exam, FakeShanoir, bulk_study, mr_dataset, realistic
 
 from catalog.domain.errors import SourceUnusableError
 from catalog.domain.identity import ANONYMOUS, SYSTEM
@@ -233,3 +233,16 @@ def test_acquisition_lists_carry_no_mr_parameters(shanoir: Loopback) -> None:
     paged = httpx.get(shanoir.url + "/shanoir-ng/datasets/datasets?page=0&size=2", headers=auth)
     assert paged.json()["content"][0]["repetitionTime"] == [{"repetitionTimeValue": 2300.0}]
     assert paged.json()["totalPages"] == 3 and "last" not in paged.json()
+
+
+def test_datasets_are_resolved_in_batches_of_whole_subjects(catalog: Catalog) -> None:
+    """450 datasets of 23 subjects (20 each, the last 10): three byDatasetIds requests of
+    at most 200 datasets, a subject's datasets never split; pages of 1000 datasets."""
+    with Loopback(FakeShanoir(bulk_study(450))) as server:
+        report = harvest(catalog, server)
+        app: FakeShanoir = server.app  # type: ignore[assignment]
+        posts = app.calls("POST", "/shanoir-ng/datasets/datasetacquisition/byDatasetIds")
+        pages = app.calls("GET", "/shanoir-ng/datasets/datasets")
+    assert (report.created, report.failed) == (1 + 23 + 45 + 450, 0), report.errors
+    assert len(posts) == 3 and len(pages) == 1
+    assert report.requests < 0.05 * 450
