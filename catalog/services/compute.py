@@ -17,6 +17,7 @@ The rules, in one place:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import shlex
@@ -47,6 +48,7 @@ from catalog.domain.records import (
 )
 from catalog.services.access import can_see
 from catalog.services.harvest import HarvestService
+from catalog.services.publish_files import FileLocator
 from catalog.services.records import RecordService, SearchRequest, origin_record_id
 from catalog.store.jobs import StoredJob
 from catalog.store.repository import StoredRecord, UnitOfWork, utcnow
@@ -210,13 +212,14 @@ class ComputeService:
     def _stage(self, identity: Identity, record_ids: list[str]) -> list[StagedInput]:
         with self.uow_factory() as uow:
             found = uow.records.get_many(record_ids)
-        staged = []
-        for record_id in record_ids:
-            stored = found.get(record_id)
-            if stored is None or not can_see(identity, stored):
-                raise NotFoundError(f"no record with id '{record_id}'")
-            _require_file_access(identity, stored)
-            staged.append(_staged(stored))
+            locator = FileLocator(uow)
+            staged = []
+            for record_id in record_ids:
+                stored = found.get(record_id)
+                if stored is None or not can_see(identity, stored):
+                    raise NotFoundError(f"no record with id '{record_id}'")
+                _require_file_access(identity, stored)
+                staged.append(_staged(stored, locator))
         return staged
 
     # ----- reading and refreshing -------------------------------------------------------
@@ -583,8 +586,8 @@ def _embargo_over(access: dict[str, Any]) -> bool:
     )
 
 
-def _staged(stored: StoredRecord) -> StagedInput:
-    """The record's image file on this machine, and the metadata a pipeline needs."""
+def _staged(stored: StoredRecord, locator: FileLocator) -> StagedInput:
+    """The record's image file(s) on this machine, and the metadata a pipeline needs."""
     body = stored.body
     source = body.get("source") or {}
     if source.get("type") not in ("bids", "dicom", "bruker", "compute", "deposit"):
@@ -592,10 +595,23 @@ def _staged(stored: StoredRecord) -> StagedInput:
             f"record '{stored.id}' comes from a {source.get('type')} source; staging its "
             "files from remote sources is not supported yet"
         )
+    suffix = (body.get("bids") or {}).get("suffix")
+    base = StagedInput(
+        record_id=stored.id,
+        title=stored.title,
+        path="",
+        role="roi" if suffix in _ROI_SUFFIXES else "data",
+        meta=_meta(body, suffix),
+    )
     images = [f for f in body.get("files") or [] if f["path"].endswith(_IMAGE_SUFFIXES)]
+    if not images and source.get("type") == "dicom":
+        return _staged_dicom(stored, locator, base)
+    if not images and source.get("type") == "bruker":
+        return _staged_bruker(stored, locator, base)
     if not images:
         raise ValidationError(
-            f"record '{stored.id}' ({stored.title}) lists no NIfTI file; pipelines read NIfTI",
+            f"record '{stored.id}' ({stored.title}) lists no NIfTI file, DICOM series or "
+            "Bruker scan; pipelines read those",
             field="records",
         )
     path = _local_path(source.get("location") or "", images[0]["path"])
@@ -605,15 +621,64 @@ def _staged(stored: StoredRecord) -> StagedInput:
             "more (re-harvest its source)",
             field="records",
         )
-    suffix = (body.get("bids") or {}).get("suffix")
-    return StagedInput(
-        record_id=stored.id,
-        title=stored.title,
-        path=str(path),
-        checksum=images[0].get("checksum"),
-        role="roi" if suffix in _ROI_SUFFIXES else "data",
-        meta=_meta(body, suffix),
+    return base.model_copy(update={"path": str(path), "checksum": images[0].get("checksum")})
+
+
+def _staged_dicom(stored: StoredRecord, locator: FileLocator, base: StagedInput) -> StagedInput:
+    """Every file of the series (records list 50; the harvest state knows the rest)."""
+    paths = sorted({disk for _listed, disk in locator.paths(stored)})
+    gone = [p for p in paths if not p.is_file()]
+    if not paths or gone:
+        raise ValidationError(
+            f"record '{stored.id}': "
+            + (f"its file {gone[0]} is not on this machine any more" if gone else "no files")
+            + " (re-harvest its source)",
+            field="records",
+        )
+    return base.model_copy(
+        update={
+            "path": str(paths[0]),
+            "files": [str(p) for p in paths],
+            "format": "dicom",
+            "checksum": _digest(paths),
+        }
     )
+
+
+def _staged_bruker(stored: StoredRecord, locator: FileLocator, base: StagedInput) -> StagedInput:
+    """The scan's reconstruction: `pdata/<n>/2dseq` beside the visu_pars the record lists."""
+    visu = sorted(d for _l, d in locator.paths(stored) if d.name == "visu_pars")
+    where = f"record '{stored.id}' ({stored.title})"
+    if any("!" in str(d) for d in visu):
+        raise ValidationError(
+            f"{where} is a scan inside an archive; unpack the archive and harvest the "
+            "folder to compute on it",
+            field="records",
+        )
+    seq = next((d.with_name("2dseq") for d in visu if d.with_name("2dseq").is_file()), None)
+    if seq is None:
+        raise ValidationError(
+            f"{where} has no reconstructed image (pdata/<n>/2dseq next to visu_pars); "
+            "reconstruct it in ParaVision and re-harvest",
+            field="records",
+        )
+    return base.model_copy(
+        update={
+            "path": str(seq),
+            "format": "bruker",
+            "checksum": _digest([seq.with_name("visu_pars"), seq]),
+        }
+    )
+
+
+def _digest(paths: list[Path]) -> str:
+    """One checksum of a multi-file input (the files' bytes in order), for PROV."""
+    digest = hashlib.sha256()
+    for path in paths:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return "sha256:" + digest.hexdigest()
 
 
 def _local_path(location: str, listed: str) -> Path | None:
