@@ -168,7 +168,7 @@ class RelaxometryPipeline(Pipeline):
             params["tr_ms"] = series.inputs[0].meta.tr_ms or 0.0  # the input's own TR
         maps = fit_maps(model, data, values, params, job.device)
         suffix, amp_suffix = MODELS[model][2], MODELS[model][3]
-        stem = _stem(series.inputs[0])
+        stem = output_stem(series.inputs[0])
         files = {
             suffix: f"{stem}_{suffix}.nii",
             amp_suffix: f"{stem}_{amp_suffix}.nii",
@@ -359,7 +359,8 @@ def _stack(
     return volume.data, values, volume.affine
 
 
-def _stem(item: StagedInput) -> str:
+def output_stem(item: StagedInput) -> str:
+    """Output file names' stem: the BIDS name without its suffix and sampling entities."""
     if item.format != "nifti":  # DICOM file names are arbitrary; 2dseq names nothing
         words = "".join(c if c.isalnum() else " " for c in item.title).split()
         return "_".join([*words[:6], item.record_id[:8]]) or "series"

@@ -81,6 +81,11 @@ def load_nifti(path: str) -> Volume:
         raise ValidationError(f"{path}: cannot read as NIfTI ({exc})", field="records") from None
     if data.ndim == 3:
         data = data[..., None]
+    if data.ndim != 4:
+        raise ValidationError(
+            f"{path}: a 3-D or 4-D image was expected; its shape is {list(data.shape)}",
+            field="records",
+        )
     return Volume(data=data, affine=np.asarray(image.affine))
 
 
