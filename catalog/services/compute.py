@@ -21,7 +21,7 @@ import hashlib
 import json
 import secrets
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,8 @@ from catalog.store.jobs import StoredJob
 from catalog.store.repository import StoredRecord, UnitOfWork, utcnow
 from compute_bridge.base import (
     TRANSITIONS,
+    Executor,
+    ExecutorSettings,
     InputMeta,
     JobSpec,
     JobState,
@@ -94,12 +96,21 @@ class ComputeService:
         harvest: HarvestService,
         data_dir: Path,
         base_url: str,
+        executor_settings: Mapping[str, ExecutorSettings] | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.records = records
         self.harvest = harvest
         self.jobs_dir = data_dir.resolve() / "compute" / "jobs"
         self.base_url = base_url
+        #: executor name -> its settings (from the installation's; e.g. Slurm partition)
+        self.executor_settings = dict(executor_settings or {})
+
+    def executor(self, name: str) -> Executor:
+        """An executor with the installation's settings for it (defaults otherwise)."""
+        cls = executors.get(name)
+        given = self.executor_settings.get(name)
+        return cls(cls.Settings.model_validate(given.model_dump()) if given else None)
 
     # ----- pipelines -------------------------------------------------------------------
     def pipelines(self, identity: Identity) -> PipelineList:
@@ -135,7 +146,7 @@ class ComputeService:
             raise AuthenticationError("running a pipeline needs a bearer token")
         descriptor = pipelines.descriptor(request.pipeline)
         params = descriptor.resolve(request.params)
-        executor = executors.get(request.executor)()
+        executor = self.executor(request.executor)
         inputs = self._stage(identity, self._input_ids(identity, request))
         pipelines.get(request.pipeline)().check(params, inputs)
         job_id = secrets.token_hex(6)
@@ -242,7 +253,7 @@ class ComputeService:
         if JobState(job.state).terminal:
             raise ConflictError(f"job {job_id} already ended ({job.state}); nothing to cancel")
         if job.external_id:
-            executors.get(job.executor)().cancel(self._spec(job), job.external_id)
+            self.executor(job.executor).cancel(self._spec(job), job.external_id)
         self._finish(job, JobState.cancelled, "cancelled by " + (identity.user or "?"))
         self._save(job)
         return self._public(job)
@@ -251,7 +262,7 @@ class ComputeService:
         if job.external_id is None:
             return job
         spec = self._spec(job)
-        status = executors.get(job.executor)().status(spec, job.external_id)
+        status = self.executor(job.executor).status(spec, job.external_id)
         if status.state == JobState(job.state):
             return job
         if status.state == JobState.running:
