@@ -138,6 +138,7 @@ class RunOutcome(_Model):
     finished: datetime | None = None
     host: str = ""
     device: str = ""
+    device_note: str = Field("", description="Why `device` is not the one asked for")
     torch_version: str = ""
     cuda_version: str | None = None
     use: ResourceUse = Field(default_factory=ResourceUse)

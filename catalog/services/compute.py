@@ -284,7 +284,10 @@ class ComputeService:
             )
             return
         job.outputs = outputs
-        self._finish(job, JobState.succeeded, f"{len(outputs)} derived record(s) catalogued")
+        message = f"{len(outputs)} derived record(s) catalogued"
+        if outcome is not None and outcome.device_note:
+            message += f"; {outcome.device_note}"
+        self._finish(job, JobState.succeeded, message)
         job.provenance = json.loads(self._provenance_json(job, spec, outcome))
 
     def _advance(self, job: StoredJob, state: JobState) -> None:

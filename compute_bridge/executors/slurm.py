@@ -60,7 +60,16 @@ class SlurmExecutor(Executor):
     def submit(self, spec: JobSpec) -> str:
         script = spec.path / "job.sbatch"
         script.write_text(self.batch_script(spec), encoding="utf-8")
-        out = self._run(["sbatch", "--parsable", str(script)], cwd=spec.path)
+        try:
+            out = self._run(["sbatch", "--parsable", str(script)], cwd=spec.path)
+        except SubmissionError as exc:
+            if spec.resources.gpus and "gres" in exc.message.lower():
+                raise SubmissionError(
+                    f"{exc.message} (the job asks for {spec.resources.gpus} GPU(s) with "
+                    "--gres; this cluster or partition has none: run it with --device auto "
+                    "or cpu, or on a partition with GPUs)"
+                ) from None
+            raise
         return out.strip().split(";")[0]
 
     def batch_script(self, spec: JobSpec) -> str:

@@ -194,3 +194,18 @@ def test_slurm_settings_come_from_the_environment(tmp_path: Path, monkeypatch) -
         assert "#SBATCH --account=imaging-lab\n" in script
     finally:
         catalog.close()
+
+
+def test_cuda_job_on_a_cluster_without_gpus_is_refused_with_a_hint(
+    catalog: Catalog, mese, slurm
+) -> None:  # type: ignore[no-untyped-def]
+    _phantom, ids = mese
+    request = JobRequest(pipeline="relaxometry", records=ids, executor="slurm", device="cuda")
+    job = catalog.compute.submit(ALICE, request)
+    assert job.state == "failed" and job.external_id is None
+    assert job.message.startswith("the slurm executor refused the job: sbatch failed: ")
+    assert "gres" in job.message.lower()
+    assert job.message.endswith(
+        "(the job asks for 1 GPU(s) with --gres; this cluster or partition has none: run it "
+        "with --device auto or cpu, or on a partition with GPUs)"
+    )
