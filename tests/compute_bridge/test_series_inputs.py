@@ -266,3 +266,18 @@ def test_truncated_2dseq_names_the_file_and_the_sizes(tmp_path: Path) -> None:
     with pytest.raises(ValidationError) as caught:
         load_volume(StagedInput(record_id="r", title="t", path=str(seq), format="bruker"))
     assert caught.value.message.startswith(f"{seq}: 1014 bytes, but visu_pars describes 8 frame(s)")
+
+
+def test_one_dicom_series_of_several_inversion_times_is_ordered_by_ti(tmp_path: Path) -> None:
+    ph = phantoms.inversion_recovery((10, 8, 2), inversion_times_ms=[900.0, 100.0, 400.0])
+    folder = write_dicom_series(tmp_path / "ir", ph.images, ph.values, "InversionTime")
+    files = sorted(str(p) for p in folder.iterdir())
+    volume = load_volume(
+        StagedInput(record_id="r", title="t", path=files[0], format="dicom", files=files)
+    )
+    assert volume.samples.inversion_times_ms == [100.0, 400.0, 900.0]
+    assert volume.samples.axis == "inversion_times_ms"
+    order = [1, 2, 0]  # the phantom's volumes in TI order
+    assert np.abs(volume.data - ph.images[..., order]).max() <= 0.05
+    assert volume.data.shape == (10, 8, 2, 3)
+    assert np.allclose(volume.affine[:3, :3], np.diag([-0.5, -0.5, 1.0]))
