@@ -618,6 +618,12 @@ def _staged(stored: StoredRecord, locator: FileLocator) -> StagedInput:
         meta=_meta(body, suffix),
     )
     images = [f for f in body.get("files") or [] if f["path"].endswith(_IMAGE_SUFFIXES)]
+    if not images and stored.level not in ("acquisition", "derived"):
+        raise ValidationError(
+            f"record '{stored.id}' ({stored.title}) is a {stored.level}, not an image "
+            "series: select its acquisition records (e.g. --level acquisition with --query)",
+            field="records",
+        )
     if not images and source.get("type") == "dicom":
         return _staged_dicom(stored, locator, base)
     if not images and source.get("type") == "bruker":

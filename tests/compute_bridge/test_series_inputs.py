@@ -230,6 +230,12 @@ def test_bruker_scan_without_2dseq_is_refused_at_submission(
     assert "has no reconstructed image (pdata/<n>/2dseq next to visu_pars)" in str(
         caught.value.message
     )
+    collection = catalog.records.get(ALICE, scan).parents[0].id
+    with pytest.raises(ValidationError) as caught:
+        catalog.compute.submit(ALICE, JobRequest(pipeline="relaxometry", records=[collection]))
+    assert "is a collection, not an image series: select its acquisition records" in str(
+        caught.value.message
+    )
 
 
 @pytest.mark.parametrize(
