@@ -52,6 +52,21 @@ class Settings(BaseSettings):
         "with user, password and/or token (read at harvest time, never stored)",
     )
 
+    slurm_partition: str = Field(
+        "", description="Slurm partition of compute jobs unless a job names one ('' = default)"
+    )
+    slurm_account: str = Field("", description="Slurm account charged for compute jobs")
+    slurm_bin_dir: str = Field(
+        "", description="Folder holding sbatch, squeue, scontrol, sacct, scancel ('' = PATH)"
+    )
+
+    @field_validator("slurm_bin_dir")
+    @classmethod
+    def _absolute_bin_dir(cls, value: str) -> str:
+        if value and not Path(value).is_absolute():
+            raise ValueError(f"IMAGORA_SLURM_BIN_DIR must be an absolute path; got '{value}'")
+        return value
+
     @field_validator("base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:

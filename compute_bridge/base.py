@@ -90,6 +90,14 @@ class StagedInput(_Model):
     checksum: str | None = None
     role: Literal["data", "roi"] = "data"
     meta: InputMeta = Field(default_factory=InputMeta)
+    format: Literal["nifti", "dicom", "bruker"] = Field(
+        "nifti",
+        description="nifti: `path` is the image; dicom: `files` is the whole series; "
+        "bruker: `path` is the scan's pdata/<n>/2dseq (see compute_bridge.volumes)",
+    )
+    files: list[str] = Field(
+        default_factory=list, description="Every file of a DICOM series (`path` is the first)"
+    )
 
 
 class JobSpec(_Model):
@@ -130,6 +138,7 @@ class RunOutcome(_Model):
     finished: datetime | None = None
     host: str = ""
     device: str = ""
+    device_note: str = Field("", description="Why `device` is not the one asked for")
     torch_version: str = ""
     cuda_version: str | None = None
     use: ResourceUse = Field(default_factory=ResourceUse)

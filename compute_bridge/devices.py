@@ -3,9 +3,11 @@
 Each CUDA device has a lock file in a shared folder; a job holds the lock of the device
 it computes on (`fcntl.flock`, released by the kernel if the process dies, so a killed
 job never leaves a device taken). `auto` takes the first free GPU and falls back to the
-CPU when every GPU is busy or none exists; `cuda` waits for a free GPU (and fails when
-the machine has none); `cpu` takes no lock. The device count is a parameter so the
-choice can be exercised without a GPU.
+CPU when every GPU is busy or none exists; `cuda` waits for a free GPU, and on a machine
+with no usable CUDA device runs on the CPU with a note saying why (a CPU-only torch
+build, or no GPU visible), so a job or benchmark asked for `cuda` still gives its
+result; `cpu` takes no lock. The device count is a parameter so the choice can be
+exercised without a GPU.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ class DeviceLease:
 
     device: str
     handle: IO[bytes] | None = field(default=None, repr=False)
+    #: why the device differs from the one asked for ("" when it does not)
+    note: str = ""
 
     def release(self) -> None:
         if self.handle is not None:
@@ -42,6 +46,24 @@ def cuda_device_count() -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
+def no_cuda_reason() -> str:
+    """Why this process sees no CUDA device, in words an operator can act on."""
+    try:
+        import torch
+    except ImportError:
+        return "PyTorch is not installed (pip install 'imagora[gpu]')"
+    if torch.version.cuda is None:
+        return f"this PyTorch build ({torch.__version__}) has no CUDA support"
+    return (
+        f"PyTorch {torch.__version__} (CUDA {torch.version.cuda}) sees no GPU: no device, "
+        "no driver, or CUDA_VISIBLE_DEVICES hides them"
+    )
+
+
+def cpu_fallback_note(reason: str | None = None) -> str:
+    return f"CUDA was asked for but {reason or no_cuda_reason()}; running on the CPU instead"
+
+
 def acquire_device(
     requested: str,
     lock_dir: Path,
@@ -54,9 +76,7 @@ def acquire_device(
         return DeviceLease("cpu")
     count = device_count()
     if count == 0:
-        if requested == "cuda":
-            raise ValidationError("the job asks for a CUDA device but this machine has none")
-        return DeviceLease("cpu")
+        return DeviceLease("cpu", note=cpu_fallback_note() if requested == "cuda" else "")
     lock_dir.mkdir(parents=True, exist_ok=True)
     waited = 0.0
     while True:

@@ -59,7 +59,9 @@ def run_job(spec: JobSpec) -> RunOutcome:
     lease = None
     try:
         lease = acquire_device(spec.device, work.parent.parent / "devices")
-        outcome.device = lease.device
+        outcome.device, outcome.device_note = lease.device, lease.note
+        if lease.note:
+            print(f"imagora runner: {lease.note}", flush=True)
         print(f"imagora runner: job {spec.job_id}, {spec.pipeline}, device {lease.device}")
         result = pipelines.get(spec.pipeline)().run(spec, partial, lease.device)
         _write_metadata(spec, partial, result)

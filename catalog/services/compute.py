@@ -17,10 +17,11 @@ The rules, in one place:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,11 +48,14 @@ from catalog.domain.records import (
 )
 from catalog.services.access import can_see
 from catalog.services.harvest import HarvestService
+from catalog.services.publish_files import FileLocator
 from catalog.services.records import RecordService, SearchRequest, origin_record_id
 from catalog.store.jobs import StoredJob
 from catalog.store.repository import StoredRecord, UnitOfWork, utcnow
 from compute_bridge.base import (
     TRANSITIONS,
+    Executor,
+    ExecutorSettings,
     InputMeta,
     JobSpec,
     JobState,
@@ -92,12 +96,21 @@ class ComputeService:
         harvest: HarvestService,
         data_dir: Path,
         base_url: str,
+        executor_settings: Mapping[str, ExecutorSettings] | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.records = records
         self.harvest = harvest
         self.jobs_dir = data_dir.resolve() / "compute" / "jobs"
         self.base_url = base_url
+        #: executor name -> its settings (from the installation's; e.g. Slurm partition)
+        self.executor_settings = dict(executor_settings or {})
+
+    def executor(self, name: str) -> Executor:
+        """An executor with the installation's settings for it (defaults otherwise)."""
+        cls = executors.get(name)
+        given = self.executor_settings.get(name)
+        return cls(cls.Settings.model_validate(given.model_dump()) if given else None)
 
     # ----- pipelines -------------------------------------------------------------------
     def pipelines(self, identity: Identity) -> PipelineList:
@@ -133,7 +146,7 @@ class ComputeService:
             raise AuthenticationError("running a pipeline needs a bearer token")
         descriptor = pipelines.descriptor(request.pipeline)
         params = descriptor.resolve(request.params)
-        executor = executors.get(request.executor)()
+        executor = self.executor(request.executor)
         inputs = self._stage(identity, self._input_ids(identity, request))
         pipelines.get(request.pipeline)().check(params, inputs)
         job_id = secrets.token_hex(6)
@@ -210,13 +223,14 @@ class ComputeService:
     def _stage(self, identity: Identity, record_ids: list[str]) -> list[StagedInput]:
         with self.uow_factory() as uow:
             found = uow.records.get_many(record_ids)
-        staged = []
-        for record_id in record_ids:
-            stored = found.get(record_id)
-            if stored is None or not can_see(identity, stored):
-                raise NotFoundError(f"no record with id '{record_id}'")
-            _require_file_access(identity, stored)
-            staged.append(_staged(stored))
+            locator = FileLocator(uow)
+            staged = []
+            for record_id in record_ids:
+                stored = found.get(record_id)
+                if stored is None or not can_see(identity, stored):
+                    raise NotFoundError(f"no record with id '{record_id}'")
+                _require_file_access(identity, stored)
+                staged.append(_staged(stored, locator))
         return staged
 
     # ----- reading and refreshing -------------------------------------------------------
@@ -239,7 +253,7 @@ class ComputeService:
         if JobState(job.state).terminal:
             raise ConflictError(f"job {job_id} already ended ({job.state}); nothing to cancel")
         if job.external_id:
-            executors.get(job.executor)().cancel(self._spec(job), job.external_id)
+            self.executor(job.executor).cancel(self._spec(job), job.external_id)
         self._finish(job, JobState.cancelled, "cancelled by " + (identity.user or "?"))
         self._save(job)
         return self._public(job)
@@ -248,7 +262,7 @@ class ComputeService:
         if job.external_id is None:
             return job
         spec = self._spec(job)
-        status = executors.get(job.executor)().status(spec, job.external_id)
+        status = self.executor(job.executor).status(spec, job.external_id)
         if status.state == JobState(job.state):
             return job
         if status.state == JobState.running:
@@ -270,7 +284,10 @@ class ComputeService:
             )
             return
         job.outputs = outputs
-        self._finish(job, JobState.succeeded, f"{len(outputs)} derived record(s) catalogued")
+        message = f"{len(outputs)} derived record(s) catalogued"
+        if outcome is not None and outcome.device_note:
+            message += f"; {outcome.device_note}"
+        self._finish(job, JobState.succeeded, message)
         job.provenance = json.loads(self._provenance_json(job, spec, outcome))
 
     def _advance(self, job: StoredJob, state: JobState) -> None:
@@ -583,8 +600,8 @@ def _embargo_over(access: dict[str, Any]) -> bool:
     )
 
 
-def _staged(stored: StoredRecord) -> StagedInput:
-    """The record's image file on this machine, and the metadata a pipeline needs."""
+def _staged(stored: StoredRecord, locator: FileLocator) -> StagedInput:
+    """The record's image file(s) on this machine, and the metadata a pipeline needs."""
     body = stored.body
     source = body.get("source") or {}
     if source.get("type") not in ("bids", "dicom", "bruker", "compute", "deposit"):
@@ -592,10 +609,29 @@ def _staged(stored: StoredRecord) -> StagedInput:
             f"record '{stored.id}' comes from a {source.get('type')} source; staging its "
             "files from remote sources is not supported yet"
         )
+    suffix = (body.get("bids") or {}).get("suffix")
+    base = StagedInput(
+        record_id=stored.id,
+        title=stored.title,
+        path="",
+        role="roi" if suffix in _ROI_SUFFIXES else "data",
+        meta=_meta(body, suffix),
+    )
     images = [f for f in body.get("files") or [] if f["path"].endswith(_IMAGE_SUFFIXES)]
+    if not images and stored.level not in ("acquisition", "derived"):
+        raise ValidationError(
+            f"record '{stored.id}' ({stored.title}) is a {stored.level}, not an image "
+            "series: select its acquisition records (e.g. --level acquisition with --query)",
+            field="records",
+        )
+    if not images and source.get("type") == "dicom":
+        return _staged_dicom(stored, locator, base)
+    if not images and source.get("type") == "bruker":
+        return _staged_bruker(stored, locator, base)
     if not images:
         raise ValidationError(
-            f"record '{stored.id}' ({stored.title}) lists no NIfTI file; pipelines read NIfTI",
+            f"record '{stored.id}' ({stored.title}) lists no NIfTI file, DICOM series or "
+            "Bruker scan; pipelines read those",
             field="records",
         )
     path = _local_path(source.get("location") or "", images[0]["path"])
@@ -605,15 +641,64 @@ def _staged(stored: StoredRecord) -> StagedInput:
             "more (re-harvest its source)",
             field="records",
         )
-    suffix = (body.get("bids") or {}).get("suffix")
-    return StagedInput(
-        record_id=stored.id,
-        title=stored.title,
-        path=str(path),
-        checksum=images[0].get("checksum"),
-        role="roi" if suffix in _ROI_SUFFIXES else "data",
-        meta=_meta(body, suffix),
+    return base.model_copy(update={"path": str(path), "checksum": images[0].get("checksum")})
+
+
+def _staged_dicom(stored: StoredRecord, locator: FileLocator, base: StagedInput) -> StagedInput:
+    """Every file of the series (records list 50; the harvest state knows the rest)."""
+    paths = sorted({disk for _listed, disk in locator.paths(stored)})
+    gone = [p for p in paths if not p.is_file()]
+    if not paths or gone:
+        raise ValidationError(
+            f"record '{stored.id}': "
+            + (f"its file {gone[0]} is not on this machine any more" if gone else "no files")
+            + " (re-harvest its source)",
+            field="records",
+        )
+    return base.model_copy(
+        update={
+            "path": str(paths[0]),
+            "files": [str(p) for p in paths],
+            "format": "dicom",
+            "checksum": _digest(paths),
+        }
     )
+
+
+def _staged_bruker(stored: StoredRecord, locator: FileLocator, base: StagedInput) -> StagedInput:
+    """The scan's reconstruction: `pdata/<n>/2dseq` beside the visu_pars the record lists."""
+    visu = sorted(d for _l, d in locator.paths(stored) if d.name == "visu_pars")
+    where = f"record '{stored.id}' ({stored.title})"
+    if any("!" in str(d) for d in visu):
+        raise ValidationError(
+            f"{where} is a scan inside an archive; unpack the archive and harvest the "
+            "folder to compute on it",
+            field="records",
+        )
+    seq = next((d.with_name("2dseq") for d in visu if d.with_name("2dseq").is_file()), None)
+    if seq is None:
+        raise ValidationError(
+            f"{where} has no reconstructed image (pdata/<n>/2dseq next to visu_pars); "
+            "reconstruct it in ParaVision and re-harvest",
+            field="records",
+        )
+    return base.model_copy(
+        update={
+            "path": str(seq),
+            "format": "bruker",
+            "checksum": _digest([seq.with_name("visu_pars"), seq]),
+        }
+    )
+
+
+def _digest(paths: list[Path]) -> str:
+    """One checksum of a multi-file input (the files' bytes in order), for PROV."""
+    digest = hashlib.sha256()
+    for path in paths:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return "sha256:" + digest.hexdigest()
 
 
 def _local_path(location: str, listed: str) -> Path | None:

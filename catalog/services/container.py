@@ -32,6 +32,7 @@ from catalog.services.understanding import QueryReader
 from catalog.settings import Settings
 from catalog.store.database import make_engine, migrate
 from catalog.store.repository import UnitOfWork, session_factory
+from compute_bridge.base import ExecutorSettings
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,12 @@ class Catalog:
         )
         self.publish = PublishService(self.uow, self.records, settings, _publishers())
         self.compute = ComputeService(
-            self.uow, self.records, self.harvest, settings.data_dir, settings.base_url
+            self.uow,
+            self.records,
+            self.harvest,
+            settings.data_dir,
+            settings.base_url,
+            _executor_settings(settings),
         )
 
     @classmethod
@@ -149,3 +155,16 @@ def _ontology_closure():  # type: ignore[no-untyped-def]
     except ImportError:
         return None
     return term_closure()
+
+
+def _executor_settings(settings: Settings) -> dict[str, ExecutorSettings]:
+    """The installation's settings of the built-in executors (IMAGORA_SLURM_*)."""
+    from compute_bridge.executors.slurm import SlurmSettings
+
+    return {
+        "slurm": SlurmSettings(
+            partition=settings.slurm_partition,
+            account=settings.slurm_account,
+            bin_dir=settings.slurm_bin_dir,
+        )
+    }

@@ -7,7 +7,9 @@ exports the submitting environment (Slurm's default), so the runner imports the 
 Imagora. Success is read from the runner's `result.json`, not from Slurm alone: a job
 Slurm calls COMPLETED without a result is a failure, and a TIMEOUT or OUT_OF_MEMORY
 says so in the message. `bin_dir` points at the Slurm commands when they are not on
-PATH.
+PATH (`IMAGORA_SLURM_BIN_DIR`); a bin_dir without the command is a clear error naming
+both, never a silent fall back to PATH. `partition` and `account` are the installation's
+defaults (`IMAGORA_SLURM_PARTITION`, `IMAGORA_SLURM_ACCOUNT`); a job's own partition wins.
 """
 
 from __future__ import annotations
@@ -44,8 +46,11 @@ class SubmissionError(ImagoraError):
 
 
 class SlurmSettings(ExecutorSettings):
+    """From the installation's settings (see `catalog.services.container`)."""
+
     bin_dir: str = ""
     partition: str = ""
+    account: str = ""
 
 
 class SlurmExecutor(Executor):
@@ -55,7 +60,16 @@ class SlurmExecutor(Executor):
     def submit(self, spec: JobSpec) -> str:
         script = spec.path / "job.sbatch"
         script.write_text(self.batch_script(spec), encoding="utf-8")
-        out = self._run(["sbatch", "--parsable", str(script)], cwd=spec.path)
+        try:
+            out = self._run(["sbatch", "--parsable", str(script)], cwd=spec.path)
+        except SubmissionError as exc:
+            if spec.resources.gpus and "gres" in exc.message.lower():
+                raise SubmissionError(
+                    f"{exc.message} (the job asks for {spec.resources.gpus} GPU(s) with "
+                    "--gres; this cluster or partition has none: run it with --device auto "
+                    "or cpu, or on a partition with GPUs)"
+                ) from None
+            raise
         return out.strip().split(";")[0]
 
     def batch_script(self, spec: JobSpec) -> str:
@@ -73,6 +87,8 @@ class SlurmExecutor(Executor):
         ]
         if partition:
             lines.append(f"#SBATCH --partition={partition}")
+        if self.settings.account:  # type: ignore[attr-defined]
+            lines.append(f"#SBATCH --account={self.settings.account}")  # type: ignore[attr-defined]
         if res.gpus:
             lines.append(f"#SBATCH --gres=gpu:{res.gpus}")
         python = spec.python or self.settings.python or sys.executable
@@ -124,7 +140,16 @@ class SlurmExecutor(Executor):
 
     def _command(self, args: list[str]) -> list[str]:
         bin_dir = self.settings.bin_dir  # type: ignore[attr-defined]
-        return [str(Path(bin_dir) / args[0]) if bin_dir else args[0], *args[1:]]
+        if not bin_dir:
+            return args
+        program = Path(bin_dir) / args[0]
+        if not (program.is_file() and os.access(program, os.X_OK)):
+            raise PluginUnavailableError(
+                f"the slurm executor needs '{args[0]}', but IMAGORA_SLURM_BIN_DIR is "
+                f"{bin_dir}, which has no executable {args[0]}; set it to the folder that "
+                "holds the Slurm commands (e.g. /usr/bin), or leave it empty to use PATH"
+            )
+        return [str(program), *args[1:]]
 
     def _run(self, args: list[str], cwd: Path) -> str:
         try:
@@ -139,7 +164,7 @@ class SlurmExecutor(Executor):
         except FileNotFoundError:
             raise PluginUnavailableError(
                 f"the slurm executor needs the '{args[0]}' command, which is not installed "
-                "here (install slurm-client, or set bin_dir)"
+                "here (install slurm-client, or set IMAGORA_SLURM_BIN_DIR)"
             ) from None
         if done.returncode != 0:
             raise SubmissionError(f"{args[0]} failed: {done.stderr.strip() or done.stdout.strip()}")

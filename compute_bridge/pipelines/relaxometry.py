@@ -2,10 +2,12 @@
 or variable flip angle, fitted for all voxels at once on PyTorch (GPU when the job has
 one, CPU otherwise).
 
-Inputs are NIfTI volumes found through the catalogue: either one 4-D volume per series
-with its echo times / inversion times / flip angles in the record's metadata (a BIDS
-sidecar list), or several 3-D volumes, one per echo / TI / flip angle (BIDS qMRI
-`echo-<n>_MESE`, `inv-<n>_IRT1`, `flip-<n>_VFA` files), stacked in order of that value.
+Inputs are NIfTI volumes, DICOM series or Bruker ParaVision scans found through the
+catalogue: either one 4-D series with its echo times / inversion times / flip angles in
+its metadata (a BIDS sidecar list; for DICOM and Bruker, read from the files by the job,
+see `compute_bridge.volumes`), or several 3-D volumes, one per echo / TI / flip angle
+(BIDS qMRI `echo-<n>_MESE`, `inv-<n>_IRT1`, `flip-<n>_VFA` files, or one DICOM series
+per inversion time), stacked in order of that value.
 An input with the role `roi` (a `dseg` / `mask` label image) gives the regions of the
 statistics table; without one the whole fitted mask is one region.
 
@@ -38,6 +40,7 @@ from compute_bridge.base import (
     PipelineResult,
     StagedInput,
 )
+from compute_bridge.volumes import Volume, load_volume, with_samples
 
 #: model -> (the metadata list, the scalar field, the map suffix, the amplitude suffix)
 MODELS: dict[str, tuple[str, str, str, str]] = {
@@ -58,12 +61,70 @@ class Series:
     values: list[float] | None  # None: a 4-D input whose values come from its metadata
 
 
+@dataclass
+class _SeriesJob:
+    """One series' share of the job (keeps `_series`' signature short)."""
+
+    model: str
+    spec: JobSpec
+    series: Series
+    roi: np.ndarray | None
+    rois: list[StagedInput]
+    out_dir: Path
+    device: str
+
+
+class VolumeCache:
+    """The job's input volumes, each read once (DICOM / Bruker series up front, since
+    their files say which values they sample; NIfTI when first needed)."""
+
+    def __init__(self) -> None:
+        self._volumes: dict[str, Volume] = {}
+
+    def get(self, item: StagedInput) -> Volume:
+        if item.record_id not in self._volumes:
+            self._volumes[item.record_id] = load_volume(item)
+        return self._volumes[item.record_id]
+
+    def enrich(self, inputs: list[StagedInput]) -> list[StagedInput]:
+        """Inputs whose metadata is completed from their series files."""
+        out = []
+        for item in inputs:
+            if item.format != "nifti" and not _is_roi(item):
+                volume = self.get(item)
+                meta = with_samples(item.meta, volume.samples, volume.data.shape[3])
+                item = item.model_copy(update={"meta": meta})
+            out.append(item)
+        return out
+
+    def missing(self, item: StagedInput, field: str) -> str | None:
+        volume = self._volumes.get(item.record_id)
+        return volume.samples.missing.get(field) if volume else None
+
+    def axis_missing(self, inputs: list[StagedInput]) -> list[str]:
+        """Why 4-D series lack the values of the axis their files say they sample."""
+        reasons = []
+        for item in inputs:
+            volume = self._volumes.get(item.record_id)
+            if volume is None or volume.data.shape[3] < 2:
+                continue
+            axis = volume.samples.axis
+            if axis and axis in volume.samples.missing:
+                reasons.append(volume.samples.missing[axis])
+        return reasons
+
+
 class RelaxometryPipeline(Pipeline):
     name: ClassVar[str] = "relaxometry"
     descriptor_file: ClassVar[str] = "relaxometry.boutiques.json"
 
     # ----- before submission -----------------------------------------------------------
     def check(self, params: dict[str, ParamValue], inputs: list[StagedInput]) -> None:
+        if any(i.format != "nifti" for i in inputs if not _is_roi(i)):
+            # DICOM / Bruker series: the job reads their sampling values from the files
+            # (what it computes on); a series without them fails the job, naming the
+            # file and the attribute.
+            return
         model = resolve_model(params, inputs)
         for series in plan(model, params, inputs):
             values = series.values or _list_meta(series.inputs[0], model, params)
@@ -79,30 +140,35 @@ class RelaxometryPipeline(Pipeline):
     def run(self, spec: JobSpec, out_dir: Path, device: str) -> PipelineResult:
         import nibabel as nib
 
-        model = resolve_model(spec.params, spec.inputs)
-        rois = [i for i in spec.inputs if _is_roi(i)]
-        roi = _load(nib, rois[0]) if rois else None
+        volumes = VolumeCache()
+        inputs = volumes.enrich(spec.inputs)
+        model = _model_from_files(spec.params, inputs, volumes)
+        rois = [i for i in inputs if _is_roi(i)]
+        roi = volumes.get(rois[0]).data[..., 0] if rois else None
         outputs = []
-        for series in plan(model, spec.params, spec.inputs):
-            outputs.append(self._series(nib, model, spec, series, roi, rois, out_dir, device))
+        for series in plan(model, spec.params, inputs):
+            _require_values(model, spec.params, series, volumes)
+            job = _SeriesJob(model, spec, series, roi, rois, out_dir, device)
+            outputs.append(self._series(nib, job, volumes))
         return PipelineResult(outputs=outputs)
 
-    def _series(
-        self,
-        nib,  # type: ignore[no-untyped-def]
-        model: str,
-        spec: JobSpec,
-        series: Series,
-        roi: np.ndarray | None,
-        rois: list[StagedInput],
-        out_dir: Path,
-        device: str,
-    ) -> OutputMap:
-        data, values, affine = _stack(nib, model, spec.params, series)
+    def _series(self, nib, job: _SeriesJob, volumes: VolumeCache) -> OutputMap:  # type: ignore[no-untyped-def]
+        model, spec, series, roi, rois, out_dir = (
+            job.model,
+            job.spec,
+            job.series,
+            job.roi,
+            job.rois,
+            job.out_dir,
+        )
+        data, values, affine = _stack(model, spec.params, series, volumes)
         _check_values(model, values, spec.params, series.inputs[0])
-        maps = fit_maps(model, data, values, spec.params, device)
+        params = dict(spec.params)
+        if model == "t1_vfa" and not params.get("tr_ms"):
+            params["tr_ms"] = series.inputs[0].meta.tr_ms or 0.0  # the input's own TR
+        maps = fit_maps(model, data, values, params, job.device)
         suffix, amp_suffix = MODELS[model][2], MODELS[model][3]
-        stem = _stem(series.inputs[0])
+        stem = output_stem(series.inputs[0])
         files = {
             suffix: f"{stem}_{suffix}.nii",
             amp_suffix: f"{stem}_{amp_suffix}.nii",
@@ -231,38 +297,73 @@ def _check_values(
 
 
 # ----- loading ---------------------------------------------------------------------------
-def _load(nib, item: StagedInput) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _model_from_files(
+    params: dict[str, ParamValue], inputs: list[StagedInput], volumes: VolumeCache
+) -> str:
+    """`resolve_model`, saying which file lacks what when a series cannot tell."""
     try:
-        return np.asarray(nib.load(item.path).get_fdata(dtype=np.float32))
-    except Exception as exc:  # nibabel raises many types for bad files
+        return resolve_model(params, inputs)
+    except ValidationError as exc:
+        reasons = volumes.axis_missing(inputs)
+        if not reasons:
+            raise
         raise ValidationError(
-            f"{item.path}: cannot read as NIfTI ({exc})", field="records"
+            "; ".join(reasons) + f" (so {exc.message[0].lower()}{exc.message[1:]})",
+            field="records",
         ) from None
 
 
-def _stack(nib, model: str, params: dict[str, ParamValue], series: Series):  # type: ignore[no-untyped-def]
-    first = nib.load(series.inputs[0].path)
+def _require_values(
+    model: str, params: dict[str, ParamValue], series: Series, volumes: VolumeCache
+) -> None:
+    """A DICOM / Bruker series must give the values the model samples."""
+    list_field = MODELS[model][0]
+    if series.values is not None or isinstance(params.get(list_field), list):
+        return
+    item = series.inputs[0]
+    if item.format == "nifti" or getattr(item.meta, list_field):
+        return
+    reason = volumes.missing(item, list_field) or f"{item.path}: the series gives no {list_field}"
+    raise ValidationError(
+        f"{reason}; the {model} model needs them (or pass --param {list_field}=...)",
+        field=f"params.{list_field}",
+    )
+
+
+def _stack(
+    model: str, params: dict[str, ParamValue], series: Series, volumes: VolumeCache
+) -> tuple[np.ndarray, list[float], np.ndarray]:
     if series.values is not None and len(series.inputs) > 1:
-        volumes = [_load(nib, i) for i in series.inputs]
-        shapes = {v.shape for v in volumes}
-        if len(shapes) != 1 or len(volumes[0].shape) != 3:
+        loaded = [volumes.get(i) for i in series.inputs]
+        shapes = {v.data.shape for v in loaded}
+        if len(shapes) != 1 or loaded[0].data.shape[3] != 1:
             raise ValidationError(
-                f"inputs of one series must be 3-D volumes of one shape; got {sorted(shapes)}",
+                f"inputs of one series must be 3-D volumes of one shape; got "
+                f"{sorted(s[:3] if s[3] == 1 else s for s in shapes)}",
                 field="records",
             )
-        return np.stack(volumes, axis=-1), series.values, first.affine
-    data = _load(nib, series.inputs[0])
-    values = series.values or _list_meta(series.inputs[0], model, params) or []
-    if data.ndim != 4 or data.shape[3] != len(values):
+        data = np.concatenate([v.data for v in loaded], axis=-1)
+        return data, series.values, loaded[0].affine
+    item = series.inputs[0]
+    volume = volumes.get(item)
+    values = series.values or _list_meta(item, model, params) or []
+    if volume.data.shape[3] != len(values):
+        shown = (
+            list(volume.data.shape[:3]) if volume.data.shape[3] == 1 else list(volume.data.shape)
+        )
         raise ValidationError(
-            f"{series.inputs[0].path}: a 4-D volume with {len(values)} volumes was expected "
-            f"(one per {MODELS[model][0]}); its shape is {list(data.shape)}",
+            f"{item.path}: a 4-D volume with {len(values)} volumes was expected "
+            f"(one per {MODELS[model][0]}); its shape is {shown}",
             field="records",
         )
-    return data, values, first.affine
+    return volume.data, values, volume.affine
 
 
-def _stem(item: StagedInput) -> str:
+def output_stem(item: StagedInput) -> str:
+    """Output file names' stem: the BIDS name without its suffix and sampling entities."""
+    if item.format != "nifti":  # DICOM file names are arbitrary; 2dseq names nothing
+        words = "".join(c if c.isalnum() else " " for c in item.title).split()
+        return "_".join([*words[:6], item.record_id[:8]]) or "series"
     name = Path(item.path).name
     for ext in (".nii.gz", ".nii"):
         if name.endswith(ext):

@@ -31,6 +31,8 @@ from compute_bridge.base import (
     PipelineResult,
     StagedInput,
 )
+from compute_bridge.pipelines.relaxometry import output_stem as _stem
+from compute_bridge.volumes import load_volume
 
 
 class SegmentationPipeline(Pipeline):
@@ -54,12 +56,12 @@ class SegmentationPipeline(Pipeline):
         model = torch.jit.load(str(model_path), map_location=device).eval()
         digest = "sha256:" + hashlib.sha256(model_path.read_bytes()).hexdigest()
         refs = [i for i in spec.inputs if i.role == "roi"]
-        reference = _volume(nib, refs[0])[0] if refs else None
+        reference = _volume(refs[0])[0] if refs else None
         outputs = []
         for item in (i for i in spec.inputs if i.role != "roi"):
-            data, affine, spacing = _volume(nib, item)
+            data, affine, spacing = _volume(item)
             labels = segment(model, data, device, int(spec.params.get("batch", 16)))
-            stem = Path(item.path).name.split(".")[0]
+            stem = Path(item.path).name.split(".")[0] if item.format == "nifti" else _stem(item)
             files = [f"{stem}_desc-model_dseg.nii"]
             nib.save(nib.Nifti1Image(labels.astype(np.int16), affine), str(out_dir / files[0]))
             stats: dict[str, float] = {"labels": float(len(np.unique(labels)) - 1)}
@@ -113,19 +115,13 @@ def _model_path(params: dict[str, ParamValue], registered: Path) -> Path:
     )
 
 
-def _volume(nib, item: StagedInput):  # type: ignore[no-untyped-def]
-    try:
-        image = nib.load(item.path)
-        data = np.asarray(image.get_fdata(dtype=np.float32))
-    except Exception as exc:  # nibabel raises many types for bad files
-        raise ValidationError(
-            f"{item.path}: cannot read as NIfTI ({exc})", field="records"
-        ) from None
-    if data.ndim == 4:
-        data = data[..., 0]
-    if data.ndim != 3:
-        raise ValidationError(f"{item.path}: a 3-D volume was expected", field="records")
-    return data, image.affine, tuple(float(z) for z in image.header.get_zooms()[:3])
+def _volume(item: StagedInput) -> tuple[np.ndarray, np.ndarray, tuple[float, ...]]:
+    """The first volume of a NIfTI file, DICOM series or Bruker scan (for multi-echo
+    data, the first echo), its affine and voxel size (mm)."""
+    volume = load_volume(item)
+    data = volume.data[..., 0]
+    spacing = tuple(float(np.linalg.norm(volume.affine[:3, axis])) for axis in range(3))
+    return data, volume.affine, spacing
 
 
 def segment(model, data: np.ndarray, device: str, batch: int) -> np.ndarray:  # type: ignore[no-untyped-def]

@@ -9,7 +9,10 @@
 # INSTALL=1). Writes /etc/slurm/slurm.conf only when it is absent or was written by this
 # script: one node (this host, its CPUs and memory), ProctrackType=proctrack/linuxproc
 # and TaskPlugin=task/none (no cgroups needed: works in containers), SlurmUser=root, no
-# accounting. Starts munged, slurmctld and slurmd, then waits until the node is idle.
+# accounting; two partitions on the node: `debug` (the default) and `imaging` (what the
+# tests configure as IMAGORA_SLURM_PARTITION, to see jobs land where the setting says).
+# A changed configuration is applied to running daemons with `scontrol reconfigure`.
+# Starts munged, slurmctld and slurmd, then waits until the node is idle.
 # On success prints `IMAGORA_TEST_SLURM=1` (what the tests look for).
 set -euo pipefail
 
@@ -46,8 +49,10 @@ cpus=$(nproc)
 mem_mb=$(awk '/MemTotal/ {print int($2 / 1024 * 0.9)}' /proc/meminfo)
 mkdir -p "$CONF_DIR" "$STATE" "$SPOOL" "$LOGS" /run/munge /var/lib/munge /var/log/munge
 
+changed=0
 if [ ! -f "$CONF" ] || grep -qF "$MARK" "$CONF"; then
-  cat >"$CONF" <<CONF
+  old=$(cat "$CONF" 2>/dev/null || true)
+  cat >"$CONF.new" <<CONF
 $MARK
 ClusterName=imagora
 SlurmctldHost=$host
@@ -75,7 +80,10 @@ MinJobAge=600
 KillWait=5
 NodeName=$host CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
+PartitionName=imaging Nodes=$host Default=NO MaxTime=INFINITE State=UP
 CONF
+  [ "$old" = "$(cat "$CONF.new")" ] || changed=1
+  mv "$CONF.new" "$CONF"
 fi
 
 # munge: a key once, then the daemon (as root: CI containers have no munge user setup)
@@ -89,7 +97,11 @@ if ! munge -n >/dev/null 2>&1; then
     || munged --force
 fi
 
-pgrep -x slurmctld >/dev/null || slurmctld -f "$CONF"
+if pgrep -x slurmctld >/dev/null; then
+  [ "$changed" = 0 ] || scontrol reconfigure
+else
+  slurmctld -f "$CONF"
+fi
 pgrep -x slurmd >/dev/null || slurmd -f "$CONF"
 
 for _ in $(seq 1 60); do

@@ -111,17 +111,32 @@ class ShanoirApi:
             response = self.client.request("GET", url, params=params, headers=self._headers())
         return self.client.decode(response)
 
-    def items(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
-        """A list endpoint: 204 (empty) is []; anything but a list is a clear error."""
-        body = self.get(path, params)
-        if body is None:
+    def post(self, path: str, body: Any) -> Any:
+        """POST a JSON body under /shanoir-ng (a read with a body, such as
+        `/datasets/datasetacquisition/byDatasetIds`); None for 204; one retry after a 401."""
+        url = API + path
+        try:
+            response = self.client.request("POST", url, json=body, headers=self._headers())
+        except CredentialsRejectedError:
+            self.renew()
+            response = self.client.request("POST", url, json=body, headers=self._headers())
+        return self.client.decode(response)
+
+    def items(
+        self, path: str, params: dict[str, Any] | None = None, *, body: Any = None
+    ) -> list[Any]:
+        """A list endpoint (GET, or POST when a `body` is given): 204 (empty) is [];
+        anything but a list is a clear error."""
+        found = self.get(path, params) if body is None else self.post(path, body)
+        if found is None:
             return []
-        if not isinstance(body, list):
+        if not isinstance(found, list):
             raise RemoteSourceError(f"{self.client.base_url}{API}{path}: expected a JSON list")
-        return body
+        return found
 
     def pages(self, path: str, size: int = 100) -> Iterator[dict[str, Any]]:
-        """Every element of a paged endpoint, following `number` / `totalPages`."""
+        """Every element of a paged endpoint, following `number` / `totalPages` (Spring
+        caps `size` at 2000 by default)."""
         page = 0
         while True:
             body = self.get(path, {"page": page, "size": size})

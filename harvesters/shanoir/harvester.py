@@ -1,17 +1,30 @@
 """The Shanoir-NG harvester: studies -> subjects (clinical and preclinical) ->
 examinations -> dataset acquisitions (with their datasets).
 
-Items: studies and subjects are fingerprinted by their listing row, examinations by
-their `ExaminationDTO` row (Shanoir has no "modified since"; ids that disappear are
-deletions). Discovery avoids the two traps that lose data: subjects are listed with
+Items: studies, subjects and examinations are fingerprinted by their listing row (Shanoir
+has no "modified since" and no update date; ids that disappear are deletions). Datasets
+are listed too, from the paged `/datasets/datasets`, and grouped into one item per
+subject (`datasets:<subject id>`, fingerprinted by all its dataset rows), because an
+examination's row does not change when a dataset is added to it, changed or deleted:
+each of those changes the subject's dataset item, whose datasets are then fetched again,
+and the acquisition records are rebuilt from the datasets' facts (stored and fresh). One
+item per subject rather than per dataset keeps the item state small (an unchanged
+re-harvest loads and compares it all). The paged listing is also where MR datasets carry
+their TR/TE/TI/flip lists (`MrDatasetDTO`); the per-acquisition list
+(`/datasets/acquisition/{id}`) maps to the plain `DatasetDTO` without them.
+
+Discovery avoids the two traps that lose data: subjects are listed with
 `preclinical=false` *and* `preclinical=true` (without it only clinical subjects come
 back), and examinations from `/examinations` *and* `/examinations/preclinical/true`
 (the first leaves preclinical ones out).
 
-Fetching a changed examination asks for its acquisitions, then per acquisition for the
-acquisition (its protocol holds `magneticFieldStrength`) and its datasets (MR datasets
-hold the TR/TE/TI/flip lists); examinations are fetched on the client's thread budget.
-A changed preclinical subject adds one request for its species, strain and biotype.
+Fetching: changed datasets are resolved to their acquisitions (protocol with
+`magneticFieldStrength`, type, software release, examination) in batches with
+`POST /datasets/datasetacquisition/byDatasetIds` (a JSON list of dataset ids; it answers
+the acquisitions with all their datasets), on the client's thread budget; examination
+and study rows are all there is to know; a changed preclinical subject adds one request
+for its species, strain and biotype. A change to an acquisition's protocol alone (no
+dataset row changed) is not seen until one of its datasets changes.
 """
 
 from __future__ import annotations
@@ -32,6 +45,11 @@ from harvesters.shanoir.mapping import build_records
 
 #: Fields of a subject or examination that name a person; never kept, even in state.
 IDENTIFYING = ("name", "identifier", "birthDate", "comment", "note", "studyInstanceUID")
+DATASET_PAGE = 1000
+"""Datasets per page of `/datasets/datasets` (Spring's default cap is 2000)."""
+DATASET_BATCH = 200
+"""Dataset ids per `byDatasetIds` request."""
+ACQUISITION_FIELDS = ("id", "type", "rank", "sortingIndex", "softwareRelease", "protocol")
 
 
 class ShanoirOptions(RemoteOptions):
@@ -55,7 +73,7 @@ class ShanoirSite:
 
 class ShanoirHarvester(ItemHarvester[ShanoirSite]):
     name = "shanoir"
-    version = "1.0.0"
+    version = "1.1.0"
     Options = ShanoirOptions
     options: ShanoirOptions
 
@@ -112,15 +130,19 @@ class ShanoirHarvester(ItemHarvester[ShanoirSite]):
                 if exam.get("studyId") in wanted:
                     row = _public(exam)
                     yield ItemRef(f"exam:{exam['id']}", row_fingerprint(row), {"row": row})
+        yield from _dataset_items(api, wanted)
 
     # ----- fetching -----------------------------------------------------------------------
     def fetch(
         self, location: ShanoirSite, changed: Sequence[tuple[ItemRef, ItemState | None]]
     ) -> Iterator[Fetched]:
-        refs = [ref for ref, _old in changed]
+        refs = [ref for ref, _old in changed if not ref.key.startswith("datasets:")]
+        batches = _batches([ref for ref, _old in changed if ref.key.startswith("datasets:")])
         workers = max(1, self.options.concurrency)
         with ThreadPoolExecutor(max_workers=workers) as pool:
             yield from pool.map(lambda ref: self._fetch_one(location, ref), refs)
+            for fetched in pool.map(lambda batch: _fetch_datasets(location, batch), batches):
+                yield from fetched
 
     def _fetch_one(self, site: ShanoirSite, ref: ItemRef) -> Fetched:
         row = dict((ref.data or {}).get("row") or {})
@@ -128,8 +150,6 @@ class ShanoirHarvester(ItemHarvester[ShanoirSite]):
         try:
             if kind == "subject":
                 row = self._subject(site, row)
-            elif kind == "exam":
-                row["acquisitions"] = self._acquisitions(site, row["id"])
         except SourceDownError:
             raise  # the source went away: stop the run rather than record half of it
         except RemoteSourceError as exc:  # e.g. a 404 for an item deleted meanwhile
@@ -153,23 +173,6 @@ class ShanoirHarvester(ItemHarvester[ShanoirSite]):
             ]
         return row
 
-    def _acquisitions(self, site: ShanoirSite, exam_id: Any) -> list[dict[str, Any]]:
-        api = site.api
-        found = []
-        for listed in api.items(f"/datasets/datasetacquisition/examination/{exam_id}"):
-            acq_id = listed["id"]
-            detail = api.get(f"/datasets/datasetacquisition/{acq_id}") or {}
-            datasets = api.items(f"/datasets/datasets/acquisition/{acq_id}")
-            found.append(
-                {
-                    **listed,
-                    "protocol": detail.get("protocol") or {},
-                    "softwareRelease": detail.get("softwareRelease"),
-                    "datasets": datasets,
-                }
-            )
-        return found
-
     def assemble(
         self, location: ShanoirSite, facts: Iterable[FileFacts]
     ) -> Iterator[HarvestedRecord | ItemError]:
@@ -183,3 +186,75 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
     if isinstance(clean.get("subject"), dict):
         clean["subject"] = {"id": clean["subject"].get("id")}
     return clean
+
+
+def _dataset_items(api: ShanoirApi, wanted: set[Any]) -> Iterator[ItemRef]:
+    """One item per subject with its datasets (rows of the paged dataset listing)."""
+    by_subject: dict[str, list[dict[str, Any]]] = {}
+    for dataset in api.pages("/datasets/datasets", DATASET_PAGE):
+        if isinstance(dataset, dict) and dataset.get("studyId") in wanted:
+            by_subject.setdefault(str(dataset.get("subjectId")), []).append(dataset)
+    for subject, rows in by_subject.items():
+        rows.sort(key=lambda row: int(row["id"]))
+        yield ItemRef(f"datasets:{subject}", row_fingerprint({"datasets": rows}), {"rows": rows})
+
+
+def _batches(refs: list[ItemRef]) -> list[list[ItemRef]]:
+    """Dataset items in groups of about `DATASET_BATCH` datasets (items stay whole)."""
+    batches: list[list[ItemRef]] = []
+    size = DATASET_BATCH
+    for ref in refs:
+        count = len((ref.data or {}).get("rows") or [])
+        if size + count > DATASET_BATCH and size:
+            batches.append([])
+            size = 0
+        batches[-1].append(ref)
+        size += count
+    return batches
+
+
+def _fetch_datasets(site: ShanoirSite, refs: list[ItemRef]) -> list[Fetched]:
+    """Changed dataset items with each dataset's acquisition, in one request per batch."""
+    ids = [int(row["id"]) for ref in refs for row in (ref.data or {}).get("rows") or []]
+    try:
+        acquisitions = site.api.items("/datasets/datasetacquisition/byDatasetIds", body=ids)
+    except SourceDownError:
+        raise
+    except RemoteSourceError as exc:  # e.g. a 403 for datasets the user cannot see
+        return [Fetched(ref.key, ref.fingerprint, error=exc.message) for ref in refs]
+    owner = _owners(acquisitions)
+    return [_dataset_facts(ref, owner) for ref in refs]
+
+
+def _owners(acquisitions: list[Any]) -> dict[int, dict[str, Any]]:
+    """Dataset id -> a summary of the acquisition holding it."""
+    owner: dict[int, dict[str, Any]] = {}
+    for acq in acquisitions:
+        if not isinstance(acq, dict):
+            continue
+        summary = {k: acq.get(k) for k in ACQUISITION_FIELDS}
+        summary["examinationId"] = (acq.get("examination") or {}).get("id")
+        for dataset in acq.get("datasets") or []:
+            if isinstance(dataset, dict) and dataset.get("id") is not None:
+                owner[int(dataset["id"])] = summary
+    return owner
+
+
+def _dataset_facts(ref: ItemRef, owner: dict[int, dict[str, Any]]) -> Fetched:
+    rows = (ref.data or {}).get("rows") or []
+    lost = [str(row["id"]) for row in rows if int(row["id"]) not in owner]
+    if lost:
+        return Fetched(
+            ref.key,
+            ref.fingerprint,
+            error=f"dataset(s) {', '.join(lost)} vanished during the harvest",
+        )
+    facts = [
+        {
+            "path": f"dataset:{row['id']}",
+            "kind": "shanoir-dataset",
+            "data": {"row": row, "acquisition": owner[int(row["id"])]},
+        }
+        for row in rows
+    ]
+    return Fetched(ref.key, ref.fingerprint, facts=facts)

@@ -5,6 +5,10 @@ ones take species from the `specie` reference, mapped to NCBITaxon, plus strain 
 biotype), examinations sessions, dataset acquisitions acquisitions: field strength from
 the acquisition's protocol, TR/TE/TI/flip from the first value of the lists on its MR
 dataset, the datasets listed as files. Dates come as "yyyy-MM-dd" or `[y, m, d]`.
+
+Acquisitions are put together from the datasets' facts (each dataset is an item, its
+fact names its acquisition and examination), so an acquisition's record follows its
+current datasets; its title is the name Shanoir-NG gives it (`acquisition_name`).
 """
 
 from __future__ import annotations
@@ -65,10 +69,17 @@ def first_value(values: Any) -> float | None:
 def build_records(
     base_url: str, harvester: str, version: str, facts: Iterable[FileFacts]
 ) -> Iterator[HarvestedRecord | ItemError]:
-    ordered = sorted(
-        (f for f in facts if f.kind in _ORDER), key=lambda f: (_ORDER.index(f.kind), f.path)
-    )
+    ordered: list[FileFacts] = []
+    datasets: list[FileFacts] = []
+    for fact in facts:
+        if fact.kind == "shanoir-dataset":
+            datasets.append(fact)
+        elif fact.kind in _ORDER:
+            ordered.append(fact)
+    ordered.sort(key=lambda f: (_ORDER.index(f.kind), f.path))
+    by_exam, orphans = _acquisitions_by_exam(datasets)
     source = _Source(base_url, harvester, version)
+    exams: set[str] = set()
     for fact in ordered:
         row = fact.data["row"]
         try:
@@ -77,9 +88,67 @@ def build_records(
             elif fact.kind == "shanoir-subject":
                 yield _subject(source, row)
             else:
-                yield from _exam(source, row)
+                exams.add(str(row["id"]))
+                yield from _exam(source, row, by_exam.get(str(row["id"])) or {})
         except (KeyError, TypeError, ValueError) as exc:
             yield ItemError(fact.path, f"unexpected Shanoir-NG data: {exc}")
+    yield from _unplaced(by_exam, exams)
+    yield from orphans
+
+
+def _unplaced(
+    by_exam: dict[str, dict[str, dict[str, Any]]], exams: set[str]
+) -> Iterator[ItemError]:
+    """Acquisitions whose examination is not among the harvested ones."""
+    for exam_id, acquisitions in sorted(by_exam.items()):
+        if exam_id not in exams:
+            for acq in acquisitions.values():
+                yield ItemError(
+                    f"acquisition:{acq['id']}", f"its examination {exam_id} was not listed"
+                )
+
+
+def _acquisitions_by_exam(
+    facts: list[FileFacts],
+) -> tuple[dict[str, dict[str, dict[str, Any]]], list[ItemError]]:
+    """Dataset facts -> examination id -> acquisition id -> acquisition with its datasets."""
+    by_exam: dict[str, dict[str, dict[str, Any]]] = {}
+    errors: list[ItemError] = []
+    for fact in sorted(facts, key=lambda f: f.path):
+        acq, row = fact.data.get("acquisition") or {}, fact.data.get("row") or {}
+        if acq.get("id") is None or acq.get("examinationId") is None:
+            errors.append(ItemError(fact.path, "the dataset names no acquisition/examination"))
+            continue
+        acquisitions = by_exam.setdefault(str(acq["examinationId"]), {})
+        entry = acquisitions.setdefault(str(acq["id"]), {**acq, "datasets": []})
+        entry["datasets"].append(row)
+    return by_exam, errors
+
+
+def acquisition_name(acq: dict[str, Any], datasets: list[dict[str, Any]]) -> str:
+    """The name Shanoir-NG shows for an acquisition (its `ExaminationDatasetAcquisition`
+    rule): the datasets' name when they share one, else their shared comment, else all
+    their names, else `id=N rank=R`; measurement datasets do not count."""
+    names: list[str] = []
+    comments: list[str] = []
+    for dataset in datasets:
+        if str(dataset.get("type") or "").lower() == "measurement":
+            continue
+        name = str(dataset.get("name") or "")
+        if name and name not in names:
+            names.append(name)
+        meta = dataset.get("updatedMetadata") or dataset.get("originMetadata") or {}
+        comment = str(meta.get("comment") or "") if isinstance(meta, dict) else ""
+        if comment and comment not in comments:
+            comments.append(comment)
+    if len(names) == 1:
+        return names[0]
+    if len(comments) == 1:
+        return comments[0]
+    if names:
+        return " ".join(names)
+    rank = f" rank={acq['rank']}" if acq.get("rank") is not None else ""
+    return f"id={acq.get('id')}{rank}"
 
 
 class _Source:
@@ -136,10 +205,11 @@ def _subject(src: _Source, row: dict[str, Any]) -> HarvestedRecord:
     return HarvestedRecord(f"subject:{row['id']}", record, f"study:{row['studyId']}")
 
 
-def _exam(src: _Source, row: dict[str, Any]) -> Iterator[HarvestedRecord]:
+def _exam(
+    src: _Source, row: dict[str, Any], acquisitions: dict[str, dict[str, Any]]
+) -> Iterator[HarvestedRecord]:
     when = parse_date(row.get("examinationDate"))
-    acquisitions = row.get("acquisitions") or []
-    modalities = sorted({_modality(a.get("type")) for a in acquisitions} - {None})
+    modalities = sorted({_modality(a.get("type")) for a in acquisitions.values()} - {None})
     key = f"exam:{row['id']}"
     session = RecordCreate(
         level="session",
@@ -153,8 +223,8 @@ def _exam(src: _Source, row: dict[str, Any]) -> Iterator[HarvestedRecord]:
     )
     subject = (row.get("subject") or {}).get("id")
     yield HarvestedRecord(key, session, f"subject:{subject}")
-    for acq in acquisitions:
-        yield HarvestedRecord(f"acquisition:{acq['id']}", _acquisition(src, acq, when), key)
+    for acq_id, acq in sorted(acquisitions.items(), key=lambda a: int(a[0])):
+        yield HarvestedRecord(f"acquisition:{acq_id}", _acquisition(src, acq, when), key)
 
 
 def _modality(tag: Any) -> str | None:
@@ -163,8 +233,11 @@ def _modality(tag: Any) -> str | None:
 
 def _acquisition(src: _Source, acq: dict[str, Any], when: date | None) -> RecordCreate:
     protocol = acq.get("protocol") or {}
-    datasets = [d for d in acq.get("datasets") or [] if isinstance(d, dict)]
+    datasets = sorted(
+        (d for d in acq.get("datasets") or [] if isinstance(d, dict)), key=lambda d: d["id"]
+    )
     mr = next((d for d in datasets if d.get("type") == "Mr"), {})
+    name = acquisition_name(acq, datasets)
     sequence = (mr.get("originMrMetadata") or {}).get("mrSequenceName") or None
     imaging = Imaging(
         modality=_modality(acq.get("type")),
@@ -172,7 +245,7 @@ def _acquisition(src: _Source, acq: dict[str, Any], when: date | None) -> Record
         slice_thickness_mm=as_float(protocol.get("sliceThickness")),
         software_version=acq.get("softwareRelease") or None,
         sequence=sequence,
-        series_description=acq.get("name") or None,
+        series_description=name or None,
         tr_ms=first_value(mr.get("repetitionTime")),
         te_ms=first_value(mr.get("echoTime")),
         ti_ms=first_value(mr.get("inversionTime")),
@@ -186,7 +259,7 @@ def _acquisition(src: _Source, acq: dict[str, Any], when: date | None) -> Record
     raw = {"id": acq["id"], "type": acq.get("type"), "datasets": [d.get("name") for d in datasets]}
     return RecordCreate(
         level="acquisition",
-        title=str(acq.get("name") or f"Acquisition {acq['id']}"),
+        title=name,
         imaging=imaging,
         files=files,
         source=src.info(acq["id"], raw),

@@ -7,10 +7,13 @@ when a scan of the session changes. Discovery is three listings per project; del
 upstream show as keys that are no longer listed.
 
 Fetching changed sessions costs one listing per (project, session type, scan type) and
-per 100 sessions: `columns=` asks for the session and scan fields at once and XNAT
-answers one row per scan (keys of path-style columns lower-cased). With `resources` on
-(the default), one record request per changed session adds the scans' resources (file
-counts, sizes, formats), on the client's polite thread budget.
+per 100 sessions: `columns=` asks for the session fields, the scan fields and the scans'
+resources (`<scan type>/file/label`, `/format`, `/file_count`, `/file_size`) at once, and
+XNAT answers one row per scan and resource (keys of path-style columns lower-cased), so
+a full harvest makes a few requests per hundred sessions whatever their size. A server
+that rejects (HTTP 400) or ignores the resource columns is asked once per changed session
+for its record instead (`/data/experiments/{id}?format=json`), on the client's polite
+thread budget; `resources=false` skips resources altogether.
 """
 
 from __future__ import annotations
@@ -31,11 +34,18 @@ from harvesters.base import (
     ItemHarvester,
     ItemRef,
 )
-from harvesters.http import RemoteClient, RemoteSourceError, SourceDownError, strip_userinfo
+from harvesters.http import (
+    CredentialsRejectedError,
+    RemoteClient,
+    RemoteSourceError,
+    SourceDownError,
+    strip_userinfo,
+)
 from harvesters.privacy import pseudonym
 from harvesters.remote import RemoteOptions, credentials, row_fingerprint
 from harvesters.xnat.api import XnatApi
 from harvesters.xnat.mapping import SiteInfo, build_records, scan_fields, session_fields
+from harvesters.xnat.resources import record_resources, resource_columns, split_rows
 
 SESSION_SCANS: dict[str, tuple[str, ...]] = {
     "xnat:mrsessiondata": ("xnat:mrScanData",),
@@ -52,7 +62,7 @@ class XnatOptions(RemoteOptions):
     project: str | None = None
     """Harvest only this project (its records form a source of their own)."""
     resources: bool = True
-    """Ask each changed session for its scans' resources (one request per session)."""
+    """Harvest the scans' resources (file counts, sizes, formats) too."""
 
 
 @dataclass
@@ -62,6 +72,9 @@ class XnatSite:
     project: str | None
     projects: list[dict[str, Any]] | None = None
     """The project rows read while opening (reachability check), reused by discovery."""
+    resource_columns: bool | None = None
+    """Whether the experiment listing answers the scans' resource columns (None: not
+    asked yet); False sends each changed session's record request instead."""
 
     @property
     def client(self) -> RemoteClient:
@@ -168,28 +181,23 @@ class XnatHarvester(ItemHarvester[XnatSite]):
     ) -> Iterator[Fetched]:
         ids = [ref.key.split(":", 1)[1] for ref in refs]
         by_id: dict[str, list[dict[str, str]]] = defaultdict(list)
+        listed: dict[str, dict[str, Any]] = defaultdict(dict)
         for scan_xsi in SESSION_SCANS.get(xsi.lower(), ("xnat:imageScanData",)):
-            columns = ",".join(
-                [
-                    "ID",
-                    "subject_ID",
-                    "date",
-                    "xsiType",
-                    *session_fields(xsi),
-                    *scan_fields(scan_xsi),
-                ]
-            )
-            params = {"xsiType": xsi, "ID": ",".join(ids), "columns": columns}
-            for row in site.api.rows(f"/data/projects/{project}/experiments", params):
+            rows, resources = self._scan_listing(site, project, xsi, scan_xsi, ids)
+            for row in rows:
                 by_id[str(row.get("ID"))].append({**row, "_scan_xsi": scan_xsi})
-        resources = self._resources(site, [i for i in ids if i in by_id])
+            for where, found in (resources or {}).items():
+                eid, scan_id = where.split("/", 1)
+                listed[eid][scan_id] = found
+        per_session = site.resource_columns is False
+        resources = self._resources(site, [i for i in ids if i in by_id]) if per_session else {}
         for ref, eid in zip(refs, ids, strict=True):
             if eid not in by_id:
                 yield Fetched(
                     ref.key, ref.fingerprint, error="the session vanished during the harvest"
                 )
                 continue
-            found = resources.get(eid)
+            found = resources.get(eid) if per_session else listed.get(eid)
             if isinstance(found, str):
                 yield Fetched(ref.key, ref.fingerprint, error=found)
                 continue
@@ -200,15 +208,41 @@ class XnatHarvester(ItemHarvester[XnatSite]):
                 facts=[{"path": ref.key, "kind": "xnat-session", "data": data}],
             )
 
+    def _scan_listing(
+        self, site: XnatSite, project: str, xsi: str, scan_xsi: str, ids: list[str]
+    ) -> tuple[list[dict[str, str]], dict[str, list[dict[str, str]]] | None]:
+        """One row per scan of the sessions `ids`, with their resources when the server
+        lists them (`columns=<scan type>/file/...`); see `harvesters.xnat.resources`."""
+        base = ["ID", "subject_ID", "date", "xsiType", *session_fields(xsi), *scan_fields(scan_xsi)]
+        params = {"xsiType": xsi, "ID": ",".join(ids)}
+        path = f"/data/projects/{project}/experiments"
+        if self.options.resources and site.resource_columns is not False:
+            columns = ",".join([*base, *resource_columns(scan_xsi)])
+            try:
+                rows = site.api.rows(path, {**params, "columns": columns})
+            except CredentialsRejectedError:
+                raise
+            except RemoteSourceError as exc:  # e.g. HTTP 400 for a column it does not know
+                if not _refused_columns(exc, site):
+                    raise
+                site.resource_columns = False
+            else:
+                split = split_rows(rows, scan_xsi)
+                if split is not None:
+                    site.resource_columns = True
+                    return split
+                site.resource_columns = False  # it ignored the columns
+                return rows, None
+        return site.api.rows(path, {**params, "columns": ",".join(base)}), None
+
     def _resources(self, site: XnatSite, ids: list[str]) -> dict[str, dict[str, Any] | str]:
-        """Per session: scan id -> resources (or an error message for that session)."""
+        """Per session, from its record: scan id -> resources (or an error message)."""
         if not self.options.resources or not ids:
             return {}
         workers = max(1, self.options.concurrency)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            return dict(
-                zip(ids, pool.map(lambda eid: _session_resources(site, eid), ids), strict=True)
-            )
+            found = pool.map(lambda eid: record_resources(site.api, eid), ids)
+            return dict(zip(ids, found, strict=True))
 
     # ----- records ------------------------------------------------------------------------
     def assemble(
@@ -218,23 +252,11 @@ class XnatHarvester(ItemHarvester[XnatSite]):
         return build_records(info, facts)
 
 
-def _session_resources(site: XnatSite, eid: str) -> dict[str, Any] | str:
-    try:
-        record = site.api.record(f"/data/experiments/{eid}")
-    except SourceDownError:
-        raise  # the source went away: stop the run
-    except RemoteSourceError as exc:  # e.g. deleted since the listing
-        return exc.message
-    found: dict[str, Any] = {}
-    for child in record.get("children") or []:
-        if child.get("field") != "scans/scan":
-            continue
-        for scan in child.get("items") or []:
-            scan_id = str((scan.get("data_fields") or {}).get("ID", ""))
-            found[scan_id] = [
-                item.get("data_fields") or {}
-                for sub in scan.get("children") or []
-                if sub.get("field") == "file"
-                for item in sub.get("items") or []
-            ]
-    return found
+def _refused_columns(error: RemoteSourceError, site: XnatSite) -> bool:
+    """Whether a failed listing with the resource columns means "not supported": a 4xx
+    answer, or a 500 (after the retries) on the first such listing of the harvest -- a
+    search engine that cannot resolve a column may fail that way. Unreachable sources
+    and later failures stop the run as usual."""
+    if isinstance(error, SourceDownError):
+        return error.answered == 500 and site.resource_columns is None
+    return error.answered is not None and 400 <= error.answered < 500

@@ -166,5 +166,8 @@ def test_one_gpu_job_per_device_with_cpu_fallback(tmp_path: Path) -> None:
     assert acquire_device("cuda", tmp_path, two_gpus).device == "cuda:0"
     assert acquire_device("auto", tmp_path, lambda: 0).device == "cpu"
     assert acquire_device("cpu", tmp_path, two_gpus).device == "cpu"
-    with pytest.raises(ValidationError, match="asks for a CUDA device but this machine has none"):
-        acquire_device("cuda", tmp_path, lambda: 0)
+    fallback = acquire_device("cuda", tmp_path, lambda: 0)
+    assert fallback.device == "cpu"
+    assert fallback.note.startswith("CUDA was asked for but ")
+    assert fallback.note.endswith("; running on the CPU instead")
+    assert acquire_device("auto", tmp_path, lambda: 0).note == ""

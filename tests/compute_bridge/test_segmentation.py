@@ -74,3 +74,23 @@ def test_models_are_named_not_paths(catalog: Catalog, tmp_path: Path) -> None:
     request = JobRequest(pipeline="segmentation", records=[image], params={"model": "/etc/passwd"})
     with pytest.raises(ValidationError, match="must be the name of a registered model"):
         catalog.compute.submit(ALICE, request)
+
+
+def test_segmentation_of_a_dicom_series(catalog: Catalog, tmp_path: Path) -> None:
+    """A harvested DICOM series is segmented like a NIfTI volume (its first echo)."""
+    from tests.compute_bridge.series_files import write_dicom_series
+
+    ph = phantoms.multi_echo((48, 48, 3), echo_times_ms=[20.0, 40.0], seed=7)
+    write_dicom_series(tmp_path / "dicom" / "t2w", ph.images, [20.0, 40.0], "EchoTime")
+    assert catalog.harvest.run(SYSTEM, "dicom", str(tmp_path / "dicom")).failed == 0
+    with catalog.uow() as uow:
+        [series] = [r.id for b in uow.records.iter_all() for r in b if r.level == "acquisition"]
+    mask = _deposit(catalog, tmp_path, "sub-01_dseg.nii.gz", ph.labels.astype(np.int16), "dseg")
+    job = catalog.compute.submit(ALICE, JobRequest(pipeline="segmentation", records=[series, mask]))
+    job = wait_for(catalog, ALICE, job.id)
+    assert job.state == "succeeded", (job.message, job.log_tail)
+    record = catalog.records.get(ALICE, job.outputs[0])
+    assert record.files[0].path.startswith("MSME_T2_map_")
+    rows = list(csv.DictReader((output_folder(catalog, job.id) / record.files[1].path).open()))
+    assert [int(r["label"]) for r in rows] == [1, 2, 3, 4, 5]
+    assert all(float(r["dice"]) > 0.95 for r in rows), rows

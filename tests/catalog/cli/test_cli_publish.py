@@ -23,7 +23,7 @@ TESTS = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(TESTS / "exporters" / "publishers"), str(TESTS / "exporters" / "deid")]
 from datacite_server import DataCiteServer  # noqa: E402
 from dicom_factory import assert_no_identifying_attribute, write_series  # noqa: E402
-from publish_loopback import serving  # noqa: E402
+from loopback import serving  # noqa: E402
 from zenodo_server import ZenodoServer  # noqa: E402
 
 from catalog.domain.identity import SYSTEM  # noqa: E402

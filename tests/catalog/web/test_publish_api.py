@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 TESTS = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(TESTS / "exporters" / "publishers"), str(TESTS / "exporters" / "deid")]
 from dicom_factory import write_series  # noqa: E402
-from publish_loopback import serving  # noqa: E402
+from loopback import serving  # noqa: E402
 from zenodo_server import ZenodoServer  # noqa: E402
 
 from catalog.domain.identity import SYSTEM  # noqa: E402

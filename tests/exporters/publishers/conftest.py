@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from datacite_server import DataCiteServer
-from publish_loopback import serving
+from loopback import serving
 from publish_support import FakeClock
 from zenodo_server import ZenodoServer
 

@@ -15,7 +15,7 @@ import base64
 import re
 from typing import Any
 
-from publish_loopback import LoopbackService, Reply, Request
+from loopback import App, Reply, Request
 
 JSON_API = "application/vnd.api+json"
 GENERAL_TYPES = {
@@ -61,7 +61,7 @@ def _errors(status: int, *items: tuple[str, str]) -> Reply:
     return Reply(status, body, content_type=JSON_API)
 
 
-class DataCiteServer(LoopbackService):
+class DataCiteServer(App):
     """DOIs by (lower-case) name with their attributes and state."""
 
     def __init__(

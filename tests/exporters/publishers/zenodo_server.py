@@ -21,7 +21,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import unquote
 
-from publish_loopback import LoopbackService, Reply, Request
+from loopback import App, Reply, Request
 
 ACCESS_RIGHTS = {"open", "embargoed", "restricted", "closed"}
 UPLOAD_TYPES = {"publication", "poster", "presentation", "dataset", "image", "video", "software"}
@@ -53,7 +53,7 @@ def _md5(data: bytes) -> str:
     return "md5:" + hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
-class ZenodoServer(LoopbackService):
+class ZenodoServer(App):
     """State: depositions by id, grouped into concepts (all versions of one record)."""
 
     prefix = "10.5072"

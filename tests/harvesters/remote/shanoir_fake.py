@@ -13,6 +13,14 @@ Follows the shapes and quirks read from the Shanoir-NG source (specs.md §2):
 - Traps: `GET /datasets/examinations` leaves out preclinical examinations (see
   `/examinations/preclinical/true`); `/subjects/{studyId}/allSubjects` without
   `preclinical=` returns clinical subjects only.
+- Datasets: the paged `GET /datasets/datasets` maps MR datasets to `MrDatasetDTO` (TR/TE/
+  TI/flip lists, `originMrMetadata`), while the lists `/datasets/acquisition/{id}` and the
+  acquisitions' `datasets` map every dataset to the plain `DatasetDTO` (no MR fields), as
+  Shanoir's `DatasetDecorator` does; `POST /datasets/datasetacquisition/byDatasetIds`
+  (a JSON list of dataset ids) answers the acquisitions holding them, each with its
+  protocol, its examination and all its datasets (204 when none). An acquisition's name
+  is derived from its datasets (their shared name, else their shared comment, else all
+  names, else `id=N rank=R`); no DTO carries an update date.
 """
 
 from __future__ import annotations
@@ -20,12 +28,14 @@ from __future__ import annotations
 import itertools
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from loopback import App, Reply, Request
 
 REALM = "/auth/realms/shanoir-ng/protocol/openid-connect/token"
+MR_FIELDS = ("echoTime", "flipAngle", "inversionTime", "repetitionTime", "originMrMetadata")
 API = "/shanoir-ng"
 
 
@@ -180,7 +190,13 @@ def realistic() -> ShanoirData:
                 3.0,
                 [
                     mr_dataset(
-                        5001, "T1w", [2300.0], [2.98], flip=[9.0], ti=[900.0], sequence="tfl3d1"
+                        5001,
+                        "T1 MPRAGE",
+                        [2300.0],
+                        [2.98],
+                        flip=[9.0],
+                        ti=[900.0],
+                        sequence="tfl3d1",
                     )
                 ],
             ),
@@ -189,7 +205,7 @@ def realistic() -> ShanoirData:
                 "Mr",
                 "rs-fMRI",
                 3.0,
-                [mr_dataset(5002, "bold", [2000.0], [30.0], flip=[90.0], sequence="epfid2d1")],
+                [mr_dataset(5002, "rs-fMRI", [2000.0], [30.0], flip=[90.0], sequence="epfid2d1")],
             ),
         ],
     )
@@ -206,14 +222,14 @@ def realistic() -> ShanoirData:
                 "Pet",
                 "FDG brain",
                 None,
-                [{"id": 5003, "name": "FDG static", "type": "Pet", "creationDate": "2023-06-10"}],
+                [{"id": 5003, "name": "FDG brain", "type": "Pet", "creationDate": "2023-06-10"}],
             ),
             Acq(
                 1004,
                 "Mr",
                 "FLAIR 3D",
                 3.0,
-                [mr_dataset(5004, "FLAIR", [5000.0], [393.0, 400.0], ti=[1800.0])],
+                [mr_dataset(5004, "FLAIR 3D", [5000.0], [393.0, 400.0], ti=[1800.0])],
             ),
         ],
     )
@@ -230,7 +246,7 @@ def realistic() -> ShanoirData:
                 "Mr",
                 "T2 TurboRARE",
                 9.4,
-                [mr_dataset(6001, "T2 RARE", [2500.0], [33.0], sequence="RARE")],
+                [mr_dataset(6001, "T2 TurboRARE", [2500.0], [33.0], sequence="RARE")],
             ),
         ],
     )
@@ -243,7 +259,7 @@ def realistic() -> ShanoirData:
         True,
         "",
         [
-            Acq(2002, "Mr", "DTI EPI", 7.0, [mr_dataset(6002, "DTI", [4000.0], [22.0, 22.0])]),
+            Acq(2002, "Mr", "DTI EPI", 7.0, [mr_dataset(6002, "DTI EPI", [4000.0], [22.0, 22.0])]),
         ],
     )
     return d
@@ -270,7 +286,7 @@ def bulk_study(acquisitions: int, per_exam: int = 10) -> ShanoirData:
         acqs = []
         for i in range(per_exam):
             a = next(ids)
-            acqs.append(Acq(a, "Mr", f"T1 {i}", 3.0, [mr_dataset(a, "T1w", [2300.0], [3.0])]))
+            acqs.append(Acq(a, "Mr", f"T1 {i}", 3.0, [mr_dataset(a, f"T1 {i}", [2300.0], [3.0])]))
         d.exams[n + 1] = Exam(n + 1, 1, sid, "2024-01-01", False, "", acqs)
     return d
 
@@ -339,6 +355,8 @@ class FakeShanoir(App):
         return self._route(parts, request)
 
     def _route(self, parts: list[str], request: Request) -> Reply:
+        if parts[:2] == ["datasets", "datasets"]:
+            return self._datasets(parts[2:], request)
         d = self.data
         match parts:
             case ["studies", "studies"]:
@@ -368,7 +386,7 @@ class FakeShanoir(App):
                     [
                         {
                             "id": a.id,
-                            "name": a.name,
+                            "name": acquisition_name(a),
                             "type": a.type,
                             "examinationId": int(eid),
                             "studyId": exam.study_id if exam else None,
@@ -376,17 +394,35 @@ class FakeShanoir(App):
                         for a in acqs
                     ]
                 )
+            case ["datasets", "datasetacquisition", "byDatasetIds"] if request.method == "POST":
+                return self._by_dataset_ids(request.json() or [])
             case ["datasets", "datasetacquisition", aid]:
                 found = self._acq(int(aid))
                 return Reply.json(found) if found else Reply.text("", 404)
-            case ["datasets", "datasets", "acquisition", aid]:
-                found = next(
-                    (a for e in d.exams.values() for a in e.acquisitions if a.id == int(aid)), None
-                )
-                return _list(found.datasets if found else [])
             case ["preclinical", "subject", sid]:
                 animal = d.animals.get(int(sid))
                 return Reply.json(animal) if animal else Reply.text("", 404)
+        return Reply.text("not found", 404)
+
+    def _datasets(self, tail: list[str], request: Request) -> Reply:
+        """`/datasets/datasets` (paged, MrDatasetDTO) and `/datasets/acquisition/{id}`."""
+        exams = self.data.exams.values()
+        if not tail:  # a page in id order; only the page's rows are rendered
+            found = sorted(
+                ((ds["id"], e, a, ds) for e in exams for a in e.acquisitions for ds in a.datasets),
+                key=lambda t: t[0],
+            )
+            return _page(found, request, lambda t: self._dataset(t[1], t[2], t[3], mr=True))
+        if len(tail) == 2 and tail[0] == "acquisition":
+            return _list(
+                [
+                    self._dataset(e, a, ds, mr=False)
+                    for e in exams
+                    for a in e.acquisitions
+                    if a.id == int(tail[1])
+                    for ds in a.datasets
+                ]
+            )
         return Reply.text("not found", 404)
 
     @staticmethod
@@ -423,22 +459,80 @@ class FakeShanoir(App):
         for e in self.data.exams.values():
             for a in e.acquisitions:
                 if a.id == aid:
-                    protocol = (
-                        {"magneticFieldStrength": a.field_t, "sliceThickness": 1.0}
-                        if a.type == "Mr"
-                        else {}
-                    )
-                    return {
-                        "id": a.id,
-                        "type": a.type,
-                        "rank": 1,
-                        "sortingIndex": 1,
-                        "examination": {"id": e.id},
-                        "protocol": protocol,
-                        "importDate": "2023-05-05",
-                        "softwareRelease": "VE11C",
-                    }
+                    return self._acquisition_dto(e, a)
         return None
+
+    def _acquisition_dto(self, e: Exam, a: Acq) -> dict[str, Any]:
+        """`DatasetAcquisitionDTO`: the protocol by type, the whole `ExaminationDTO`."""
+        protocol = (
+            {"magneticFieldStrength": a.field_t, "sliceThickness": 1.0} if a.type == "Mr" else {}
+        )
+        return {
+            "id": a.id,
+            "acquisitionEquipmentId": 1,
+            "examination": self._exam(e),
+            "rank": 1,
+            "sortingIndex": 1,
+            "type": a.type,
+            "protocol": protocol,
+            "importDate": "2023-05-05",
+            "username": "importer",
+            "softwareRelease": "VE11C",
+        }
+
+    def _by_dataset_ids(self, ids: list[int]) -> Reply:
+        wanted = {int(i) for i in ids}
+        found = [
+            {
+                **self._acquisition_dto(e, a),
+                "datasets": [self._dataset(e, a, ds, mr=False) for ds in a.datasets],
+            }
+            for e in self.data.exams.values()
+            for a in e.acquisitions
+            if wanted & {int(ds["id"]) for ds in a.datasets}
+        ]
+        found.sort(key=lambda acq: acq["examination"]["studyId"])  # as Shanoir sorts them
+        return _list(found)
+
+    def _dataset(self, e: Exam, a: Acq, ds: dict[str, Any], mr: bool) -> dict[str, Any]:
+        """`DatasetDTO` (or `MrDatasetDTO` with `mr`) of one dataset."""
+        row = {
+            "id": ds["id"],
+            "name": ds.get("name"),
+            "type": ds.get("type", a.type),
+            "creationDate": ds.get("creationDate"),
+            "studyId": e.study_id,
+            "subjectId": e.subject_id,
+            "centerId": 1,
+            "groupOfSubjectsId": None,
+            "originMetadata": {"name": ds.get("name"), "comment": ds.get("comment")},
+            "updatedMetadata": None,
+            "inPacs": True,
+            "tags": [],
+            "source": None,
+            "copies": [],
+        }
+        if mr and row["type"] == "Mr":
+            row.update({k: v for k, v in ds.items() if k in MR_FIELDS})
+        return row
+
+
+def acquisition_name(a: Acq) -> str:
+    """Shanoir's name for an acquisition, derived from its datasets."""
+    names: list[str] = []
+    comments: list[str] = []
+    for ds in a.datasets:
+        if ds.get("type") == "Measurement":
+            continue
+        if ds.get("name") and ds["name"] not in names:
+            names.append(ds["name"])
+        if ds.get("comment") and ds["comment"] not in comments:
+            comments.append(ds["comment"])
+    if len(names) == 1:
+        return names[0]
+    if len(comments) == 1:
+        return comments[0]
+    return " ".join(names) if names else f"id={a.id} rank=1"
 
 
 def _list(items: list[Any]) -> Reply:
@@ -446,16 +540,18 @@ def _list(items: list[Any]) -> Reply:
     return Reply(204) if not items else Reply.json(items)
 
 
-def _page(items: list[Any], request: Request) -> Reply:
+def _page(
+    items: list[Any], request: Request, render: Callable[[Any], Any] = lambda item: item
+) -> Reply:
     page = int(request.arg("page", "0") or 0)
-    size = int(request.arg("size", "20") or 20)
+    size = min(int(request.arg("size", "20") or 20), 2000)  # Spring's max-page-size
     chunk = items[page * size : (page + 1) * size]
     if not chunk:
         return Reply(204)  # an empty page, or a page past the end
     total_pages = -(-len(items) // size)
     return Reply.json(
         {
-            "content": chunk,
+            "content": [render(item) for item in chunk],
             "number": page,
             "numberOfElements": len(chunk),
             "totalElements": len(items),

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import ssl
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from loopback import App, Loopback, Reply, Request
@@ -42,7 +45,7 @@ def client(url: str, sleeps: list[float], **policy: float) -> RemoteClient:
 
 
 def test_retries_500_with_backoff_then_succeeds(server: Loopback) -> None:
-    server.app.inject("/data", "status", times=2, status=503)
+    server.app.inject(None, r"/data(/.*)?", "status", times=2, status=503)
     sleeps: list[float] = []
     with client(server.url, sleeps) as http:
         assert http.get_json("/data", {"q": "x"}) == {"path": "/data", "q": "x"}
@@ -51,7 +54,7 @@ def test_retries_500_with_backoff_then_succeeds(server: Loopback) -> None:
 
 
 def test_429_retry_after_is_honoured(server: Loopback) -> None:
-    server.app.inject("/data", "status", status=429, retry_after="7")
+    server.app.inject(None, r"/data(/.*)?", "status", status=429, headers={"Retry-After": "7"})
     sleeps: list[float] = []
     with client(server.url, sleeps) as http:
         assert http.get_json("/data")["path"] == "/data"
@@ -59,7 +62,7 @@ def test_429_retry_after_is_honoured(server: Loopback) -> None:
 
 
 def test_retry_after_is_capped(server: Loopback) -> None:
-    server.app.inject("/data", "status", status=503, retry_after="86400")
+    server.app.inject(None, r"/data(/.*)?", "status", status=503, headers={"Retry-After": "86400"})
     sleeps: list[float] = []
     with client(server.url, sleeps, max_retry_after_s=60.0) as http:
         http.get_json("/data")
@@ -67,7 +70,7 @@ def test_retry_after_is_capped(server: Loopback) -> None:
 
 
 def test_dropped_connection_is_retried(server: Loopback) -> None:
-    server.app.inject("/data", "drop")
+    server.app.inject(None, r"/data(/.*)?", "drop")
     sleeps: list[float] = []
     with client(server.url, sleeps) as http:
         assert http.get_json("/data")["path"] == "/data"
@@ -75,7 +78,7 @@ def test_dropped_connection_is_retried(server: Loopback) -> None:
 
 
 def test_slow_answer_times_out_then_gives_up(server: Loopback) -> None:
-    server.app.inject("/data", "slow", times=2, delay_s=1.5)
+    server.app.inject(None, r"/data(/.*)?", "slow", times=2, delay_s=1.5)
     sleeps: list[float] = []
     http = RemoteClient(
         server.url,
@@ -90,7 +93,7 @@ def test_slow_answer_times_out_then_gives_up(server: Loopback) -> None:
 
 
 def test_retries_exhausted_names_status(server: Loopback) -> None:
-    server.app.inject("/data", "status", times=5, status=500)
+    server.app.inject(None, r"/data(/.*)?", "status", times=5, status=500)
     with client(server.url, [], retries=2) as http, pytest.raises(RemoteSourceError) as caught:
         http.get_json("/data")
     assert caught.value.message.endswith("GET " + server.url + "/data: HTTP 500 after 3 attempts")
@@ -151,3 +154,29 @@ class socket_closed_port:
 
     def __exit__(self, *exc: object) -> None:
         pass
+
+
+def test_https_is_verified_and_plain_http_builds_no_tls_context(tmp_path: Path) -> None:
+    """The TLS context is built on the first https request only (it costs ~0.1 s per
+    harvest otherwise), and it verifies: a self-signed server is refused unless the source
+    turns verification off."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    with Loopback(Echo(), tls=context) as secure, Loopback(Echo()) as plain:
+        http = client(plain.url, [])
+        assert http.get_json("/x", {"q": "1"}) == {"path": "/x", "q": "1"}
+        assert http._tls._transport is None  # no TLS context for plain http
+        refused = client(secure.url, [], retries=0)
+        with pytest.raises(RemoteSourceError, match="cannot reach the source") as caught:
+            refused.get_json("/x")
+        assert "CERTIFICATE_VERIFY_FAILED" in caught.value.message
+        trusting = RemoteClient(secure.url, HttpPolicy(verify_tls=False, retries=0))
+        assert trusting.get_json("/x") == {"path": "/x", "q": None}
+        for used in (http, refused, trusting):
+            used.close()

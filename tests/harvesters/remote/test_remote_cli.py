@@ -114,7 +114,7 @@ def test_runs_are_kept_for_admins(tmp_path: Path, xnat: Loopback) -> None:
     assert body["total"] == 2
     failed, done = body["runs"]
     assert done["source"] == f"xnat:{xnat.url}" and done["report"]["created"] == 18
-    assert done["report"]["duration_s"] > 0 and done["report"]["requests"] == 15
+    assert done["report"]["duration_s"] > 0 and done["report"]["requests"] == 10
     assert failed["report"]["failed"] == 1
     assert "rejected the credentials" in failed["report"]["errors"][0]["error"]
     assert "wrong!" not in json.dumps(body)
@@ -132,9 +132,9 @@ def test_sigkilled_harvest_resumes_to_the_uninterrupted_catalogue(
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with Loopback(FakeXnat(data)) as server:
         args = ["harvest", "xnat", server.url, "--user", "admin", "--password", "s3cret!"]
-        # the 300th session record hangs: by then 101 + 200 items were fetched, and one
-        # checkpoint of 256 committed
-        hung = server.app.hang("/data/experiments/", 300)
+        # the 4th experiment listing (discovery, then one per 100 sessions) hangs: by
+        # then 101 + 200 items were fetched, and one checkpoint of 256 committed
+        hung = server.app.hang("/data/projects/BULK/experiments", 4)
         killed = tmp_path / "killed"
         process = subprocess.Popen(
             [sys.executable, "-m", "catalog.cli.main", "--data-dir", str(killed), *args],
@@ -178,5 +178,5 @@ def test_cli_harvest_text_report(tmp_path: Path, xnat: Loopback) -> None:
     assert result.exit_code == 0, result.stderr
     assert f"xnat:{xnat.url}/data/projects/RATPET: 6 created, 0 updated" in result.stdout
     # project + subject + 2 sessions; login, project, subjects, experiments, 2 scan
-    # listings (MR, PET), 2 session records
-    assert "4 items read, 0 unchanged items skipped, 8 requests" in result.stdout
+    # listings with their resources (MR, PET)
+    assert "4 items read, 0 unchanged items skipped, 6 requests" in result.stdout

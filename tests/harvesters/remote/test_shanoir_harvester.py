@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from loopback import Loopback
-from shanoir_fake import Acq, Exam, FakeShanoir, mr_dataset, realistic
+from shanoir_fake import Acq, Exam, FakeShanoir, bulk_study, mr_dataset, realistic
 
 from catalog.domain.errors import SourceUnusableError
 from catalog.domain.identity import ANONYMOUS, SYSTEM
@@ -84,7 +84,7 @@ def test_expired_token_is_refreshed_and_the_request_retried_once(
     moved: list[bool] = []
 
     def expire_midway(request):  # type: ignore[no-untyped-def]
-        if request.path.endswith("/examination/102") and not moved:
+        if request.path.endswith("/byDatasetIds") and not moved:  # a POST, mid-harvest
             moved.append(True)
             app.clock_offset += 1000  # every token issued so far is now expired
         return original(request)
@@ -144,11 +144,15 @@ def test_study_scope_and_paging_past_the_end(catalog: Catalog, shanoir: Loopback
 
 def test_server_errors_are_retried(catalog: Catalog, shanoir: Loopback) -> None:
     app: FakeShanoir = shanoir.app  # type: ignore[assignment]
-    app.inject("/shanoir-ng/datasets/examinations", "status", status=503)
+    app.inject(None, r"/shanoir-ng/datasets/examinations(/.*)?", "status", status=503)
     app.inject(
-        "/shanoir-ng/datasets/datasetacquisition/1002", "status", status=429, retry_after="0"
+        None,
+        r"/shanoir-ng/datasets/datasetacquisition/byDatasetIds",
+        "status",
+        status=429,
+        headers={"Retry-After": "0"},
     )
-    app.inject("/shanoir-ng/studies/subjects", "drop")
+    app.inject(None, r"/shanoir-ng/studies/subjects(/.*)?", "drop")
     report = harvest(catalog, shanoir)
     assert (report.created, report.failed) == (16, 0), report.errors
 
@@ -167,3 +171,78 @@ def test_search_by_species_field_strength_and_sequence(catalog: Catalog, shanoir
         ANONYMOUS, SearchRequest(filters={"sequence": ["epfid2d1"]}, level="acquisition")
     )
     assert [h.title for h in epi.hits] == ["rs-fMRI"]
+
+
+def test_datasets_added_changed_and_deleted_in_existing_examinations(
+    catalog: Catalog, shanoir: Loopback
+) -> None:
+    """The examinations' rows do not change when their datasets do: the datasets are
+    items of their own, so an incremental run converges on each kind of change."""
+    harvest(catalog, shanoir)
+    ids = {k: v["id"] for k, v in records(catalog).items()}
+    app: FakeShanoir = shanoir.app  # type: ignore[assignment]
+    data = app.data
+    # added: a second dataset in acquisition 1001, and a new acquisition in exam 102
+    data.exams[101].acquisitions[0].datasets.append(
+        mr_dataset(5101, "T1 MPRAGE", [2300.0], [2.98], flip=[9.0], sequence="tfl3d1")
+    )
+    data.exams[102].acquisitions.append(
+        Acq(1006, "Mr", "SWI", 3.0, [mr_dataset(5006, "SWI", [27.0], [20.0])])
+    )
+    # changed: the bold series' TR; deleted: the FLAIR's only dataset
+    data.exams[101].acquisitions[1].datasets[0]["repetitionTime"] = [{"repetitionTimeValue": 800}]
+    data.exams[102].acquisitions[1].datasets.clear()
+    report = harvest(catalog, shanoir)
+    # 1006 created; 1001 (a file more) and 1002 (its TR) updated; 1004 withdrawn (exam
+    # 102 keeps an MR and a PET acquisition, so its record is unchanged)
+    assert (report.created, report.updated, report.withdrawn) == (1, 2, 1), report
+    assert report.failed == 0, report.errors
+    now = records(catalog)
+    files = [f["path"] for f in now["acquisition:1001"]["body"]["files"]]
+    assert files == ["datasets/5001", "datasets/5101"]
+    assert now["acquisition:1002"]["body"]["imaging"]["tr_ms"] == 800.0
+    assert (
+        now["acquisition:1006"]["title"] == "SWI" and now["acquisition:1006"]["status"] == "active"
+    )
+    assert now["acquisition:1004"]["status"] == "withdrawn"
+    assert all(now[k]["id"] == v for k, v in ids.items())
+    # only the changed datasets were resolved: one byDatasetIds request for 3 datasets
+    posts = app.calls("POST", "/shanoir-ng/datasets/datasetacquisition/byDatasetIds")
+    assert len(posts) == 2  # the first run, and this one
+    settled = harvest(catalog, shanoir)
+    assert (settled.created, settled.updated, settled.withdrawn, settled.files_read) == (0, 0, 0, 0)
+
+
+def test_acquisition_lists_carry_no_mr_parameters(shanoir: Loopback) -> None:
+    """Why the harvester reads TR/TE from the paged listing: the per-acquisition list maps
+    datasets to the plain DatasetDTO (as Shanoir's DatasetDecorator does)."""
+    import httpx
+
+    app: FakeShanoir = shanoir.app  # type: ignore[assignment]
+    token = httpx.post(
+        shanoir.url + "/auth/realms/shanoir-ng/protocol/openid-connect/token",
+        data={
+            "grant_type": "password",
+            "client_id": app.client_id,
+            **{"username": "alice", "password": "pw"},
+        },
+    ).json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    listed = httpx.get(shanoir.url + "/shanoir-ng/datasets/datasets/acquisition/1001", headers=auth)
+    assert "repetitionTime" not in listed.json()[0]
+    paged = httpx.get(shanoir.url + "/shanoir-ng/datasets/datasets?page=0&size=2", headers=auth)
+    assert paged.json()["content"][0]["repetitionTime"] == [{"repetitionTimeValue": 2300.0}]
+    assert paged.json()["totalPages"] == 3 and "last" not in paged.json()
+
+
+def test_datasets_are_resolved_in_batches_of_whole_subjects(catalog: Catalog) -> None:
+    """450 datasets of 23 subjects (20 each, the last 10): three byDatasetIds requests of
+    at most 200 datasets, a subject's datasets never split; pages of 1000 datasets."""
+    with Loopback(FakeShanoir(bulk_study(450))) as server:
+        report = harvest(catalog, server)
+        app: FakeShanoir = server.app  # type: ignore[assignment]
+        posts = app.calls("POST", "/shanoir-ng/datasets/datasetacquisition/byDatasetIds")
+        pages = app.calls("GET", "/shanoir-ng/datasets/datasets")
+    assert (report.created, report.failed) == (1 + 23 + 45 + 450, 0), report.errors
+    assert len(posts) == 3 and len(pages) == 1
+    assert report.requests < 0.05 * 450

@@ -83,11 +83,12 @@ def test_labels_with_names_never_reach_records(catalog: Catalog, xnat: Loopback)
 def test_one_jsession_reused_and_closed(catalog: Catalog, xnat: Loopback) -> None:
     app: FakeXnat = xnat.app  # type: ignore[assignment]
     report = harvest(catalog, xnat)
-    assert app.log.count(("POST", "/data/JSESSION")) == 1
-    assert app.log.count(("DELETE", "/data/JSESSION")) == 1 and app.sessions == set()
-    # login, projects, 2 x (subjects + experiments), 4 scan listings (NEURO7T mr + pet,
-    # RATPET mr + pet), 5 session records; then the logout, after the report
-    assert report.requests == len(app.log) - 1 == 1 + 1 + 4 + 4 + 5
+    assert len(app.calls("POST", "/data/JSESSION")) == 1
+    assert len(app.calls("DELETE", "/data/JSESSION")) == 1 and app.sessions == set()
+    # login, projects, 2 x (subjects + experiments), 4 scan listings with the scans'
+    # resources (NEURO7T mr + pet, RATPET mr + pet); then the logout, after the report
+    assert report.requests == len(app.log) - 1 == 1 + 1 + 4 + 4
+    assert app.calls("GET", "/data/experiments/.*") == []  # no per-session request
 
 
 def test_unchanged_reharvest_fetches_nothing(catalog: Catalog, xnat: Loopback) -> None:
@@ -138,13 +139,19 @@ def test_faults_converge_on_the_true_content(
     catalog: Catalog, xnat: Loopback, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     app: FakeXnat = xnat.app  # type: ignore[assignment]
-    app.inject("/data/projects/NEURO7T/experiments", "status", status=500)
-    app.inject("/data/projects/NEURO7T/experiments", "status", status=429, retry_after="0")
-    app.inject("/data/projects/RATPET/subjects", "drop")
-    app.inject("/data/experiments/XNAT_E00003", "status", times=2, status=502)
+    app.inject(None, r"/data/projects/NEURO7T/experiments(/.*)?", "status", status=500)
+    app.inject(
+        None,
+        r"/data/projects/NEURO7T/experiments(/.*)?",
+        "status",
+        status=429,
+        headers={"Retry-After": "0"},
+    )
+    app.inject(None, r"/data/projects/RATPET/subjects(/.*)?", "drop")
+    app.inject(None, r"/data/projects/RATPET/experiments", "status", times=2, status=502)
     report = harvest(catalog, xnat)
     assert (report.created, report.failed) == (18, 0), report.errors
-    assert report.requests == 15 + 5  # every retry counted
+    assert report.requests == 10 + 5  # every retry counted
     clean = Loopback(FakeXnat(app.data))
     from catalog.settings import Settings
 
@@ -174,7 +181,7 @@ def test_listing_cut_short_stops_the_run_and_keeps_the_catalogue(
     harvest(catalog, xnat)
     before = records(catalog)
     app: FakeXnat = xnat.app  # type: ignore[assignment]
-    app.inject("/data/projects/RATPET/experiments", "drop", times=10)
+    app.inject(None, r"/data/projects/RATPET/experiments(/.*)?", "drop", times=10)
     with pytest.raises(SourceUnusableError) as caught:
         harvest(catalog, xnat, retries=2)
     assert "cannot reach the source after 3 attempts" in caught.value.message
@@ -235,7 +242,7 @@ def test_session_expiring_mid_harvest_is_renewed_once(catalog: Catalog, xnat: Lo
     app.handle = expire_once  # type: ignore[method-assign]
     report = harvest(catalog, xnat)
     assert (report.created, report.failed) == (18, 0)
-    assert app.log.count(("POST", "/data/JSESSION")) == 2
+    assert len(app.calls("POST", "/data/JSESSION")) == 2
 
 
 def test_search_finds_harvested_acquisitions(catalog: Catalog, xnat: Loopback) -> None:
@@ -306,3 +313,65 @@ def test_unchanged_items_but_new_options_or_a_withdrawn_record_rewrite(
     restored = harvest(catalog, xnat, project="RATPET", species="rat")
     assert (restored.files_read, restored.updated, restored.unchanged) == (0, 1, 5)
     assert active(catalog)["scan:XNAT_E00004/5"]["status"] == "active"
+
+
+@pytest.mark.parametrize(("answer", "refusals"), [("ignored", 0), ("rejected", 1), ("failing", 5)])
+def test_server_without_resource_columns_falls_back_to_session_records(
+    catalog: Catalog, xnat: Loopback, answer: str, refusals: int
+) -> None:
+    """A server that ignores `<scan type>/file/...` columns, rejects them (400) or fails
+    on them (500, after the retries) is asked once per session for its record instead:
+    the same records, more requests."""
+    app: FakeXnat = xnat.app  # type: ignore[assignment]
+    app.file_columns = answer
+    report = harvest(catalog, xnat)
+    assert (report.created, report.failed) == (18, 0), report.errors
+    t1 = active(catalog)["scan:XNAT_E00001/2"]["body"]
+    assert {f["path"]: (f["size"], f["format"]) for f in t1["files"]} == {
+        "experiments/XNAT_E00001/scans/2/resources/DICOM": (45123456, "DICOM"),
+        "experiments/XNAT_E00001/scans/2/resources/NIFTI": (9000000, "NIFTI"),
+    }
+    assert t1["imaging"]["num_instances"] == 176
+    assert len(app.calls("GET", "/data/experiments/XNAT_E0000[1-5]")) == 5
+    # tried on the first scan listing only: "ignored" costs nothing more, "rejected" one
+    # 400, "failing" a 500 and its 4 retries
+    listings = app.calls("GET", "/data/projects/[A-Z0-9]+/experiments")
+    assert len(listings) == 2 + 4 + refusals
+    assert sum(1 for c in listings if c[2] >= 400) == refusals
+
+
+def test_resource_listing_joins_scans_and_resources(catalog: Catalog, xnat: Loopback) -> None:
+    """A scan with no resources, and one with three, come out of the joined rows whole."""
+    data = xnat.app.data  # type: ignore[attr-defined]
+    session = data.sessions["XNAT_E00004"]
+    session.scans.append(Scan("6", "xnat:mrScanData", "B0", "b0_map", frames=2))
+    session.scans[0].resources.append(Resource("SNAPSHOTS", "GIF", 2, 20_000))
+    harvest(catalog, xnat, project="RATPET")
+    found = active(catalog)
+    assert found["scan:XNAT_E00004/6"]["body"]["files"] == []
+    assert found["scan:XNAT_E00004/6"]["title"] == "b0_map"
+    formats = sorted(f["format"] for f in found["scan:XNAT_E00004/5"]["body"]["files"])
+    assert formats == ["DICOM", "GIF", "NIFTI"]
+
+
+def test_a_later_server_error_still_stops_the_run(catalog: Catalog, xnat: Loopback) -> None:
+    """Only the first listing with resource columns may be taken as "not supported"; a
+    5xx on a later one is the source failing, and the catalogue is left alone."""
+    harvest(catalog, xnat)
+    before = records(catalog)
+    app: FakeXnat = xnat.app  # type: ignore[assignment]
+    for session in app.data.sessions.values():
+        session.last_modified = "2024-09-01 00:00:00.0"  # every session changed
+    listing = r"/data/projects/RATPET/experiments"
+    earlier = len(app.calls("GET", listing))
+    app.inject("GET", listing, "slow", delay_s=0.0)  # RATPET's discovery listing passes
+    app.inject("GET", listing, "status", status=503, times=99)  # its scan listings fail
+    with pytest.raises(SourceUnusableError, match="HTTP 503 after 3 attempts"):
+        harvest(catalog, xnat, retries=2)
+    assert records(catalog) == before
+    # NEURO7T's scan listings, with the resource columns, went through first
+    assert [c[2] for c in app.calls("GET", "/data/projects/NEURO7T/experiments")][-2:] == [
+        200,
+        200,
+    ]
+    assert len(app.calls("GET", listing)) - earlier == 1 + 3  # no fallback listing tried

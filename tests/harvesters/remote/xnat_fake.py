@@ -9,6 +9,13 @@ asked; single records with `format=json` are `{"items": [{"meta", "data_fields",
 "children"}]}`; a scan's default format is HTML; `POST /data/JSESSION` with basic auth
 (user or alias token) answers the session id, which then works as the `JSESSIONID`
 cookie; `DELETE /data/JSESSION` ends it. Filters: `xsiType=`, `ID=a,b` (comma = or).
+
+Scan resources in an experiment listing: `columns=<scan type>/file/label` (and `format`,
+`file_count`, `file_size`) joins each scan with its resources, one row per scan and
+resource (a scan without resources keeps one row with empty file columns), as XNAT's
+search engine does for `xnat:imagescandata/file/label`. `file_columns` imitates servers
+that do not answer them: "ignored" leaves them out of the rows, "rejected" answers 400,
+"failing" answers 500.
 """
 
 from __future__ import annotations
@@ -277,6 +284,7 @@ class FakeXnat(App):
         self.aliases: dict[str, str] = {}
         self.sessions: set[str] = set()
         self.closed: list[str] = []
+        self.file_columns = "listed"  # or "ignored", "rejected", "failing"
 
     # ----- auth -------------------------------------------------------------------------
     def issue_alias(self) -> tuple[str, str]:
@@ -404,6 +412,13 @@ class FakeXnat(App):
 
     def _experiments(self, project: str, request: Request) -> Reply:
         asked = _columns(request)
+        if any("scandata/file/" in c.lower() for c in asked):
+            if self.file_columns == "rejected":
+                return Reply.text("Invalid search field: file/label", 400, "text/html")
+            if self.file_columns == "failing":  # a search engine that chokes on them
+                return Reply.text("<html>Internal Server Error</html>", 500, "text/html")
+            if self.file_columns == "ignored":
+                asked = [c for c in asked if "scandata/file/" not in c.lower()]
         xsi = request.arg("xsiType")
         ids = set((request.arg("ID") or "").split(",")) - {""}
         rows: list[dict[str, str]] = []
@@ -439,12 +454,17 @@ class FakeXnat(App):
         matching = [
             s for s in e.scans if s.xsi.lower() in scan_xsis or "xnat:imagescandata" in scan_xsis
         ]
+        joined = any("scandata/file/" in c for c in keys)
         rows = []
         for scan in matching or [None]:
             values = dict(base)
             if scan is not None:
                 values.update(_scan_values(scan))
-            rows.append({k: _s(_scan_lookup(values, k)) for k in keys})
+            resources = (scan.resources if scan is not None and joined else []) or [None]
+            for resource in resources:  # the left join with the scan's resources
+                if resource is not None:
+                    values.update(_resource_values(scan, resource))  # type: ignore[arg-type]
+                rows.append({k: _s(_scan_lookup(values, k)) for k in keys})
         return rows
 
     def _experiment_record(self, eid: str, request: Request) -> Reply:
@@ -546,6 +566,16 @@ def _scan_values(scan: Scan) -> dict[str, Any]:
         key = "fieldstrength" if name == "fieldStrength" else f"parameters/{name}".lower()
         values[f"{prefix}/{key}"] = value
     return values
+
+
+def _resource_values(scan: Scan, resource: Resource) -> dict[str, Any]:
+    prefix = scan.xsi.lower() + "/file/"
+    return {
+        prefix + "label": resource.label,
+        prefix + "format": resource.format,
+        prefix + "file_count": resource.file_count,
+        prefix + "file_size": resource.file_size,
+    }
 
 
 def _scan_lookup(values: dict[str, Any], key: str) -> Any:
