@@ -62,6 +62,7 @@ lint: venv
 bench: venv
 	cd benchmarks && ../$(BIN)/python search_bench.py
 	cd benchmarks && ../$(BIN)/python harvest_bench.py dicom
+	cd benchmarks && ../$(BIN)/python harvest_bench.py dicom --end-to-end
 	cd benchmarks && ../$(BIN)/python harvest_bench.py bids
 	cd benchmarks && ../$(BIN)/python http_bench.py
 	cd benchmarks && ../$(BIN)/python remote_harvest_bench.py --acquisitions 1000

@@ -153,7 +153,10 @@ def _harvest_runs(tmp: Path, corpus: Path, count: int, workers: int | None) -> d
     from catalog.settings import Settings
     from harvesters.dicom.harvester import DicomOptions
 
-    catalog = Catalog.open(Settings.load(data_dir=tmp / "data"))
+    data = tmp / "data"  # never the environment's catalogue: a fresh SQLite one
+    catalog = Catalog.open(
+        Settings.load(data_dir=data, database_url=f"sqlite:///{data / 'catalog.db'}", search_url="")
+    )
     options = DicomOptions(workers=workers)
     try:
         timings = {"vocabularies_s": _load_vocabularies(catalog)}
