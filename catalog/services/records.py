@@ -237,10 +237,13 @@ class RecordService:
         return self._counts_memo.get(keys, build, generation)
 
     def _suggester(self, identity: Identity, request: SearchRequest) -> Suggester:
-        def count(text: str) -> int:
+        def read(text: str) -> SearchQuery:
             query, _ = self._query(identity, replace(request, text=text, page=1, size=1))
             query.with_facets = False
-            return self.backend.search(query).total
+            return query
+
+        def count(text: str) -> int:
+            return self.backend.search(read(text)).total
 
         terms = self.ontology.terms if self.ontology is not None else None
         return Suggester(
@@ -248,6 +251,7 @@ class RecordService:
             count,
             labels=terms.labels if terms else None,
             broader=terms.broader if terms else None,
+            read=read,
         )
 
     def _concept_clauses(self, iri: str | None) -> list[ConceptClause]:
