@@ -245,7 +245,8 @@ def _id_keys(
     UTF-8 bytes, so their order is the string's), then the id itself where two documents
     agree on every column (ids longer than the columns)."""
     columns = [searcher.fast_field_values(name, addresses) for name in ID_ORDER.fields()]
-    chunks = [tuple(value or 0 for value in row) for row in zip(*columns, strict=True)]
+    columns = [[v or 0 for v in column] if None in column else column for column in columns]
+    chunks = list(zip(*columns, strict=True))
     repeated = Counter(chunks)
     keys = []
     for position, (chunk, address) in enumerate(zip(chunks, addresses, strict=True)):
