@@ -10,7 +10,7 @@ For each conjunct that alone finds nothing:
   Wistar; its broader concept rat has 12").
 
 - a spelling that corrects to a vocabulary label with no records is still offered
-  (`hipocampus` -> hippocampus, "no records yet"), followed by what the corrected query
+  (`hipocampus` -> hippocampus, counted 0), followed by what the corrected query
   suggests in turn: the nearest broader concept with records (brain (13)).
 
 Each suggestion is the whole query with that part replaced, counted, so a researcher
@@ -122,8 +122,7 @@ class Suggester:
         onward = [s for group in self._groups(self.read(text), follow=False) for s in group]
         if not onward:
             return []
-        note = f"{reason}, which has no records yet"
-        return [Suggestion(text=text, reason=note, count=0), *onward]
+        return [Suggestion(text=text, reason=reason, count=0), *onward]
 
     def _alternatives(
         self, conjunct: Conjunct, typed: str, query: SearchQuery
