@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
@@ -24,7 +27,11 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            json_deserializer=load_json,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     try:
@@ -34,6 +41,17 @@ def make_engine(url: str) -> Engine:
             f"no driver for {parsed.drivername}: install the 'postgres' extra "
             "(pip install 'imagora[postgres]') and use postgresql+psycopg://"
         ) from exc
+
+
+def load_json(text: str | bytes) -> Any:
+    """JSON columns as SQLite hands them back: orjson (3-5x faster than `json.loads`, which
+    made every bulk read of records cost more than the rest of the read), with the
+    standard library for what orjson refuses (`NaN` written by `json.dumps`, integers
+    beyond 64 bits), so every value stored before still reads back."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
