@@ -9,6 +9,7 @@ interrupted update is replayed, never lost. `rebuild` recreates the index from t
 from __future__ import annotations
 
 import fcntl
+import gc
 import logging
 import os
 import time
@@ -29,6 +30,22 @@ log = logging.getLogger(__name__)
 class IndexBusyError(ImagoraError):
     status = 503
     code = "index_busy"
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection during a bulk index pass: it allocates millions of
+    short-lived containers (none in cycles), and the collector's passes over every live
+    object (the containers held for roll-ups) cost about a quarter of a rebuild. The
+    collector runs once at the end."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+            gc.collect(1)
 
 
 @contextmanager
@@ -77,7 +94,7 @@ class IndexSync:
     def apply_pending(self, timeout: float = 10.0) -> int:
         """Drain the outbox; returns how many changes were applied."""
         applied = 0
-        with file_lock(self.lock_path, timeout):
+        with file_lock(self.lock_path, timeout), gc_paused():
             while True:
                 with self.uow_factory() as uow:
                     pending = uow.outbox.pending(self.batch_size)
@@ -108,7 +125,7 @@ class IndexSync:
         leaf's ancestors and wait for their roll-ups), then the leaves in batches, each
         indexed as it is read; the containers last, with their roll-ups."""
         done = 0
-        with file_lock(self.lock_path, timeout=60.0), self.uow_factory() as uow:
+        with file_lock(self.lock_path, timeout=60.0), gc_paused(), self.uow_factory() as uow:
             up_to = uow.outbox.max_seq()
             total = uow.records.count()
             self.backend.clear()

@@ -257,9 +257,10 @@ class RecordRepository:
         now = utcnow()
         for start in range(0, len(records), 500):
             chunk = records[start : start + 500]
-            self.session.execute(insert(RecordRow), [_row_values(r) for r in chunk])
+            # Core inserts of the tables: the ORM's bulk path costs more than the SQL
+            self.session.execute(insert(_RECORDS), [_row_values(r) for r in chunk])
             self.session.execute(
-                insert(RecordVersionRow),
+                insert(RecordVersionRow.__table__),
                 [
                     {
                         "record_id": r.id,
@@ -272,7 +273,7 @@ class RecordRepository:
                 ],
             )
             self.session.execute(
-                insert(OutboxRow), [{"record_id": r.id, "created": now} for r in chunk]
+                insert(OutboxRow.__table__), [{"record_id": r.id, "created": now} for r in chunk]
             )
 
     def _snapshot(self, record: StoredRecord) -> None:
