@@ -95,11 +95,11 @@ def to_tantivy(
 def filter_values(doc: IndexDocument, name: str, value: str | None) -> list[str]:
     """What a filter on facet `name` matches, lower-cased: the value, its label, the
     aliases and (for containers) the values rolled up from descendants."""
-    found = []
-    if value:
-        found += [value, facet_label(name, value, doc.facet_labels)]
-    found += doc.extra_facets.get(name, [])
-    return sorted({v.strip().lower() for v in found if v and v.strip()})
+    found = [value, facet_label(name, value, doc.facet_labels)] if value else []
+    found += doc.extra_facets.get(name, ())
+    lowered = {v.strip().lower() for v in found if v}
+    lowered.discard("")
+    return sorted(lowered)
 
 
 def word_pairs(tokens: Sequence[str]) -> list[str]:
