@@ -116,7 +116,9 @@ def merge(parts: Sequence[Rollup | RollupPart]) -> Rollup:
             numbers.setdefault(name, set()).update(values)
         starts += [part.date_from] if part.date_from else []
         ends += [part.date_to] if part.date_to else []
-    return Rollup(
+    # every part is typed already (own parts are built from stored bodies, stored roll-ups
+    # are validated when read): no second validation of up to thousands of numbers
+    return Rollup.model_construct(
         **{name: _bounded(name, values) for name, values in lists.items()},
         **counts,
         numbers={name: sorted(values)[:MAX_NUMBERS] for name, values in numbers.items()},
