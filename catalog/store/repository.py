@@ -215,11 +215,16 @@ class RecordRepository:
         record.title = clean_text(record.title)
         record.body = clean_json(record.body)
         row = self.session.get(RecordRow, record.id)
+        queued = [record.id]
         if row is None:
             row = RecordRow(id=record.id, created=record.created)
             self.session.add(row)
-        elif row.visibility != record.visibility:
-            self._visibility_changed(record.id, row.visibility, record.visibility)
+        else:
+            if row.visibility != record.visibility:
+                self._visibility_changed(record.id, row.visibility, record.visibility)
+            if row.parent_id and row.parent_id != record.parent_id:
+                # the former parent's roll-up (and its ancestors') loses this record
+                queued.append(row.parent_id)
         row.level = record.level
         row.parent_id = record.parent_id
         row.title = record.title
@@ -237,7 +242,7 @@ class RecordRepository:
         self.session.flush()
         if snapshot:
             self._snapshot(record)
-        self.enqueue([record.id])
+        self.enqueue(queued)
 
     def _visibility_changed(self, record_id: str, before: str, after: str) -> None:
         """Remember records that stop being public (OAI-PMH answers them as deleted);

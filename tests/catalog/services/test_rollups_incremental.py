@@ -1,6 +1,6 @@
 """Incremental roll-ups (what the index sync maintains batch by batch) equal a from-scratch
 recompute (what `imagora index rebuild` computes), on generated catalogues written in
-batches of any size, then updated, restricted and withdrawn."""
+batches of any size, then updated, restricted, withdrawn and moved."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ shape = st.lists(
     min_size=1,
     max_size=3,
 )
-change = st.tuples(st.sampled_from(["update", "withdraw", "access"]), st.integers(0), facts)
+change = st.tuples(st.sampled_from(["update", "withdraw", "access", "move"]), st.integers(0), facts)
 
 
 def _body(level: str, f: Facts) -> dict[str, Any]:
@@ -145,6 +145,14 @@ def _from_scratch(sync: IndexSync) -> dict[str, dict[str, Any]]:
     return {i: r.stored() for i, r in builder.finish().items()}
 
 
+def _another_parent(records: list[StoredRecord], record: StoredRecord, pick: int) -> str | None:
+    levels = {r.id: r.level for r in records}
+    if record.parent_id is None:
+        return None
+    same = [r.id for r in records if r.level == levels[record.parent_id]]
+    return same[pick % len(same)]
+
+
 def _write(sync: IndexSync, records: list[StoredRecord]) -> None:
     with sync.uow_factory() as uow:
         for record in records:
@@ -180,8 +188,10 @@ def test_incremental_rollups_equal_a_recompute(
                 record.body = _body(record.level, f)
             elif kind == "withdraw":
                 record.status = "withdrawn"
-            else:
+            elif kind == "access":
                 record.access = ACCESS[f.access]
+            else:  # under another container of its parent's level (a re-harvest can)
+                record.parent_id = _another_parent(records, record, f.files)
             _write(sync, [record])
         assert _incremental(sync) == _from_scratch(sync)
 
@@ -204,3 +214,18 @@ def test_a_scan_moved_out_of_a_count_leaves_every_ancestor_recomputed() -> None:
         records[-1].access = ACCESS[0]
         _write(sync, [records[-1]])
         assert _incremental(sync)["c0"]["acquisitions"] == 2
+
+
+def test_a_scan_moved_to_another_session_leaves_its_old_session() -> None:
+    layout = [[[2, 1]]]
+    draw = Facts("MR", 3.0, 0, [0], 1, 3, 0)
+    records = _tree(layout, iter([draw] * 7))
+    with _store(10) as (sync, _):
+        _write(sync, records)
+        assert _incremental(sync)["c0s0e0"]["acquisitions"] == 2
+        moved = next(r for r in records if r.id == "c0s0e0a1")
+        moved.parent_id = "c0s0e1"
+        _write(sync, [moved])
+        after = _incremental(sync)
+        assert (after["c0s0e0"]["acquisitions"], after["c0s0e1"]["acquisitions"]) == (1, 2)
+        assert after == _from_scratch(sync)
