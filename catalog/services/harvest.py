@@ -13,7 +13,6 @@ was catalogued before.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import time
@@ -36,6 +35,7 @@ from catalog.services.indexing import IndexSync
 from catalog.services.path_privacy import PathAliases
 from catalog.services.previews import PREVIEW_LEVELS, PreviewBuilder, PreviewJob
 from catalog.services.source_lock import SourceLocks, source_key
+from catalog.store.database import json_copy
 from catalog.store.repository import StoredRecord, UnitOfWork, utcnow
 from harvesters.base import (
     Fetched,
@@ -511,7 +511,7 @@ def _assembly_facts(states: dict[str, ItemState], cached: dict[str, ItemState]) 
     facts: list[FileFacts] = []
     for key in sorted(states):
         state = states[key]
-        items = state.facts if cached.get(key) is state else copy.deepcopy(state.facts)
+        items = state.facts if cached.get(key) is state else json_copy(state.facts)
         facts.extend(FileFacts(**f) for f in items)
     return facts
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
@@ -24,16 +27,56 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            json_serializer=dump_json,
+            json_deserializer=load_json,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     try:
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=10,
+            json_serializer=dump_json,
+            json_deserializer=load_json,
+        )
     except NoSuchModuleError as exc:
         raise ConfigurationError(
             f"no driver for {parsed.drivername}: install the 'postgres' extra "
             "(pip install 'imagora[postgres]') and use postgresql+psycopg://"
         ) from exc
+
+
+def dump_json(value: Any) -> str:
+    """JSON columns as the store writes them: orjson (the standard library's encoder cost
+    more than the rest of a bulk insert), with the standard library for what orjson
+    refuses (integers beyond 64 bits, float subclasses). orjson writes NaN and infinity
+    as null, which PostgreSQL's JSON types require anyway; copies of values about to be
+    stored use `json_copy`, so they equal what the store hands back."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of a JSON value exactly as the store will hand it back."""
+    return load_json(dump_json(value))
+
+
+def load_json(text: str | bytes) -> Any:
+    """JSON columns as SQLite hands them back: orjson (3-5x faster than `json.loads`, which
+    made every bulk read of records cost more than the rest of the read), with the
+    standard library for what orjson refuses (`NaN` written by `json.dumps`, integers
+    beyond 64 bits), so every value stored before still reads back."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
