@@ -66,6 +66,7 @@ bench: venv
 	cd benchmarks && ../$(BIN)/python harvest_bench.py bids
 	cd benchmarks && ../$(BIN)/python http_bench.py
 	cd benchmarks && ../$(BIN)/python remote_harvest_bench.py --acquisitions 1000
+	cd benchmarks && ../$(BIN)/python index_bench.py --records 10000
 	cd benchmarks && ../$(BIN)/python oai_bench.py
 	cd benchmarks && ../$(BIN)/python relaxometry_bench.py
 

@@ -13,6 +13,14 @@ more CPUs the server is pinned to one and the load generator to the others.
 
     python benchmarks/http_bench.py                 # 10^4 records, 4,000 requests a phase
     python benchmarks/http_bench.py --records 2000 --requests 1000
+    python benchmarks/http_bench.py --workers-compare 2   # `imagora serve --workers 1` vs 2
+
+`--workers-compare N` starts `imagora serve --workers 1`, then `--workers N`, on the same
+data (one after the other, twice, alternating), waits until every worker has started, and
+sends the same distinct queries (every URL new to the response caches) to each; it prints
+the distinct-query rates and the ratio N workers / 1 worker. Nothing is pinned there: the
+load generator shares the machine's cores with the server, so on a small machine the
+ratio is bounded by what the client leaves over (report it with `uptime`).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -218,12 +227,21 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=4_000, help="per phase")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per phase")
+    parser.add_argument(
+        "--workers-compare",
+        type=int,
+        metavar="N",
+        help="compare `imagora serve --workers 1` and `--workers N` on distinct queries",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="imagora-bench-") as tmp:
         data_dir = Path(tmp) / "data"
         started = time.perf_counter()
         populate(data_dir, args.records)
         print(f"catalogue: {args.records} acquisitions in {time.perf_counter() - started:.1f} s")
+        if args.workers_compare:
+            compare_workers(data_dir, args)
+            return
         port = free_port()
         server = start_server(data_dir, port)
         try:
@@ -262,6 +280,133 @@ def report(server: subprocess.Popen[bytes], port: int, args: argparse.Namespace)
         )
     print("req/CPU-s = requests per second of server CPU time, i.e. req/s per core;")
     print("ratio = req/CPU-s against the /api/health baseline of the same run")
+
+
+# ----- `imagora serve --workers N` against one worker ------------------------------------
+
+
+def start_imagora(data_dir: Path, port: int, workers: int) -> subprocess.Popen[str]:
+    """`imagora serve --workers N` on 127.0.0.1, returned once every worker has said
+    "Application startup complete" (a worker that answers early would hide the others)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "IMAGORA_BASE_URL": f"http://127.0.0.1:{port}"}
+    command = [sys.executable, "-m", "catalog.cli.main", "--data-dir", str(data_dir), "serve"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    server = subprocess.Popen(
+        command, env=env, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    )
+    assert server.stderr is not None
+    started, deadline = 0, time.monotonic() + 180
+    while started < workers and time.monotonic() < deadline:
+        line = server.stderr.readline()
+        if not line and server.poll() is not None:
+            raise SystemExit(f"imagora serve --workers {workers} exited ({server.returncode})")
+        started += "Application startup complete" in line
+    if started < workers:
+        stop(server)
+        raise SystemExit(f"imagora serve --workers {workers}: not every worker started")
+    threading.Thread(target=_drain, args=(server.stderr,), daemon=True).start()
+    return server
+
+
+def _drain(stream: object) -> None:
+    """Keep reading the server's log so a full pipe never blocks its workers."""
+    for _ in stream:  # type: ignore[attr-defined]
+        pass
+
+
+def stop(server: subprocess.Popen[str]) -> None:
+    server.terminate()
+    try:
+        server.wait(15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(5)
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and its children (the supervisor and its workers)."""
+    pids = [pid, *_children(pid)]
+    total = 0.0
+    for one in pids:
+        try:
+            total += cpu_seconds(one)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        children = task / "children"
+        if children.is_file():
+            found += [int(p) for p in children.read_text().split()]
+    return found
+
+
+def distinct_paths(count: int, offset: int) -> list[str]:
+    """Search URLs that are all new to every response cache, each a full search with
+    facets: a query that matches thousands of records, made distinct by excluding a
+    word no record holds (`brain -zz17`), which changes no hit and no count."""
+    texts = ("brain", "scan", "rat brain", "brain scan")
+    return [
+        f"/api/records?q={texts[n % 4].replace(' ', '+')}+-zz{offset + n}&page={1 + n % 5}"
+        for n in range(count)
+    ]
+
+
+def compare_workers(data_dir: Path, args: argparse.Namespace) -> None:
+    """Distinct-query rates of 1 and N workers, alternating (1, N, 1, N), medians."""
+    many = args.workers_compare
+    rates: dict[int, list[float]] = {1: [], many: []}
+    per_cpu: dict[int, list[float]] = {1: [], many: []}
+    offset = 0
+    for round_number in range(args.rounds):
+        for workers in (1, many):
+            port = free_port()
+            server = start_imagora(data_dir, port, workers)
+            try:
+                warm = distinct_paths(50 * workers, 10_000_000 + offset)
+                _unpinned_phase(port, warm, args.concurrency)
+                paths = distinct_paths(args.requests, offset)
+                offset += args.requests
+                before = tree_cpu_seconds(server.pid)
+                rate, statuses = _unpinned_phase(port, paths, args.concurrency)
+                cpu = tree_cpu_seconds(server.pid) - before
+            finally:
+                stop(server)
+            if set(statuses) != {200}:
+                raise SystemExit(f"--workers {workers}: answers other than 200: {statuses}")
+            rates[workers].append(rate)
+            per_cpu[workers].append(len(paths) / cpu if cpu > 0 else float("nan"))
+            print(
+                f"round {round_number + 1}: --workers {workers}: {rate:8.0f} distinct req/s, "
+                f"server CPU {cpu:.1f} s, statuses {statuses}"
+            )
+    one, more = statistics.median(rates[1]), statistics.median(rates[many])
+    print(f"imagora serve --workers 1: {one:.0f} distinct queries/s (median)")
+    print(f"imagora serve --workers {many}: {more:.0f} distinct queries/s (median)")
+    print(f"ratio {many} workers / 1 worker: {more / one:.2f}x on {len(_cpus()) or '?'} CPUs")
+    cpu_one, cpu_more = statistics.median(per_cpu[1]), statistics.median(per_cpu[many])
+    print(
+        f"requests per server CPU-second: {cpu_one:.0f} (1 worker), {cpu_more:.0f} ({many}); "
+        "equal figures mean the workers do not slow each other (no shared lock)"
+    )
+    print(f"load average while measuring: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def _unpinned_phase(port: int, paths: list[str], concurrency: int) -> tuple[float, dict[int, int]]:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_load_unpinned, args=(port, paths, concurrency, queue))
+    process.start()
+    elapsed, statuses = queue.get(timeout=600)
+    process.join()
+    return len(paths) / elapsed, statuses
+
+
+def _load_unpinned(port: int, paths: list[str], concurrency: int, queue) -> None:  # type: ignore[no-untyped-def]
+    queue.put(asyncio.run(_load(port, paths, concurrency)))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ FTS5 / tantivy ratio measured in this run. Not a test.
 
     python benchmarks/search_bench.py                    # 10^4 and 10^5
     python benchmarks/search_bench.py --sizes 1000000    # 10^6 (a few minutes, ~2 GB disk)
-    python benchmarks/search_bench.py --service          # also through RecordService.search
+    python benchmarks/search_bench.py --service          # also RecordService.search, flat
+                                                         # and grouped by collection
     python benchmarks/search_bench.py --reuse /tmp/sb    # keep both indexes for the next run
 
 Latency is wall time on whatever else the machine runs; with `--reuse` the indexing rate
@@ -31,6 +32,8 @@ from pathlib import Path
 from catalog.domain.search import FACET_FIELDS, IndexDocument, SearchQuery
 from catalog.search.tantivy_backend import SCHEMA_VERSION, TantivyBackend
 
+#: The synthetic corpus' version: a cached index of another version is not reused.
+CORPUS = 2
 QUERIES = [
     ("brain", "brain"),
     ("mouse", "mouse"),
@@ -60,44 +63,108 @@ def _vocabulary(rng: random.Random, size: int = 3000) -> list[str]:
     return ["".join(rng.choice(letters) for _ in range(rng.randint(4, 10))) for _ in range(size)]
 
 
+def _concepts() -> dict[str, tuple[list[str], list[str]]]:
+    """Label -> (terms, term closure) from the shipped vocabularies, so documents carry
+    the concepts the annotator would give them and the service's expansion has work."""
+    from ontologies.graph import Vocabulary
+
+    vocab = Vocabulary.load()
+    found: dict[str, tuple[list[str], list[str]]] = {}
+    for scheme in ("anatomy", "species"):
+        for concept in vocab.concepts(scheme):
+            for label in concept.all_labels:
+                closure = [concept.iri, *vocab.broader_closure(concept.iri, True)]
+                found.setdefault(label.lower(), ([concept.iri], closure))
+    return found
+
+
 def synthetic_documents(n: int, seed: int = 7) -> Iterator[IndexDocument]:
-    """n acquisition documents in collections of ~500 (deterministic for a seed)."""
+    """n acquisition documents in collections of ~500 (deterministic for a seed), each
+    collection after its acquisitions with their roll-up (concepts, words, facets)."""
     rng = random.Random(seed)
     words = _vocabulary(rng)
+    concepts = _concepts()
     start = datetime(2020, 1, 1, tzinfo=UTC)
+    block: list[IndexDocument] = []
     for i in range(n):
-        collection = f"col{i // 500:05d}"
-        organ, topic = rng.choice(ORGANS), rng.choice(TOPICS)
-        species_iri, species = rng.choice(SPECIES)
-        sequence, maker = rng.choice(SEQUENCES), rng.choice(MAKERS)
-        filler = " ".join(rng.choices(words, k=rng.randint(8, 60)))
-        facets = {
-            "level": "acquisition",
-            "modality": rng.choice(MODALITIES),
-            "field_strength": rng.choice(STRENGTHS),
-            "manufacturer": maker,
-            "species": f"http://purl.obolibrary.org/obo/{species_iri}",
-            "sequence": sequence,
-            "license": rng.choice(LICENSES),
-            "access": rng.choice(ACCESS),
-            "source": rng.choice(SOURCES),
-        }
-        yield IndexDocument(
-            id=f"acq{i:08d}",
-            level="acquisition",
-            title=f"{sequence} {organ} {species} sub-{i % 97:02d} run {i % 5}",
-            description=f"{topic} study of the {species} {organ}. {filler}",
-            text=f"{maker} {sequence} {' '.join(rng.choices(words, k=10))}",
-            parent_id=f"ses{i // 4:07d}",
-            collection_id=collection,
-            ancestors=[collection, f"sub{i // 20:07d}", f"ses{i // 4:07d}"],
-            facets=facets,
-            facet_labels={"species": species, "field_strength": f"{facets['field_strength']} T"},
-            readers=["public"] if rng.random() < 0.9 else [f"user:u{i % 50}"],
-            term_text=f"{species} {organ}",
-            field_strength_t=float(facets["field_strength"]),
-            updated=start + timedelta(minutes=i),
-        )
+        doc = _acquisition(i, rng, words, concepts, start)
+        block.append(doc)
+        yield doc
+        if len(block) == 500 or i == n - 1:
+            yield _collection(block)
+            block = []
+
+
+def _acquisition(
+    i: int,
+    rng: random.Random,
+    words: list[str],
+    concepts: dict[str, tuple[list[str], list[str]]],
+    start: datetime,
+) -> IndexDocument:
+    collection = f"col{i // 500:05d}"
+    organ, topic = rng.choice(ORGANS), rng.choice(TOPICS)
+    species_iri, species = rng.choice(SPECIES)
+    sequence, maker = rng.choice(SEQUENCES), rng.choice(MAKERS)
+    filler = " ".join(rng.choices(words, k=rng.randint(8, 60)))
+    facets = {
+        "level": "acquisition",
+        "modality": rng.choice(MODALITIES),
+        "field_strength": rng.choice(STRENGTHS),
+        "manufacturer": maker,
+        "species": f"http://purl.obolibrary.org/obo/{species_iri}",
+        "sequence": sequence,
+        "license": rng.choice(LICENSES),
+        "access": rng.choice(ACCESS),
+        "source": rng.choice(SOURCES),
+    }
+    terms: list[str] = []
+    closure: list[str] = []
+    for word in (species, organ):
+        own, up = concepts.get(word, ([], []))
+        terms += own
+        closure += up
+    return IndexDocument(
+        id=f"acq{i:08d}",
+        level="acquisition",
+        title=f"{sequence} {organ} {species} sub-{i % 97:02d} run {i % 5}",
+        description=f"{topic} study of the {species} {organ}. {filler}",
+        text=f"{maker} {sequence} {' '.join(rng.choices(words, k=10))}",
+        parent_id=f"ses{i // 4:07d}",
+        collection_id=collection,
+        ancestors=[collection, f"sub{i // 20:07d}", f"ses{i // 4:07d}"],
+        facets=facets,
+        facet_labels={"species": species, "field_strength": f"{facets['field_strength']} T"},
+        readers=["public"] if rng.random() < 0.9 else [f"user:u{i % 50}"],
+        terms=terms,
+        term_text=f"{species} {organ}",
+        term_closure=list(dict.fromkeys(closure)),
+        field_strength_t=float(facets["field_strength"]),
+        updated=start + timedelta(minutes=i),
+    )
+
+
+def _collection(block: list[IndexDocument]) -> IndexDocument:
+    """The dataset of a block: its descendants' concepts, words and facet values."""
+    first = block[0]
+    extra: dict[str, set[str]] = {}
+    for doc in block:
+        for name, value in doc.facets.items():
+            if name not in ("level", "access", "license", "source"):
+                extra.setdefault(name, set()).add(value)
+    words = " ".join(sorted({w for doc in block for w in doc.title.split()[:3]}))
+    return IndexDocument(
+        id=first.collection_id or "col",
+        level="collection",
+        title=f"Study {first.collection_id}",
+        description=f"Synthetic dataset of {len(block)} acquisitions.",
+        text=words,
+        facets={"level": "collection", "access": "open", "license": LICENSES[0]},
+        extra_facets={name: sorted(values) for name, values in extra.items()},
+        rollup_terms=sorted({t for doc in block for t in doc.term_closure}),
+        readers=["public"],
+        updated=first.updated,
+    )
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -157,8 +224,11 @@ def tantivy_runner(backend: TantivyBackend) -> Callable[[str], int]:
     return run
 
 
-def service_runner(backend: TantivyBackend, directory: Path) -> Callable[[str], int] | None:
-    """RecordService.search over the same index (empty store), when the services exist."""
+def service_runner(
+    backend: TantivyBackend, directory: Path, group: str = "none"
+) -> Callable[[str], int] | None:
+    """RecordService.search over the same index (empty store), when the services exist:
+    the flat list, or (`group="collection"`) datasets as results, the page's default."""
     try:
         from catalog.domain.identity import ANONYMOUS
         from catalog.services.container import Catalog
@@ -170,7 +240,8 @@ def service_runner(backend: TantivyBackend, directory: Path) -> Callable[[str], 
     catalog = Catalog(Settings.load(data_dir=directory / "data"), backend=backend)
 
     def run(text: str) -> int:
-        return catalog.records.search(ANONYMOUS, SearchRequest(text=text)).total
+        request = SearchRequest(text=text, group=group)  # type: ignore[arg-type]
+        return catalog.records.search(ANONYMOUS, request).total
 
     return run
 
@@ -238,7 +309,7 @@ def fts5_runner(db: sqlite3.Connection) -> Callable[[str], int]:
 def bench_size(n: int, repeats: int, with_service: bool, reuse: Path | None) -> None:
     """Indexes in a temporary folder, or kept under `reuse` (FTS5 apart from the schema)."""
     base = reuse if reuse is not None else Path(tempfile.mkdtemp(prefix="imagora-bench-"))
-    folders = (base / f"{n}-{SCHEMA_VERSION}", base / f"{n}-fts5")
+    folders = (base / f"{n}-{SCHEMA_VERSION}-c{CORPUS}", base / f"{n}-fts5-c{CORPUS}")
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
     try:
@@ -256,9 +327,10 @@ def run_size(n: int, repeats: int, with_service: bool, directory: Path, fts_dir:
     totals = {text: tantivy_runner(backend)(text) for text in texts}
     columns = {"tantivy": time_queries(tantivy_runner(backend), texts, repeats)}
     if with_service:
-        runner = service_runner(backend, directory)
-        if runner is not None:
-            columns["service"] = time_queries(runner, texts, repeats)
+        for label, group in (("service", "none"), ("grouped", "collection")):
+            runner = service_runner(backend, directory, group)
+            if runner is not None:
+                columns[label] = time_queries(runner, texts, repeats)
     db, fts_rate = build_fts5(n, fts_dir)
     print(f"FTS5 indexing:    {fts_rate:,.0f} docs/s")
     fts_repeats = max(1, repeats // 4) if n >= 500_000 else repeats
@@ -268,8 +340,10 @@ def run_size(n: int, repeats: int, with_service: bool, directory: Path, fts_dir:
     report("tantivy (backend)", flat(columns["tantivy"]))
     if "service" in columns:
         report("tantivy via RecordService", flat(columns["service"]))
+    if "grouped" in columns:
+        report("RecordService, grouped", flat(columns["grouped"]))
     report("SQLite FTS5", flat(columns["FTS5"]))
-    for label in [name for name in ("tantivy", "service") if name in columns]:
+    for label in [name for name in ("tantivy", "service", "grouped") if name in columns]:
         ours, theirs = flat(columns[label]), flat(columns["FTS5"])
         p50 = statistics.median(theirs) / statistics.median(ours)
         p95 = percentile(theirs, 95) / percentile(ours, 95)

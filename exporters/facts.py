@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from catalog.domain.records import FileEntry, Identifier, RecordPublic
 from exporters.base import ExportContext
+from ontologies.tables import ReferenceTables
 
 SPDX_URL = "https://spdx.org/licenses/"  # what Google and people follow
 SPDX_IRI = "http://spdx.org/licenses/"  # the SPDX RDF identifiers (DCAT-AP, ontologies)
@@ -27,21 +28,6 @@ MODALITY_NAMES: dict[str, str] = {
     "NM": "Nuclear medicine imaging",
     "US": "Ultrasound imaging",
     "OT": "Other imaging",
-}
-
-#: Common SPDX licences by identifier -> display name (others show their identifier).
-LICENSE_TITLES: dict[str, str] = {
-    "CC0-1.0": "Creative Commons Zero v1.0 Universal",
-    "CC-BY-4.0": "Creative Commons Attribution 4.0 International",
-    "CC-BY-SA-4.0": "Creative Commons Attribution Share Alike 4.0 International",
-    "CC-BY-NC-4.0": "Creative Commons Attribution Non Commercial 4.0 International",
-    "CC-BY-NC-SA-4.0": "Creative Commons Attribution Non Commercial Share Alike 4.0 International",
-    "CC-BY-ND-4.0": "Creative Commons Attribution No Derivatives 4.0 International",
-    "PDDL-1.0": "Open Data Commons Public Domain Dedication & License 1.0",
-    "ODbL-1.0": "Open Data Commons Open Database License v1.0",
-    "ODC-By-1.0": "Open Data Commons Attribution License v1.0",
-    "MIT": "MIT License",
-    "Apache-2.0": "Apache License 2.0",
 }
 
 _FORMATS_BY_SUFFIX = {
@@ -114,9 +100,8 @@ def license_iri(record: RecordPublic) -> str | None:
 
 
 def license_title(license_id: str | None) -> str | None:
-    if not license_id:
-        return None
-    return LICENSE_TITLES.get(license_id, license_id)
+    """The SPDX name of a licence id from the licence table; other ids shown as they are."""
+    return ReferenceTables.of().licences.title(license_id)
 
 
 def files_access(record: RecordPublic, today: date | None = None) -> str:

@@ -95,7 +95,7 @@ def render_page(page: RecordPage) -> None:
     console.print(table)
     for suggestion in page.suggestions:
         console.print(
-            f"Did you mean: {escape(suggestion.text)} ({suggestion.count} records; "
+            f"Did you mean: {escape(suggestion.text)} ({suggestion.count or 'no'} records; "
             f"{escape(suggestion.reason)})",
             highlight=False,
         )

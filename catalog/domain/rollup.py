@@ -12,6 +12,8 @@ even by a count.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -72,7 +74,32 @@ _LISTS = (
 _COUNTS = ("subjects", "sessions", "acquisitions", "files", "total_bytes")
 
 
-def merge(parts: list[Rollup]) -> Rollup:
+@dataclass(slots=True)
+class RollupPart:
+    """One record's own contribution to its containers' roll-ups: the fields of a
+    `Rollup` without validation (a rebuild makes one per record; a pydantic model cost
+    more than the rest of the part)."""
+
+    modalities: list[str] = field(default_factory=list)
+    field_strengths_t: list[float] = field(default_factory=list)
+    manufacturers: list[str] = field(default_factory=list)
+    species: list[str] = field(default_factory=list)
+    sequences: list[str] = field(default_factory=list)
+    contrasts: list[str] = field(default_factory=list)
+    anatomy: list[str] = field(default_factory=list)
+    subjects: int = 0
+    sessions: int = 0
+    acquisitions: int = 0
+    files: int = 0
+    total_bytes: int = 0
+    date_from: date | None = None
+    date_to: date | None = None
+    species_iris: list[str] = field(default_factory=list)
+    term_iris: list[str] = field(default_factory=list)
+    numbers: dict[str, list[float]] = field(default_factory=dict)
+
+
+def merge(parts: Sequence[Rollup | RollupPart]) -> Rollup:
     """The roll-up of several parts: lists united (sorted, bounded), counts added, the
     date range widened."""
     lists: dict[str, set[Any]] = {name: set() for name in _LISTS}
@@ -89,7 +116,9 @@ def merge(parts: list[Rollup]) -> Rollup:
             numbers.setdefault(name, set()).update(values)
         starts += [part.date_from] if part.date_from else []
         ends += [part.date_to] if part.date_to else []
-    return Rollup(
+    # every part is typed already (own parts are built from stored bodies, stored roll-ups
+    # are validated when read): no second validation of up to thousands of numbers
+    return Rollup.model_construct(
         **{name: _bounded(name, values) for name, values in lists.items()},
         **counts,
         numbers={name: sorted(values)[:MAX_NUMBERS] for name, values in numbers.items()},

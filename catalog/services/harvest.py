@@ -35,6 +35,7 @@ from catalog.services.indexing import IndexSync
 from catalog.services.path_privacy import PathAliases
 from catalog.services.previews import PREVIEW_LEVELS, PreviewBuilder, PreviewJob
 from catalog.services.source_lock import SourceLocks, source_key
+from catalog.store.database import json_copy
 from catalog.store.repository import StoredRecord, UnitOfWork, utcnow
 from harvesters.base import (
     Fetched,
@@ -553,7 +554,7 @@ def _as_stored(facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     its facts from the cache must build the same records, or every change would need two
     runs to settle."""
     try:
-        return json.loads(json.dumps(facts))
+        return json_copy(facts)  # the store's own round trip (orjson, NaN as null)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"the harvester produced facts that cannot be stored: {exc}") from None
 

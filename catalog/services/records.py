@@ -154,6 +154,11 @@ class RecordService:
         descendants hold), each with its first matching records; facets and the total
         count every matching record. With no query, the newest collections first."""
         flat = self._flat(identity, replace(request, page=1, size=1))
+        if not flat.total and request.level is None and not request.concept:
+            # a matching collection is itself a matching record: none can match
+            return flat.model_copy(
+                update={"page": request.page, "size": request.size, "groups": [], "group_total": 0}
+            )
         sort = "updated" if not request.text.strip() and request.sort == "relevance" else None
         collections = self._flat(
             identity,
@@ -165,8 +170,9 @@ class RecordService:
                 facet_trees=False,
             ),
             rolled_concept=True,
+            lean=True,
         )
-        groups = [self._group(identity, request, hit) for hit in collections.hits]
+        groups = self._groups(identity, request, collections.hits)
         return flat.model_copy(
             update={
                 "page": request.page,
@@ -177,26 +183,43 @@ class RecordService:
             }
         )
 
-    def _group(
-        self, identity: Identity, request: SearchRequest, collection: RecordSummary
-    ) -> HitGroup:
-        query, _ = self._query(identity, replace(request, page=1, size=GROUP_HITS, level=None))
-        query.filters["collection_id"] = [collection.id]
-        query.filters["level"] = [lv.value for lv in Level if lv is not Level.collection]
+    def _groups(
+        self, identity: Identity, request: SearchRequest, collections: list[RecordSummary]
+    ) -> list[HitGroup]:
+        """Each collection's first matching records below it. The query is read once
+        and narrowed per collection (reading it is a good part of a small search)."""
+        if not collections:
+            return []
+        base, _ = self._query(identity, replace(request, page=1, size=GROUP_HITS, level=None))
+        base.filters["level"] = [lv.value for lv in Level if lv is not Level.collection]
         concept = self._concept_clauses(request.concept)
         if concept:
-            query.filters["terms"] = sorted({iri for c in concept for iri in c.iris})
-        query.with_facets = False
-        result = self.backend.search(query)
-        return HitGroup(collection=collection, hits=result.hits, matches=result.total)
+            base.filters["terms"] = sorted({iri for c in concept for iri in c.iris})
+        base.with_facets = False
+        groups = []
+        for collection in collections:
+            query = replace(base, filters={**base.filters, "collection_id": [collection.id]})
+            query.with_facets = False
+            result = self.backend.search(query)
+            groups.append(HitGroup(collection=collection, hits=result.hits, matches=result.total))
+        return groups
 
     def _flat(
-        self, identity: Identity, request: SearchRequest, *, rolled_concept: bool = False
+        self,
+        identity: Identity,
+        request: SearchRequest,
+        *,
+        rolled_concept: bool = False,
+        lean: bool = False,
     ) -> RecordPage:
         """One page of records. `rolled_concept`: the concept filter also matches what a
-        container's descendants are annotated with (the grouped view's datasets)."""
+        container's descendants are annotated with (the grouped view's datasets).
+        `lean`: only the hits and the total (no facets, no suggestions), for the grouped
+        view's collections, whose facets and suggestions come from the records' search."""
         concept = self._concept_clauses(request.concept)
         query, understood = self._query(identity, request)
+        if lean:
+            query.with_facets = False
         if concept and rolled_concept:
             query.conjuncts = (*(query.conjuncts or ()), Conjunct(tuple(concept)))
         elif concept:
@@ -215,7 +238,7 @@ class RecordService:
         if self.ontology is not None:
             counts = result.term_counts if request.facet_trees else None
             self.ontology.enrich(page, query, concept, exact=request.exact, term_counts=counts)
-        if not result.total and query.conjuncts and request.page == 1:
+        if not result.total and query.conjuncts and request.page == 1 and not lean:
             page.suggestions = self._suggester(identity, request).suggest(query)
         return page
 
@@ -237,10 +260,13 @@ class RecordService:
         return self._counts_memo.get(keys, build, generation)
 
     def _suggester(self, identity: Identity, request: SearchRequest) -> Suggester:
-        def count(text: str) -> int:
+        def read(text: str) -> SearchQuery:
             query, _ = self._query(identity, replace(request, text=text, page=1, size=1))
             query.with_facets = False
-            return self.backend.search(query).total
+            return query
+
+        def count(text: str) -> int:
+            return self.backend.search(read(text)).total
 
         terms = self.ontology.terms if self.ontology is not None else None
         return Suggester(
@@ -248,6 +274,7 @@ class RecordService:
             count,
             labels=terms.labels if terms else None,
             broader=terms.broader if terms else None,
+            read=read,
         )
 
     def _concept_clauses(self, iri: str | None) -> list[ConceptClause]:

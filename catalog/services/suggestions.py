@@ -9,6 +9,10 @@ For each conjunct that alone finds nothing:
 - a recognised concept with no records gets its broader concept ("no records for
   Wistar; its broader concept rat has 12").
 
+- a spelling that corrects to a vocabulary label with no records is still offered
+  (`hipocampus` -> hippocampus, counted 0), followed by what the corrected query
+  suggests in turn: the nearest broader concept with records (brain (13)).
+
 Each suggestion is the whole query with that part replaced, counted, so a researcher
 sees what a click would give. Visibility applies: counts never include what the
 caller may not see.
@@ -32,6 +36,9 @@ from catalog.search.base import SearchBackend
 
 #: (concept IRI) -> its broader concepts as (iri, label), from the ontology layer.
 Broader = Callable[[str], list[tuple[str, str]]]
+#: (query text) -> the service's reading of it (conjuncts with concepts), for following
+#: a correction that finds nothing on to its broader concept.
+Reader = Callable[[str], SearchQuery]
 MAX_SUGGESTIONS = 3
 #: How far up the broader chain a concept without records looks for one with records.
 BROADER_LEVELS = 4
@@ -70,38 +77,67 @@ class Suggester:
         count: Callable[[str], int],
         labels: Callable[[], Sequence[str]] | None = None,
         broader: Broader | None = None,
+        read: Reader | None = None,
     ) -> None:
         self.backend = backend
         self.count = count
         self.labels = labels
         self.broader = broader
+        self.read = read
 
     def suggest(self, query: SearchQuery) -> list[Suggestion]:
         """Suggestions for a query (with the service's conjuncts) that found nothing."""
+        groups = self._groups(query, follow=self.read is not None)
+        ranked = sorted(groups, key=lambda group: -max(s.count or 0 for s in group))
+        shown: list[Suggestion] = []
+        for group in ranked:  # a correction and what it leads on to stay together
+            if len(shown) >= MAX_SUGGESTIONS:
+                break
+            shown += group
+        return shown
+
+    def _groups(self, query: SearchQuery, follow: bool) -> list[list[Suggestion]]:
         conjuncts = list(query.conjuncts or ())
         words = [typed(c) for c in conjuncts]
-        found: list[Suggestion] = []
+        groups: list[list[Suggestion]] = []
         for at, conjunct in enumerate(conjuncts):
             if conjunct.negated or self._count(query, [conjunct]):
                 continue
-            for replacement, reason in self._alternatives(conjunct, words[at], query):
+            for replacement, reason, spelling in self._alternatives(conjunct, words[at], query):
                 text = " ".join([*words[:at], replacement, *words[at + 1 :]])
-                found.append(Suggestion(text=text, reason=reason, count=None))
-        return self._counted(found)[:MAX_SUGGESTIONS]
+                group = self._counted(text, reason, follow and spelling)
+                if group:
+                    groups.append(group)
+        return groups
+
+    def _counted(self, text: str, reason: str, follow: bool) -> list[Suggestion]:
+        """The suggestion with its count (the whole service reads it, concepts and all).
+        One that finds nothing is dropped, unless it is a correction (`follow`) whose own
+        reading leads on to suggestions with records: then both are kept, in that order."""
+        count = self.count(text)
+        if count:
+            return [Suggestion(text=text, reason=reason, count=count)]
+        if not follow or self.read is None:
+            return []
+        onward = [s for group in self._groups(self.read(text), follow=False) for s in group]
+        if not onward:
+            return []
+        return [Suggestion(text=text, reason=reason, count=0), *onward]
 
     def _alternatives(
         self, conjunct: Conjunct, typed: str, query: SearchQuery
-    ) -> list[tuple[str, str]]:
+    ) -> list[tuple[str, str, bool]]:
+        """(replacement, reason, is a spelling correction) for one empty conjunct."""
         concepts = [a for a in conjunct.atoms if isinstance(a, ConceptClause) and a.direct]
         if concepts and self.broader is not None:
-            return self._broader_with_records(concepts[0])
+            return [(t, why, False) for t, why in self._broader_with_records(concepts[0])]
         words = [a for a in conjunct.atoms if isinstance(a, TextAtom) and a.kind == "word"]
         if len(words) != 1:
             return []
         if len(conjunct.atoms) > 1 and not concepts:  # a fact such as 3T: nothing to spell
             return []
         return [
-            (candidate, f'"{typed}" looks like "{candidate}"')
+            (candidate, f'"{typed}" looks like "{candidate}"', True)
             for candidate in self._close_words(words[0].text.lower(), query)
         ]
 
@@ -154,16 +190,6 @@ class Suggester:
         probe = replace(query, conjuncts=tuple(conjuncts), page=1, size=0, with_facets=False)
         probe.with_term_counts = False
         return self.backend.search(probe).total
-
-    def _counted(self, found: list[Suggestion]) -> list[Suggestion]:
-        """Each suggestion with its count (the whole service reads it, concepts and
-        all); those that would find nothing are dropped."""
-        kept = []
-        for suggestion in found:
-            count = self.count(suggestion.text)
-            if count:
-                kept.append(suggestion.model_copy(update={"count": count}))
-        return sorted(kept, key=lambda s: -(s.count or 0))
 
 
 def typed(conjunct: Conjunct) -> str:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
@@ -18,14 +19,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 class EncodedJSON(str):
-    """JSON text encoded already (a harvest worker process hands facts back as text): a
-    JSON column stores it as it is instead of encoding the decoded value again."""
-
-
-def encode_json(value: Any) -> str:
-    """The JSON columns' serializer: `json.dumps`, SQLAlchemy's default, except for
-    `EncodedJSON`, which is the text already (the same text `json.dumps` would give)."""
-    return value if isinstance(value, EncodedJSON) else json.dumps(value)
+    """JSON text `dump_json` wrote already (a harvest worker process hands facts back as
+    text): a JSON column stores it as it is instead of encoding the decoded value again."""
 
 
 def make_engine(url: str) -> Engine:
@@ -40,19 +35,56 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(
             url,
             connect_args={"timeout": 30, "check_same_thread": False},
-            json_serializer=encode_json,
+            json_serializer=dump_json,
+            json_deserializer=load_json,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     try:
         return create_engine(
-            url, pool_pre_ping=True, pool_size=5, max_overflow=10, json_serializer=encode_json
+            url,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=10,
+            json_serializer=dump_json,
+            json_deserializer=load_json,
         )
     except NoSuchModuleError as exc:
         raise ConfigurationError(
             f"no driver for {parsed.drivername}: install the 'postgres' extra "
             "(pip install 'imagora[postgres]') and use postgresql+psycopg://"
         ) from exc
+
+
+def dump_json(value: Any) -> str:
+    """JSON columns as the store writes them: orjson (the standard library's encoder cost
+    more than the rest of a bulk insert), with the standard library for what orjson
+    refuses (integers beyond 64 bits, float subclasses). orjson writes NaN and infinity
+    as null, which PostgreSQL's JSON types require anyway; copies of values about to be
+    stored use `json_copy`, so they equal what the store hands back. `EncodedJSON` is
+    that text already and passes through."""
+    if isinstance(value, EncodedJSON):
+        return value
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of a JSON value exactly as the store will hand it back."""
+    return load_json(dump_json(value))
+
+
+def load_json(text: str | bytes) -> Any:
+    """JSON columns as SQLite hands them back: orjson (3-5x faster than `json.loads`, which
+    made every bulk read of records cost more than the rest of the read), with the
+    standard library for what orjson refuses (`NaN` written by `json.dumps`, integers
+    beyond 64 bits), so every value stored before still reads back."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -17,28 +17,15 @@ from catalog.domain.errors import ValidationError
 from catalog.domain.records import RecordPublic
 from exporters import facts
 from exporters.publishers.base import Deposit
+from ontologies.tables import ReferenceTables
 
-#: SPDX ids -> Zenodo licence ids (Zenodo's vocabulary is lower-case SPDX).
-ZENODO_LICENSES: dict[str, str] = {
-    spdx: spdx.lower()
-    for spdx in (
-        "CC0-1.0",
-        "CC-BY-4.0",
-        "CC-BY-SA-4.0",
-        "CC-BY-NC-4.0",
-        "CC-BY-NC-SA-4.0",
-        "CC-BY-ND-4.0",
-        "CC-BY-NC-ND-4.0",
-        "CC-BY-3.0",
-        "PDDL-1.0",
-        "ODbL-1.0",
-        "ODC-By-1.0",
-        "MIT",
-        "Apache-2.0",
-        "BSD-3-Clause",
-        "GPL-3.0-only",
-    )
-}
+
+def zenodo_licenses() -> dict[str, str]:
+    """SPDX ids -> Zenodo licence ids: every SPDX-listed licence of the licence table
+    (Zenodo's vocabulary is lower-case SPDX; `LicenseRef-` ids have no equivalent)."""
+    licences = ReferenceTables.of().licences.licences
+    return {lic.spdx_id: lic.spdx_id.lower() for lic in licences if lic.listed_by_spdx}
+
 
 #: DataCite relation types Zenodo accepts, in Zenodo's camelCase spelling.
 ZENODO_RELATIONS: dict[str, str] = {
@@ -65,9 +52,10 @@ def zenodo_license(spdx: str | None) -> str:
             "collection's) `license` to an SPDX id such as CC-BY-4.0",
             field="license",
         )
-    found = ZENODO_LICENSES.get(spdx) or ZENODO_LICENSES.get(spdx.upper())
+    known_ids = zenodo_licenses()
+    found = known_ids.get(spdx) or known_ids.get(spdx.upper())
     if found is None:
-        known = ", ".join(sorted(ZENODO_LICENSES))
+        known = ", ".join(sorted(known_ids))
         raise ValidationError(
             f"licence '{spdx}' has no Zenodo equivalent; use one of: {known}", field="license"
         )

@@ -1,5 +1,7 @@
 """BIDS values to catalogue values: SPDX licences, NCBITaxon species, sex, age, units, dates.
 
+Species and licences are looked up in the one table of each (`ontologies.tables`).
+
 BIDS leaves these as free text (`License: "CC0"`, `species: "rat"`), while the catalogue
 stores identifiers that exporters and facets can rely on.  Every mapping here is a table
 lookup after light cleaning; an unknown value maps to None and the raw text stays in
@@ -15,6 +17,7 @@ from typing import Any
 from catalog.domain.records import Concept
 from harvesters.species import human as human  # re-exported for the BIDS modules
 from harvesters.species import lookup_species
+from ontologies.tables import ReferenceTables
 
 DEFAULT_SPECIES_RULE = "bids:default-species"
 """BIDS participants.tsv `species`: "if this column is absent, homo sapiens is assumed"."""
@@ -25,41 +28,11 @@ def species_concept(value: str | None) -> Concept | None:
     return lookup_species(value)
 
 
-_SPDX: dict[str, str] = {
-    "CC0": "CC0-1.0", "CC0-1.0": "CC0-1.0", "CC0-1": "CC0-1.0", "CC-ZERO": "CC0-1.0",
-    "PUBLIC-DOMAIN-DEDICATION": "CC0-1.0",
-    "PDDL": "PDDL-1.0", "PDDL-1.0": "PDDL-1.0", "ODC-PDDL": "PDDL-1.0",
-    "ODBL": "ODbL-1.0", "ODBL-1.0": "ODbL-1.0", "ODC-BY": "ODC-By-1.0", "ODC-BY-1.0": "ODC-By-1.0",
-    "CC-BY": "CC-BY-4.0", "CC-BY-4.0": "CC-BY-4.0", "CC-BY-3.0": "CC-BY-3.0",
-    "CC-BY-SA": "CC-BY-SA-4.0", "CC-BY-SA-4.0": "CC-BY-SA-4.0",
-    "CC-BY-NC": "CC-BY-NC-4.0", "CC-BY-NC-4.0": "CC-BY-NC-4.0",
-    "CC-BY-NC-SA": "CC-BY-NC-SA-4.0", "CC-BY-NC-SA-4.0": "CC-BY-NC-SA-4.0",
-    "CC-BY-NC-ND": "CC-BY-NC-ND-4.0", "CC-BY-NC-ND-4.0": "CC-BY-NC-ND-4.0",
-    "CC-BY-ND": "CC-BY-ND-4.0", "CC-BY-ND-4.0": "CC-BY-ND-4.0",
-    "PD": "LicenseRef-PublicDomain", "PUBLIC-DOMAIN": "LicenseRef-PublicDomain",
-    "MIT": "MIT", "APACHE-2.0": "Apache-2.0", "BSD-3-CLAUSE": "BSD-3-Clause",
-}  # fmt: skip
-
-_LICENSE_WORDS = (
-    ("CREATIVE-COMMONS-ZERO", "CC0"), ("CREATIVE-COMMONS-ATTRIBUTION", "CC-BY"),
-    ("CREATIVE-COMMONS", "CC"), ("ATTRIBUTION", "BY"), ("NONCOMMERCIAL", "NC"),
-    ("NON-COMMERCIAL", "NC"), ("SHAREALIKE", "SA"), ("SHARE-ALIKE", "SA"),
-    ("NODERIVATIVES", "ND"), ("NO-DERIVATIVES", "ND"), ("INTERNATIONAL", ""),
-    ("UNIVERSAL", ""), ("LICENSE", ""), ("LICENCE", ""), ("-V", "-"),
-)  # fmt: skip
-
-
 def spdx_license(value: str | None) -> str | None:
-    """SPDX id for BIDS free-text licences ("CC0", "CC BY 4.0", "PDDL"); None if unknown."""
-    if not value or not isinstance(value, str):
-        return None
-    text = re.sub(r"[\s_/]+", "-", value.strip().upper()).strip("-.")
-    text = re.sub(r"(\d)\.0$", r"\1.0", text)
-    for word, short in _LICENSE_WORDS:
-        text = text.replace(word, short)
-    text = re.sub(r"-+", "-", text).strip("-")
-    text = re.sub(r"-(\d)$", r"-\1.0", text)
-    return _SPDX.get(text) or _SPDX.get(text.removesuffix(".0"))
+    """SPDX id for BIDS free-text licences ("CC0", "CC BY 4.0", "PDDL"); None if unknown.
+
+    The spellings live in the licence table (`ontologies/data/licenses.ttl`)."""
+    return ReferenceTables.of().licences.spdx_id(value)
 
 
 _SEX = {

@@ -5,8 +5,9 @@ scrubbing) on a warm page cache, all of it under the GIL, so threads add nothing
 processes do. How: the changed items are cut into chunks (one inter-process message per
 chunk, not per file); each worker process builds the harvester once from its options and
 runs the very same `FileHarvester.fetch_one` as the single-process path (checksum, then
-read), and hands the facts back as JSON text: the form the harvest state stores, so the
-parent decodes it once and stores the text as it is (`Fetched.encoded`) instead of
+read), and hands the facts back as JSON text written by the store's own `dump_json`: the
+parent decodes it once with the store's `load_json` (so the facts are exactly what the
+store will hand back) and stores the text as it is (`Fetched.encoded`) instead of
 copying the facts to that form and encoding them again.
 
 Small batches (an incremental run that changed a few files) are read in this process:
@@ -20,20 +21,17 @@ on small corpora and compare it with the single-process path.
 
 from __future__ import annotations
 
-import json
 import logging
 import multiprocessing
 import os
-import re
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from catalog.domain.results import ItemState
+from catalog.store.database import dump_json, load_json
 from harvesters.base import Fetched, FileHarvester, HarvestOptions, ItemRef
 
 log = logging.getLogger(__name__)
@@ -44,11 +42,9 @@ POOL_MIN_ITEMS = 256
 CHUNK = 64
 
 Job = tuple[ItemRef, ItemState | None]
-#: What a worker sends back per item: key, fingerprint, checksum, facts as JSON, error,
-#: and whether that JSON needs `json.loads` (see `needs_json`).
-Row = tuple[str, str, str, str | None, str | None, bool]
+#: What a worker sends back per item: key, fingerprint, checksum, facts as JSON, error.
+Row = tuple[str, str, str, str | None, str | None]
 
-_LONG_DIGITS = re.compile(r"[:\[,]\s*-?\d{19}")
 _worker: FileHarvester | None = None  # the harvester of this worker process (set once)
 
 
@@ -140,38 +136,16 @@ def _read_chunk(location: Path, jobs: list[Job]) -> list[Row]:
 def _row(fetched: Fetched) -> Row:
     facts = None
     error = fetched.error
-    exact = False
     if fetched.facts is not None and error is None:
         try:
-            facts = json.dumps(fetched.facts)
+            facts = dump_json(fetched.facts)  # the text the store would write
         except (TypeError, ValueError) as exc:
             error = f"the harvester produced facts that cannot be stored: {exc}"
-        else:
-            exact = needs_json(facts)  # checked here, on the workers, not in the parent
-    return fetched.key, fetched.fingerprint, fetched.checksum, facts, error, exact
+    return fetched.key, fetched.fingerprint, fetched.checksum, facts, error
 
 
 def _fetched(row: Row) -> Fetched:
-    key, fingerprint, checksum, facts, error, exact = row
+    key, fingerprint, checksum, facts, error = row
     if facts is None:
         return Fetched(key, fingerprint, checksum, error=error)
-    return Fetched(key, fingerprint, checksum, decode(facts, exact), encoded=facts)
-
-
-def needs_json(text: str) -> bool:
-    """Whether orjson would decode `text` (written by `json.dumps`) to other values than
-    `json.loads`: integers beyond 64 bits, which orjson makes floats. They show as a
-    number of 19+ digits where a value starts, after `:`, `[` or `,`; UIDs inside strings
-    follow a `.` or a quote and do not count."""
-    return _LONG_DIGITS.search(text) is not None
-
-
-def decode(text: str, exact: bool = False) -> Any:
-    """`json.loads(text)`, by orjson unless `exact` (see `needs_json`) or orjson refuses
-    the text (NaN, Infinity, lone surrogates): ~4x faster on facts."""
-    if exact:
-        return json.loads(text)
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
+    return Fetched(key, fingerprint, checksum, load_json(facts), encoded=facts)

@@ -10,6 +10,7 @@ import orjson
 import tantivy
 
 from catalog.domain.search import FACET_FIELDS, NUMERIC_FIELDS, IndexDocument
+from catalog.search.key_order import chunk_values
 from catalog.search.query import (
     facet_key,
     facet_label,
@@ -33,11 +34,19 @@ from catalog.search.tantivy_index.schema import (
     number_field,
 )
 
+#: Facet name -> (filter field, key column): computed once, not per document.
+_FACET_COLUMNS = tuple((name, filter_field(name), key_field(name)) for name in FACET_FIELDS)
+_ORDER_COLUMNS = tuple(TITLE_ORDER.fields())
+_ID_COLUMNS = tuple(ID_ORDER.fields())
+
 
 def to_tantivy(
     doc: IndexDocument, schema: tantivy.Schema, analyzer: tantivy.TextAnalyzer
 ) -> tantivy.Document:
+    """One document in one `from_dict` call (a rebuild makes one per record, so the
+    column names are precomputed and facets without values skip the filter work)."""
     texts = [t for t in (doc.title, doc.description, doc.text, doc.term_text) if t]
+    title_key = title_sort_key(doc)
     fields: dict[str, Any] = {
         "id": doc.id,
         ALL_FIELD: texts,
@@ -48,9 +57,9 @@ def to_tantivy(
         "status": doc.status,
         "terms": list(doc.terms),
         "rollup_terms": list(doc.rollup_terms),
-        "k_title": title_sort_key(doc),
-        **TITLE_ORDER.columns(title_sort_key(doc)),
-        **ID_ORDER.columns(doc.id),
+        "k_title": title_key,
+        **dict(zip(_ORDER_COLUMNS, chunk_values(title_key, len(_ORDER_COLUMNS)), strict=True)),
+        **dict(zip(_ID_COLUMNS, chunk_values(doc.id, len(_ID_COLUMNS)), strict=True)),
         UPDATED_FIELD: updated_sort_value(doc),
         "summary": orjson.dumps(summary_fields(doc)),
         "term_info": orjson.dumps(doc.term_details),
@@ -58,22 +67,24 @@ def to_tantivy(
     }
     if PUBLIC_KEY not in doc.readers:
         fields["restricted"] = "1"
-    for name in ("parent_id", "collection_id"):
-        if getattr(doc, name):
-            fields[name] = getattr(doc, name)
-    facets = {"level": doc.level, **doc.facets}
+    if doc.parent_id:
+        fields["parent_id"] = doc.parent_id
+    if doc.collection_id:
+        fields["collection_id"] = doc.collection_id
+    facets, labels, extra = doc.facets, doc.facet_labels, doc.extra_facets
     keys: dict[str, str] = {}
-    for name in FACET_FIELDS:
-        value = facets.get(name)
-        lookups = filter_values(doc, name, value)
-        if lookups:
-            fields[filter_field(name)] = lookups
+    for name, filtered, keyed in _FACET_COLUMNS:
+        value = facets.get(name, doc.level) if name == "level" else facets.get(name)
+        if value or name in extra:
+            lookups = filter_values(doc, name, value)
+            if lookups:
+                fields[filtered] = lookups
         # every document has every facet column (NO_VALUE where it has none): tantivy
         # aggregates a column that some documents lack ~6x slower
         if value:
-            fields[key_field(name)] = keys[name] = facet_key(name, value, doc.facet_labels)
+            fields[keyed] = keys[name] = facet_key(name, value, labels)
         else:
-            fields[key_field(name)] = NO_VALUE
+            fields[keyed] = NO_VALUE
     for name, values in doc.numbers.items():
         if name in NUMERIC_FIELDS and values:
             fields[number_field(name)] = [float(v) for v in values]
@@ -84,11 +95,11 @@ def to_tantivy(
 def filter_values(doc: IndexDocument, name: str, value: str | None) -> list[str]:
     """What a filter on facet `name` matches, lower-cased: the value, its label, the
     aliases and (for containers) the values rolled up from descendants."""
-    found = []
-    if value:
-        found += [value, facet_label(name, value, doc.facet_labels)]
-    found += doc.extra_facets.get(name, [])
-    return sorted({v.strip().lower() for v in found if v and v.strip()})
+    found = [value, facet_label(name, value, doc.facet_labels)] if value else []
+    found += doc.extra_facets.get(name, ())
+    lowered = {v.strip().lower() for v in found if v}
+    lowered.discard("")
+    return sorted(lowered)
 
 
 def word_pairs(tokens: Sequence[str]) -> list[str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -217,7 +218,12 @@ def _order_ties(
     complete: bool,
     docs: dict[int, tantivy.Document],
 ) -> list[int]:
-    """Hit positions in final order, id-sorting the tie groups that touch the page."""
+    """Hit positions in final order, id-sorting the tie groups that touch the page.
+
+    The ids are compared through their order columns (`ID_ORDER`, read per address from
+    the fast fields) rather than the stored documents: a stored document costs a block
+    decompression, and a tie group can be `TIE_WINDOW` long while the page needs a few.
+    Only members still tied after the last column are read whole (`docs` keeps them)."""
     order = list(range(len(hits)))
     start = 0
     while start < min(need, len(hits)):
@@ -226,8 +232,27 @@ def _order_ties(
             end += 1
         known_end = end < len(hits) or complete
         if end > offset and end - start > 1 and known_end and end <= TIE_WINDOW:
-            for position in range(start, end):
-                docs[position] = searcher.doc(hits[position][1])
-            order[start:end] = sorted(range(start, end), key=lambda p: docs[p]["id"][0])
+            keys = _id_keys(searcher, [hits[p][1] for p in range(start, end)], start, docs)
+            order[start:end] = sorted(range(start, end), key=lambda p: keys[p - start])
         start = end
     return order
+
+
+def _id_keys(
+    searcher: tantivy.Searcher, addresses: list[Any], first: int, docs: dict[int, tantivy.Document]
+) -> list[tuple[tuple[int, ...], str]]:
+    """Sort keys of documents by id: the id's order columns (big-endian chunks of its
+    UTF-8 bytes, so their order is the string's), then the id itself where two documents
+    agree on every column (ids longer than the columns)."""
+    columns = [searcher.fast_field_values(name, addresses) for name in ID_ORDER.fields()]
+    columns = [[v or 0 for v in column] if None in column else column for column in columns]
+    chunks = list(zip(*columns, strict=True))
+    repeated = Counter(chunks)
+    keys = []
+    for position, (chunk, address) in enumerate(zip(chunks, addresses, strict=True)):
+        exact = ""
+        if repeated[chunk] > 1:
+            doc = docs[first + position] = searcher.doc(address)
+            exact = doc["id"][0]
+        keys.append((chunk, exact))
+    return keys

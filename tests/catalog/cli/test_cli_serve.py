@@ -96,3 +96,40 @@ def test_workers_see_each_others_writes(
         assert stored.title == "Tractography of the rat brain"
     finally:
         catalog.close()
+
+
+def _locked_inodes() -> dict[int, set[int]]:
+    """Inode -> pids holding a POSIX or flock lock on it, from /proc/locks."""
+    held: dict[int, set[int]] = {}
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if "->" in fields:  # a waiter, listed under the lock it waits for
+            fields.remove("->")
+        pid, where = fields[4], fields[5]
+        held.setdefault(int(where.rsplit(":", 1)[1]), set()).add(int(pid))
+    return held
+
+
+def test_each_worker_reads_the_index_and_store_itself_and_holds_no_lock(
+    server: str, data_dir: Path
+) -> None:
+    """N workers are N independent readers: each maps the index segments and opens the
+    store itself, and none keeps the index's write lock while it serves searches (a
+    global lock would make two workers no faster than one)."""
+    pids = _pids(data_dir)
+    assert len(pids) == 2, "expected two worker processes"
+    for n in range(16):  # new connections, so both workers search
+        answer = httpx.get(f"{server}/api/records?q=brain+{n}", headers={"Connection": "close"})
+        assert answer.status_code == 200
+    index_dir, store = str(data_dir / "index"), str(data_dir / "catalog.db")
+    for pid in pids:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+        assert index_dir in maps, f"worker {pid} has not mapped the index"
+        fds = {os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir() if fd.is_symlink()}
+        assert store in fds, f"worker {pid} has no connection of its own to the store"
+    locks = _locked_inodes()
+    lock_files = [data_dir / "index.lock", *Path(index_dir).glob("*.lock")]
+    for path in lock_files:
+        if path.exists():
+            holders = locks.get(path.stat().st_ino, set())
+            assert not holders & pids, f"{path.name} is held by a worker: {holders & pids}"

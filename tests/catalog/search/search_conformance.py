@@ -475,6 +475,18 @@ class BackendConformance:
             f"a{i:02d}" for i in range(5)
         ]
 
+    def test_relevance_ties_sorted_by_long_ids_and_non_ascii(self, backend):
+        """Ids that agree on their first 24 bytes (tantivy orders ties by the id's order
+        columns, then by the id itself), and ids with non-ASCII letters."""
+        stem = "collection-" + "x" * 20
+        names = [f"{stem}{n}" for n in ("b", "a", "c", "aa")]
+        names += ["é1", "z9", "e2", "Z0", "ü", "a"]
+        self.load(backend, *[make_doc(n, title="tumour") for n in reversed(names)])
+        seen = []
+        for page in range(1, 5):
+            seen.extend(ids(backend.search(SearchQuery(text="tumour", page=page, size=3))))
+        assert seen == sorted(names)
+
     def test_sort_by_title_and_updated(self, backend):
         base = datetime(2024, 5, 1, tzinfo=UTC)
         self.load(

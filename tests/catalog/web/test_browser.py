@@ -219,3 +219,22 @@ def _shot_viewport(page, name: str) -> None:  # type: ignore[no-untyped-def]
     if _screenshots_wanted():
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / name))
+
+
+def test_did_you_mean_is_visible_under_an_empty_result(browser, live_server) -> None:  # type: ignore[no-untyped-def]
+    """The corrections of an empty search show inside the empty-result box, in the flow
+    of the page (the autocomplete list's floating style once hid them)."""
+    base, _ = live_server
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    page.goto(f"{base}/search?q=anatomicl")
+    first = page.locator("div.empty ul.did-you-mean a").first
+    first.wait_for(state="visible")
+    assert first.text_content() == "anatomical"
+    box = page.locator("div.empty").bounding_box()
+    link = first.bounding_box()
+    assert box is not None and link is not None
+    assert box["y"] <= link["y"] and link["y"] + link["height"] <= box["y"] + box["height"]
+    _shot_viewport(page, "search-did-you-mean.png")
+    first.click()
+    page.wait_for_url("**/search?q=anatomical*")
+    page.close()

@@ -206,7 +206,7 @@ def test_search_page_groups_hits_by_dataset_with_rollup(client: TestClient, ids:
 
 def test_search_page_suggests_corrections_and_shows_facet_bars(client: TestClient) -> None:
     page = doc(client.get("/search", params={"q": "anatomicl", "group": "none"}))
-    suggestion = page.xpath("//ul[@class='suggestions']//a")[0]
+    suggestion = page.xpath("//ul[@class='did-you-mean']//a")[0]
     assert suggestion.text == "anatomical"
     assert parse_qsl(urlsplit(suggestion.get("href")).query)[0] == ("q", "anatomical")
     full = doc(client.get("/search", params={"group": "none"}))

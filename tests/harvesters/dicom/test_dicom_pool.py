@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 from dicom_helpers import SECRET, pydicom_file
 
 from catalog.domain.results import ItemState
+from catalog.store.database import json_copy, load_json
 from harvesters.base import FileFacts, FileHarvester, ItemError, ItemRef
 from harvesters.dicom.harvester import DicomHarvester, DicomOptions
 from harvesters.dicom.pool import PoolReader, worker_count
@@ -61,10 +61,7 @@ def _jobs(harvester: DicomHarvester, root: Path) -> list[tuple[ItemRef, ItemStat
 
 def _plain(fetched: list) -> list[tuple]:  # type: ignore[type-arg]
     """Comparable rows; facts as the store would hand them back (JSON values)."""
-    return [
-        (f.key, f.fingerprint, f.checksum, json.loads(json.dumps(f.facts)), f.error)
-        for f in fetched
-    ]
+    return [(f.key, f.fingerprint, f.checksum, json_copy(f.facts), f.error) for f in fetched]
 
 
 @pytest.fixture
@@ -80,7 +77,7 @@ def test_pool_reads_exactly_what_one_process_reads(corpus: Path) -> None:
     pooled = list(PoolReader(harvester, workers=2, min_items=0, chunk=3).fetch(corpus, jobs))
     assert _plain(pooled) == _plain(alone)
     assert [f.key for f in pooled] == [ref.key for ref, _ in jobs]  # input order
-    assert all(json.loads(f.encoded) == f.facts for f in pooled if f.facts is not None)
+    assert all(load_json(f.encoded) == f.facts for f in pooled if f.facts is not None)
     errors = {f.key: f.error for f in pooled if f.error}
     assert set(errors) == {"broken/empty.dcm", "broken/garbage.dcm", "broken/truncated.dcm"}
     assert "empty file (0 bytes)" in errors["broken/empty.dcm"]
@@ -141,21 +138,3 @@ def test_discovery_gives_the_generic_keys_and_fingerprints(tmp_path: Path) -> No
     assert list(harvester.discover_items(single)) == list(
         FileHarvester.discover_items(harvester, single)
     )
-
-
-def test_decode_gives_what_json_loads_gives() -> None:
-    from harvesters.dicom.pool import decode, needs_json
-
-    values = [
-        {"a": 1.5, "b": [1, 2, 3], "c": "ü\\x", "d": None, "e": True},
-        [float("nan"), float("inf")],  # json.dumps writes NaN/Infinity: orjson refuses them
-        {"big": 2**70, "u64": 2**64 - 1, "neg": -(2**63) - 5},  # orjson makes floats of some
-        {1: "a", "1": "b"},  # keys that collide once written: the last one wins
-        [[2**65], [-(2**66)], {"x": [1, 2**80]}],  # big numbers after [ and ,
-        {"uid": "2.25.329800735698586629295641978511506172918", "n": 0.1 + 0.2, "z": -0.0},
-        ["\ud800"],  # a lone surrogate, escaped by json.dumps
-    ]
-    for value in values:
-        text = json.dumps(value)
-        assert repr(decode(text, needs_json(text))) == repr(json.loads(text))
-    assert not needs_json(json.dumps({"uid": "1.2.826.0.1.3680043.8.498.1234567890123456789012"}))
