@@ -8,7 +8,9 @@ files keep their mtimes, so running the demo again reports every record unchange
 - `bids`: a small synthetic BIDS dataset (`harvesters.bids.sample`);
 - `bruker`: a synthetic ParaVision 360 rat study (`harvesters.bruker.sample`), whose
   collection gets embargoed files (one year ahead) when first catalogued, so the demo
-  shows an embargo.
+  shows an embargo;
+- `phantom`: a multi-echo DICOM series of a relaxometry phantom with known T2
+  (`compute_bridge.sample`), so `imagora compute run relaxometry` has an input.
 
 A sample whose harvester or writer is not installed is skipped with a note.
 """
@@ -49,6 +51,7 @@ PYDICOM_SAMPLES = (
 )
 DICOM_COLLECTION_TITLE = "pydicom sample studies"
 BRUKER_COLLECTION_TITLE = "Imagora sample: rat brain MRI at 9.4 T (ParaVision 360)"
+PHANTOM_COLLECTION_TITLE = "Imagora sample: relaxometry phantom (multi-echo T2, 9.4 T)"
 EMBARGO_DAYS = 365
 
 
@@ -120,6 +123,12 @@ def default_samples() -> list[Sample]:
             sample_writer("harvesters.bruker.sample", "write_sample_study", version="360"),
             {"species": "rat", "collection_title": BRUKER_COLLECTION_TITLE},
             embargo_collection=True,
+        ),
+        Sample(
+            "phantom",
+            "dicom",
+            sample_writer("compute_bridge.sample", "write_phantom_series"),
+            {"collection_title": PHANTOM_COLLECTION_TITLE},
         ),
     ]
 

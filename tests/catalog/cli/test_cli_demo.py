@@ -40,7 +40,7 @@ def test_demo_twice_second_run_all_unchanged(invoke: Invoke, data_dir: Path) -> 
     first = demo_json(invoke)
     assert first["notes"] == []
     kinds = [report["source"].split(":", 1)[0] for report in first["harvests"]]
-    assert kinds == ["dicom", "bids", "bruker"]
+    assert kinds == ["dicom", "bids", "bruker", "dicom"]  # the last is the relaxometry phantom
     for report in first["harvests"]:
         assert report["created"] > 0, report
         assert report["failed"] == 0, report["errors"]
