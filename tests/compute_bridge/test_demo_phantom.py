@@ -6,19 +6,34 @@ truth in every tissue."""
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+import pytest
+import uvicorn
 from click.testing import CliRunner
 
 from catalog.cli.main import cli
 from catalog.domain.identity import SYSTEM
 from catalog.services.container import Catalog
 from catalog.settings import Settings
+from catalog.web.app import create_app
 from compute_bridge import phantoms, sample
 from compute_bridge.volumes.dicom import load_dicom_series
 from tests.compute_bridge.conftest import wait_for
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 
 def _truth() -> phantoms.Phantom:
@@ -43,8 +58,19 @@ def test_phantom_files_are_the_same_every_time(tmp_path: Path) -> None:
     ]
 
 
-def test_demo_then_relaxometry_on_the_phantom(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
+@dataclass(frozen=True)
+class PhantomJob:
+    data_dir: Path
+    job_id: str
+    input_id: str
+    output_id: str
+    t2_ms: np.ndarray
+
+
+@pytest.fixture(scope="module")
+def phantom_job(tmp_path_factory: pytest.TempPathFactory) -> PhantomJob:
+    """`imagora demo`, then the relaxometry pipeline on the phantom chosen by a search."""
+    data_dir = tmp_path_factory.mktemp("phantom") / "data"
     runner = CliRunner()
     assert runner.invoke(cli, ["--data-dir", str(data_dir), "demo"]).exit_code == 0
     select = ["--query", "phantom", "--level", "acquisition"]
@@ -60,16 +86,64 @@ def test_demo_then_relaxometry_on_the_phantom(tmp_path: Path) -> None:
         status = runner.invoke(
             cli, ["--data-dir", str(data_dir), "compute", "status", job_id, "--json"]
         )
-        outputs = json.loads(status.output)["outputs"]
-        assert len(outputs) == 1
-        record = catalog.records.get(SYSTEM, outputs[0])
+        payload = json.loads(status.output)
+        (output_id,) = payload["outputs"]
+        record = catalog.records.get(SYSTEM, output_id)
         assert record.title.startswith("T2 map of MSME relaxometry phantom")
         folder = catalog.compute.jobs_dir / job_id / "output"
         t2_ms = nib.load(folder / record.files[0].path).get_fdata() * 1000.0
+        (input_id,) = payload["inputs"]
     finally:
         catalog.close()
+    return PhantomJob(data_dir, job_id, input_id, output_id, t2_ms)
+
+
+def test_demo_then_relaxometry_on_the_phantom(phantom_job: PhantomJob) -> None:
     truth = _truth()
     for label, name, *_ in phantoms.TISSUES:
         inside = truth.labels == label
-        error = float(np.median(t2_ms[inside] / truth.t2_ms[inside] - 1.0))
+        error = float(np.median(phantom_job.t2_ms[inside] / truth.t2_ms[inside] - 1.0))
         assert abs(error) < 0.01, (name, error)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [390, 1280])
+def test_derived_record_and_its_input_fit_the_screen(
+    phantom_job: PhantomJob, chromium_path: str, width: int
+) -> None:
+    """The derived record's page (files with long names and checksums, the provenance
+    graph, the re-run command) and the input's page never scroll sideways."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    catalog = Catalog.open(Settings.load(data_dir=phantom_job.data_dir))
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(catalog=catalog), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            assert thread.is_alive(), "the test server stopped"
+            time.sleep(0.05)
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            for record_id in (phantom_job.output_id, phantom_job.input_id):
+                response = page.goto(f"http://127.0.0.1:{port}/records/{record_id}")
+                assert response is not None and response.status == 200
+                assert page.evaluate("document.documentElement.scrollWidth") <= width, record_id
+                if record_id == phantom_job.output_id:
+                    assert page.locator("svg.prov-graph").count() == 1
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        catalog.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
