@@ -88,7 +88,17 @@ def landing_context(catalog: Catalog, identity: Identity, record: RecordPublic) 
         "age_words": duration_words(record.subject.age),
         "relation_words": relation_words,
         "term_origin": term_origin,
+        "related_titles": related_titles(catalog, identity, record),
     }
+
+
+def related_titles(catalog: Catalog, identity: Identity, record: RecordPublic) -> dict[str, str]:
+    """Titles of the catalogue records this one relates to, for link text (a bare id
+    says nothing to a reader). Only records the caller may see are named: one batch read."""
+    ids = [r.identifier for r in record.related if r.scheme == "imagora"]
+    if not ids:
+        return {}
+    return {found.id: found.title for found in catalog.records.get_many(identity, ids)}
 
 
 @router.get("/records/{record_id}/preview.png", include_in_schema=False)

@@ -147,3 +147,19 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_derived_record_names_its_input_by_title(phantom_job: PhantomJob) -> None:
+    """The Related panel links the input by its title, not its bare id."""
+    from fastapi.testclient import TestClient
+
+    catalog = Catalog.open(Settings.load(data_dir=phantom_job.data_dir))
+    try:
+        with TestClient(create_app(catalog=catalog)) as client:
+            page = client.get(f"/records/{phantom_job.output_id}")
+        assert page.status_code == 200
+        title = "MSME relaxometry phantom (multi-echo T2)"
+        link = f'<a href="/records/{phantom_job.input_id}">{title}</a>'
+        assert link in page.text
+    finally:
+        catalog.close()
