@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from catalog.cli.context import CliState
-from catalog.cli.harvest import parse_pairs, render_report, source_options
+from catalog.cli.harvest import SourceTypesCommand, parse_pairs, render_report, source_options
 from catalog.cli.render import echo_json, out, progress_bars
 from catalog.domain.identity import SYSTEM
 from catalog.domain.results import HarvestReport
@@ -24,7 +24,7 @@ def sources() -> None:
     """Register harvest sources and harvest them again, by name or on a schedule."""
 
 
-@sources.command("add")
+@sources.command("add", cls=SourceTypesCommand)
 @click.argument("name")
 @click.argument("kind", metavar="TYPE")
 @click.argument("location")
@@ -40,7 +40,13 @@ def add(
     extra: tuple[str, ...],
     **given: Any,
 ) -> None:
-    """Register (or replace) source NAME: harvest LOCATION with the TYPE harvester."""
+    """Register (or replace) source NAME: harvest LOCATION with the TYPE harvester.
+
+    Passwords and tokens are never stored: give remote sources a secrets file, e.g.
+    `imagora sources add lab-xnat xnat https://xnat.example.org --project PRJ1
+    -o secrets_file=/etc/imagora/xnat.toml --every 6h`; `--full` (or -o full=true)
+    makes every run of the source a full re-read.
+    """
     info = state.catalog.sources.add(
         SYSTEM, name, kind, location, {**given, **parse_pairs(extra)}, every
     )
