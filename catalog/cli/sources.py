@@ -97,15 +97,23 @@ def remove(state: CliState, name: str) -> None:
 @sources.command("run")
 @click.argument("name", required=False)
 @click.option("--due", is_flag=True, help="Run every scheduled source whose time has come.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="With NAME: re-read every item this time, whatever its fingerprint "
+    "(e.g. a weekly cron entry for a Shanoir-NG source).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report(s) as JSON (last line).")
 @click.pass_obj
-def run(state: CliState, name: str | None, due: bool, as_json: bool) -> None:
+def run(state: CliState, name: str | None, due: bool, full: bool, as_json: bool) -> None:
     """Harvest source NAME now, or with --due every source that is due."""
     if bool(name) == due:
         raise click.UsageError("give a source NAME or --due (not both)")
+    if full and due:
+        raise click.UsageError("--full re-reads one source: give its NAME, not --due")
     with progress_bars() as progress:
         if name:
-            report = state.catalog.sources.run(SYSTEM, name, progress)
+            report = state.catalog.sources.run(SYSTEM, name, progress, full=full)
             runs = [{"name": name, "report": report.model_dump(mode="json"), "error": None}]
         else:
             runs = [

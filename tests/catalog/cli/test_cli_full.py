@@ -104,6 +104,20 @@ def test_a_source_registered_with_full_re_reads_every_run(invoke: Invoke, dicom_
     assert any("OMEGA_T2" in t for t in series_titles(invoke))
 
 
+def test_sources_run_full_re_reads_once(invoke: Invoke, dicom_dir: Path) -> None:
+    assert invoke("sources", "add", "scanner", "dicom", str(dicom_dir)).exit_code == 0
+    first = report_of(invoke, "sources", "run", "scanner", "--json")[0]["report"]
+    assert first["full"] is False and first["created"] == 4
+    rewrite_keeping_size_and_mtime(dicom_dir / "mr.dcm", b"ALPHA_T2", b"OMEGA_T2")
+    missed = report_of(invoke, "sources", "run", "scanner", "--json")[0]["report"]
+    assert (missed["files_read"], missed["updated"]) == (0, 0)
+    full = report_of(invoke, "sources", "run", "scanner", "--full", "--json")[0]["report"]
+    assert full["full"] is True and full["files_read"] == 1 and full["updated"] >= 1
+    assert report_of(invoke, "sources", "list", "--json")[0]["options"] == {}  # once only
+    refused = invoke("sources", "run", "--due", "--full")
+    assert refused.exit_code == 2 and "give its NAME, not --due" in refused.stderr
+
+
 def test_full_is_a_flag_not_a_value(invoke: Invoke, dicom_dir: Path) -> None:
     refused = invoke("harvest", "dicom", str(dicom_dir), "-o", "full=maybe")
     assert refused.exit_code == 2
