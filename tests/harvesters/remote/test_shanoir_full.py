@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from loopback import Loopback
 from shanoir_fake import FakeShanoir, realistic
 
@@ -20,6 +21,7 @@ from catalog.domain.identity import SYSTEM
 from catalog.domain.results import HarvestReport
 from catalog.services.container import Catalog
 from catalog.services.harvest import VERSION_KEY
+from catalog.web.app import create_app
 
 ALICE = {"user": "alice", "password": "pw", "backoff_s": 0.01}
 
@@ -91,3 +93,15 @@ def test_full_run_over_an_unchanged_source_rebuilds_nothing(
 
     settled = harvest(catalog, shanoir)
     assert (settled.files_read, settled.updated, settled.unchanged) == (0, 0, 16)
+
+
+def test_kept_run_reports_say_which_runs_were_full(catalog: Catalog, shanoir: Loopback) -> None:
+    harvest(catalog, shanoir)
+    harvest(catalog, shanoir, full=True)
+    admin = {"Authorization": f"Bearer {catalog.tokens.create(SYSTEM, 'root', 'admin')}"}
+    with TestClient(create_app(catalog=catalog)) as client:
+        body = client.get("/api/harvests", headers=admin).json()
+        page = client.get("/harvests", headers=admin)
+    newest, oldest = body["runs"]
+    assert (newest["report"]["full"], oldest["report"]["full"]) == (True, False)
+    assert page.status_code == 200 and page.text.count("(full re-read)") == 1
