@@ -50,8 +50,14 @@ class JobOutputOptions(HarvestOptions):
 
 
 class JobOutputHarvester(Harvester):
+    """Harvests a finished compute job's output folder (the compute bridge runs it)."""
+
     name: ClassVar[str] = "compute"
     version: ClassVar[str] = "1.0"
+    summary: ClassVar[str] = (
+        "a finished compute job's output/ folder; run by `imagora compute run`, not by hand"
+    )
+    internal: ClassVar[bool] = True
     Options: ClassVar[type[HarvestOptions]] = JobOutputOptions
 
     def check_location(self, location: str) -> Path:

@@ -57,10 +57,17 @@ class HarvestOptions(BaseModel):
     """Licence of the collection record, an SPDX id (`--license`); kept likewise."""
     secret: bytes = b""
     """Per-installation key for subject pseudonyms (HMAC); filled in by the service."""
+    full: bool = False
+    """Re-read every item whatever its stored fingerprint (`--full`, `-o full=true`): for
+    sources whose fingerprints miss some changes (Shanoir-NG has no update dates, so an
+    acquisition protocol changed alone keeps every listing row as it was)."""
 
     tuning: ClassVar[frozenset[str]] = frozenset()
     """Options that change how fast a harvest runs, never what it produces (e.g. worker
     counts): left out of the stamp that decides whether records must be rebuilt."""
+    per_run: ClassVar[frozenset[str]] = frozenset({"full"})
+    """Options that change which items one run reads, never how facts become records:
+    left out of that stamp too (a full re-read must not rebuild what it finds unchanged)."""
 
 
 @dataclass
@@ -142,6 +149,13 @@ class ItemHarvester(ABC, Generic[L]):
     name: ClassVar[str] = "base"
     version: ClassVar[str] = "0"
     Options: ClassVar[type[HarvestOptions]] = HarvestOptions
+    summary: ClassVar[str] = ""
+    """What LOCATION is, in one line (`imagora harvest --help`, `imagora plugins`)."""
+    example: ClassVar[str] = ""
+    """A whole command line harvesting a typical source of this type, options included."""
+    internal: ClassVar[bool] = False
+    """Run by Imagora itself (the compute bridge's job outputs), not by hand: left out of
+    `imagora harvest --help`, still listed by `imagora plugins`."""
 
     def __init__(self, options: HarvestOptions | None = None) -> None:
         self.options = options or self.Options()

@@ -55,18 +55,37 @@ _SOURCE_OPTIONS = (
     ),
     click.option("--description", help="Description of the collection record (kept likewise)."),
     click.option("--license", help="Licence of the collection, an SPDX id such as CC-BY-4.0."),
-    click.option("--user", help="User name for a remote source."),
-    click.option("--password", help="Password for a remote source."),
-    click.option("--token", help="API token for a remote source."),
-    click.option("--project", help="Harvest only this project."),
-    click.option("--study", help="Harvest only this study."),
+    click.option("--user", help="User name on a remote source (xnat, shanoir)."),
+    click.option(
+        "--password",
+        help="Password for --user (xnat, shanoir); `sources add` takes a secrets file instead.",
+    ),
+    click.option(
+        "--token",
+        help="xnat: alias token ALIAS:SECRET; shanoir: an access token; ckan: an API key.",
+    ),
+    click.option("--project", help="Harvest only this XNAT project id (xnat)."),
+    click.option("--study", help="Harvest only this Shanoir-NG study id (shanoir)."),
     click.option(
         "--workers",
         type=int,
         help="Processes reading files at once (dicom; default: every CPU, 1: this process).",
     ),
     click.option(
-        "--option", "-o", "extra", multiple=True, metavar="NAME=VALUE", help="Other source option."
+        "--full",
+        is_flag=True,
+        default=None,
+        help="Re-read every item, not only those whose fingerprint changed (run it now and "
+        "then: Shanoir-NG has no update dates, so a protocol changed alone is missed).",
+    ),
+    click.option(
+        "--option",
+        "-o",
+        "extra",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Other option of the harvester, e.g. -o organization=NAME (ckan), "
+        "-o secrets_file=PATH (xnat, shanoir, ckan); an unknown NAME lists those it takes.",
     ),
 )
 
@@ -81,7 +100,8 @@ def source_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def render_report(report: HarvestReport) -> None:
     console = out()
     console.print(
-        f"[bold]{escape(report.source)}[/]: {report.created} created, {report.updated} updated, "
+        f"[bold]{escape(report.source)}[/]{' (full re-read)' if report.full else ''}: "
+        f"{report.created} created, {report.updated} updated, "
         f"{report.unchanged} unchanged, {report.withdrawn} withdrawn, {report.failed} failed "
         f"({report.files_read} items read, {report.files_cached} unchanged items skipped"
         + (f", {report.requests} requests" if report.requests else "")
@@ -98,38 +118,27 @@ def render_report(report: HarvestReport) -> None:
         )
 
 
-#: What each built-in TYPE reads, with an example, for `imagora harvest --help`.
-TYPE_HELP: dict[str, tuple[str, str]] = {
-    "dicom": ("a folder of DICOM files (any layout)", "imagora harvest dicom /data/pacs-export"),
-    "bids": (
-        "a BIDS dataset (dataset_description.json at its top)",
-        'imagora harvest bids /data/ds000117 --title "Face processing" --license CC0-1.0',
-    ),
-    "bruker": (
-        "ParaVision study folders or .zip / .PvDatasets exports",
-        "imagora harvest bruker /data/paravision --species rat",
-    ),
-}
-
-
 class HarvestCommand(click.Command):
-    """`harvest --help` lists the TYPEs the registry holds, each with an example."""
+    """`harvest --help` lists the TYPEs people harvest, each with what LOCATION is and
+    an example; both come from the harvester classes (`summary`, `example`)."""
 
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = []
-        for name in HarvestService.kinds():
-            what, example = TYPE_HELP.get(name, (_summary(name), f"imagora harvest {name} ..."))
-            rows.append((name, f"{what}. Example: {example}"))
+        for info in HarvestService.user_kinds():
+            example = f" Example: {info.example}" if info.example else ""
+            rows.append((info.name, f"{info.summary}.{example}"))
         with formatter.section("Types"):
             formatter.write_dl(rows)
         super().format_epilog(ctx, formatter)
 
 
-def _summary(name: str) -> str:
-    try:
-        return HarvestService.describe(name)
-    except Exception:  # an unavailable plugin still gets a line
-        return "(unavailable: see `imagora plugins`)"
+class SourceTypesCommand(click.Command):
+    """`sources add --help` lists the same TYPEs, with what LOCATION is for each."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Types"):
+            formatter.write_dl([(i.name, i.summary) for i in HarvestService.user_kinds()])
+        super().format_epilog(ctx, formatter)
 
 
 @click.command("harvest", cls=HarvestCommand)
@@ -145,7 +154,9 @@ def harvest(
 
     LOCATION must be that kind of source: a DICOM folder given to `bids` (or a BIDS
     dataset given to `bruker`) is refused with exit status 2 and nothing is created.
-    Run it again to pick up changes; only new or changed files are read.
+    Run it again to pick up changes; only items whose fingerprint changed (size and
+    mtime, last_modified, listing row) are read. `--full` re-reads every item: run it
+    now and then, for Shanoir-NG in particular, whose datasets carry no update date.
     """
     options = build_options(state.catalog.harvest, kind, {**given, **parse_pairs(extra)})
     with progress_bars() as progress:

@@ -59,16 +59,46 @@ def find_registries() -> list[Registry[Any]]:
     return list(found.values())
 
 
+def summary_of(cls: type) -> str:
+    """What a plugin does in one line: its `summary` when it declares one (harvesters),
+    else the first line of its docstring, else its module's first sentence (executors
+    and pipelines document themselves there); "" when there is none."""
+    declared = getattr(cls, "summary", None)
+    if isinstance(declared, str) and declared:
+        return declared
+    doc = (cls.__doc__ or "").strip()
+    if doc:
+        return doc.splitlines()[0].rstrip(".")
+    module = inspect.getmodule(cls)
+    return _first_sentence((module.__doc__ if module else None) or "")
+
+
+def _first_sentence(doc: str) -> str:
+    paragraph = " ".join(doc.strip().split("\n\n", 1)[0].split())
+    return paragraph.split(". ", 1)[0].rstrip(".")
+
+
 def describe(registry: Registry[Any]) -> list[dict[str, str]]:
-    """One row per plugin: kind, name, status, and the class or the reason it is missing."""
+    """One row per plugin: kind, name, status, what it does, and the class or the reason
+    it is missing."""
     rows = []
     for name in registry.names():
+        summary = ""
         try:
             cls = registry.get(name)
             status, detail = "available", f"{cls.__module__}:{cls.__qualname__}"
+            summary = summary_of(cls)
         except Exception as exc:  # a broken plugin must not hide the others
             status, detail = "unavailable", getattr(exc, "message", None) or str(exc)
-        rows.append({"kind": registry.kind, "name": name, "status": status, "detail": detail})
+        rows.append(
+            {
+                "kind": registry.kind,
+                "name": name,
+                "status": status,
+                "summary": summary,
+                "detail": detail,
+            }
+        )
     return rows
 
 
@@ -81,10 +111,15 @@ def plugins(as_json: bool) -> None:
         echo_json(rows)
         return
     table = Table("kind", "name", "status")
+    table.add_column("does", overflow="fold")
     table.add_column("detail", overflow="fold")
     for row in rows:
         colour = "green" if row["status"] == "available" else "yellow"
         table.add_row(
-            row["kind"], row["name"], f"[{colour}]{row['status']}[/]", escape(row["detail"])
+            row["kind"],
+            row["name"],
+            f"[{colour}]{row['status']}[/]",
+            escape(row["summary"]),
+            escape(row["detail"]),
         )
     out().print(table)

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from catalog.cli.context import CliState
-from catalog.cli.harvest import parse_pairs, render_report, source_options
+from catalog.cli.harvest import SourceTypesCommand, parse_pairs, render_report, source_options
 from catalog.cli.render import echo_json, out, progress_bars
 from catalog.domain.identity import SYSTEM
 from catalog.domain.results import HarvestReport
@@ -24,7 +24,7 @@ def sources() -> None:
     """Register harvest sources and harvest them again, by name or on a schedule."""
 
 
-@sources.command("add")
+@sources.command("add", cls=SourceTypesCommand)
 @click.argument("name")
 @click.argument("kind", metavar="TYPE")
 @click.argument("location")
@@ -40,7 +40,13 @@ def add(
     extra: tuple[str, ...],
     **given: Any,
 ) -> None:
-    """Register (or replace) source NAME: harvest LOCATION with the TYPE harvester."""
+    """Register (or replace) source NAME: harvest LOCATION with the TYPE harvester.
+
+    Passwords and tokens are never stored: give remote sources a secrets file, e.g.
+    `imagora sources add lab-xnat xnat https://xnat.example.org --project PRJ1
+    -o secrets_file=/etc/imagora/xnat.toml --every 6h`; `--full` (or -o full=true)
+    makes every run of the source a full re-read.
+    """
     info = state.catalog.sources.add(
         SYSTEM, name, kind, location, {**given, **parse_pairs(extra)}, every
     )
@@ -91,15 +97,23 @@ def remove(state: CliState, name: str) -> None:
 @sources.command("run")
 @click.argument("name", required=False)
 @click.option("--due", is_flag=True, help="Run every scheduled source whose time has come.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="With NAME: re-read every item this time, whatever its fingerprint "
+    "(e.g. a weekly cron entry for a Shanoir-NG source).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report(s) as JSON (last line).")
 @click.pass_obj
-def run(state: CliState, name: str | None, due: bool, as_json: bool) -> None:
+def run(state: CliState, name: str | None, due: bool, full: bool, as_json: bool) -> None:
     """Harvest source NAME now, or with --due every source that is due."""
     if bool(name) == due:
         raise click.UsageError("give a source NAME or --due (not both)")
+    if full and due:
+        raise click.UsageError("--full re-reads one source: give its NAME, not --due")
     with progress_bars() as progress:
         if name:
-            report = state.catalog.sources.run(SYSTEM, name, progress)
+            report = state.catalog.sources.run(SYSTEM, name, progress, full=full)
             runs = [{"name": name, "report": report.model_dump(mode="json"), "error": None}]
         else:
             runs = [

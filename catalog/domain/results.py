@@ -52,6 +52,8 @@ class HarvestReport(BaseModel):
     requests: int = 0
     """HTTP requests made to a remote source (retries included); 0 for local files."""
     conflicts: list[Conflict] = Field(default_factory=list)
+    full: bool = False
+    """A full re-read (`--full`): every item was fetched whatever its fingerprint."""
 
     def error(self, item: str, message: str) -> None:
         self.failed += 1

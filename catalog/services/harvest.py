@@ -25,7 +25,7 @@ from typing import Any
 import pydantic
 
 from catalog.domain.enums import RecordStatus
-from catalog.domain.errors import SourceUnusableError, ValidationError
+from catalog.domain.errors import PluginUnavailableError, SourceUnusableError, ValidationError
 from catalog.domain.identity import Identity
 from catalog.domain.records import RecordCreate, Term
 from catalog.domain.results import Conflict, HarvestReport, HarvestRun, HarvestRunPage, ItemState
@@ -56,6 +56,21 @@ CHECKPOINT_ITEMS = 256
 #: A state row holding the harvester name:version of the last run: another version may
 #: map the same facts differently, so the "nothing changed" shortcut is off after upgrades.
 VERSION_KEY = "@harvester"
+
+
+@dataclass(frozen=True)
+class HarvesterHelp:
+    """A harvester type as help texts show it: what LOCATION is and a real command line."""
+
+    name: str
+    summary: str
+    example: str
+    internal: bool = False
+
+
+def _first_line(doc: str | None) -> str:
+    text = (doc or "").strip()
+    return text.splitlines()[0].rstrip(".") if text else ""
 
 
 @dataclass
@@ -133,11 +148,23 @@ class HarvestService:
         return harvesters.names()
 
     @staticmethod
-    def describe(kind: str) -> str:
-        """The first line of a harvester's docstring (for help texts); raises when the
-        plugin is unavailable (a missing dependency)."""
-        doc = (harvesters.get(kind).__doc__ or "").strip()
-        return doc.splitlines()[0].rstrip(".") if doc else kind
+    def describe(kind: str) -> HarvesterHelp:
+        """What a harvester reads and an example, from the harvester itself (help texts);
+        an unavailable plugin (a missing dependency) says so instead of raising."""
+        try:
+            cls = harvesters.get(kind)
+        except PluginUnavailableError as exc:
+            return HarvesterHelp(kind, f"unavailable: {exc.message}", "")
+        return HarvesterHelp(
+            kind, cls.summary or _first_line(cls.__doc__), cls.example, cls.internal
+        )
+
+    @staticmethod
+    def user_kinds() -> list[HarvesterHelp]:
+        """The types people harvest by hand (`harvest --help`, `sources add --help`):
+        every registered one except those Imagora runs itself (job outputs)."""
+        found = map(HarvestService.describe, HarvestService.kinds())
+        return [info for info in found if not info.internal]
 
     def parse_options(
         self, kind: str, values: dict[str, Any], spell: Callable[[str], str] = str
@@ -311,17 +338,21 @@ class HarvestService:
         progress: Progress | None,
     ) -> _Scan:
         """Compare every discovered item's fingerprint with the stored one (a dict lookup:
-        no hashing, no SQL per item) and fetch the items that differ."""
+        no hashing, no SQL per item) and fetch the items that differ -- or, with the `full`
+        option, every item: what a fingerprint misses (a Shanoir-NG protocol changed
+        alone, a file rewritten with its size and mtime restored) is then read too. The
+        harvester still confirms with its checksum, so unchanged content stays cached."""
         scan = _Scan()
         changed: list[ItemRef] = []
         kept = scan.kept
         cached = 0  # counted here, not on the report model: this loop runs 10^5 times
+        full = report.full = bool(getattr(harvester.options, "full", False))
         for found in harvester.discover_items(where):
             if isinstance(found, ItemError):
                 report.error(found.item, found.error)
                 if found.item in known:  # keep what was catalogued before
                     kept.add(found.item)
-            elif found.fingerprint == known.get(found.key):  # None: failed last run, retried
+            elif not full and found.fingerprint == known.get(found.key):  # None: retried
                 kept.add(found.key)
                 cached += 1
             else:
@@ -587,7 +618,8 @@ def _mapping_stamp(harvester: ItemHarvester[Any]) -> str:
     """What, besides the facts, decides the records: the harvester's version and options
     (e.g. `--species`); secrets are masked in the dump, so they do not count."""
     tuning = set(getattr(harvester.options, "tuning", ()))  # how fast, never what
-    options = harvester.options.model_dump(mode="json", exclude={"secret", *tuning})
+    per_run = set(getattr(harvester.options, "per_run", ()))  # which items, never how
+    options = harvester.options.model_dump(mode="json", exclude={"secret", *tuning, *per_run})
     text = json.dumps(options, sort_keys=True, default=str)
     return f"{harvester.name}:{harvester.version}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 

@@ -104,13 +104,22 @@ class SourceService:
                 raise NotFoundError(f"no harvest source named '{name}'")
             uow.commit()
 
-    def run(self, identity: Identity, name: str, progress: Progress | None = None) -> HarvestReport:
+    def run(
+        self,
+        identity: Identity,
+        name: str,
+        progress: Progress | None = None,
+        full: bool = False,
+    ) -> HarvestReport:
+        """Harvest source NAME now; `full` makes this one run a full re-read (e.g. a weekly
+        cron entry beside the timer's incremental runs) without changing the source."""
         require_admin(identity, "running harvest sources")
         with self.uow_factory() as uow:
             source = uow.sources.get(name)
         if source is None:
             raise NotFoundError(f"no harvest source named '{name}'")
         options = self.harvest.parse_options(source.kind, source.options)
+        options.full = options.full or full
         report = self.harvest.run(identity, source.kind, source.location, options, progress)
         source.last_run = utcnow()
         source.last_report = report.model_dump(mode="json", exclude={"errors"}) | {

@@ -26,6 +26,10 @@ class BidsHarvester(Harvester):
 
     name: ClassVar[str] = "bids"
     version: ClassVar[str] = "1.0.0"
+    summary: ClassVar[str] = "a BIDS dataset (dataset_description.json at its top)"
+    example: ClassVar[str] = (
+        'imagora harvest bids /data/ds000117 --title "Face processing" --license CC0-1.0'
+    )
     Options: ClassVar[type[HarvestOptions]] = HarvestOptions
 
     def discover(self, location: Path) -> Iterator[Path | ItemError]:

@@ -36,6 +36,8 @@ class BrukerHarvester(Harvester):
 
     name: ClassVar[str] = "bruker"
     version: ClassVar[str] = "1.0.0"
+    summary: ClassVar[str] = "ParaVision study folders, or .zip / .PvDatasets exports"
+    example: ClassVar[str] = "imagora harvest bruker /data/paravision --species rat"
     Options: ClassVar[type[HarvestOptions]] = HarvestOptions
 
     # -- discover -------------------------------------------------------------------------

@@ -96,8 +96,15 @@ class CkanSite:
 
 
 class CkanHarvester(ItemHarvester[CkanSite]):
+    """Harvests a CKAN portal's packages over its Action API; see the module docstring."""
+
     name = "ckan"
     version = "1.0.0"
+    summary = (
+        "a CKAN portal by URL (public packages; --token API key for private ones, "
+        "-o organization=NAME for one organisation)"
+    )
+    example = "imagora harvest ckan https://ckan.example.org -o organization=imaging-lab"
     Options = CkanOptions
     options: CkanOptions
 

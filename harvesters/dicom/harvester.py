@@ -56,6 +56,8 @@ class DicomHarvester(Harvester):
 
     name = "dicom"
     version = "1.0.0"
+    summary = "a folder (or one file) of DICOM data, any layout"
+    example = "imagora harvest dicom /data/pacs-export --species rat"
     Options: ClassVar[type[HarvestOptions]] = DicomOptions
     #: Changed files below which one process reads them all (see `pool.py`).
     pool_min_items: int = POOL_MIN_ITEMS

@@ -24,7 +24,8 @@ Fetching: changed datasets are resolved to their acquisitions (protocol with
 the acquisitions with all their datasets), on the client's thread budget; examination
 and study rows are all there is to know; a changed preclinical subject adds one request
 for its species, strain and biotype. A change to an acquisition's protocol alone (no
-dataset row changed) is not seen until one of its datasets changes.
+dataset row changed) is not seen until one of its datasets changes, or until a full
+re-read (`imagora harvest shanoir URL --full`), which operators run now and then.
 """
 
 from __future__ import annotations
@@ -72,8 +73,18 @@ class ShanoirSite:
 
 
 class ShanoirHarvester(ItemHarvester[ShanoirSite]):
+    """Harvests a Shanoir-NG server over its REST API; see the module docstring."""
+
     name = "shanoir"
     version = "1.1.0"
+    summary = (
+        "a Shanoir-NG server by URL (Keycloak user and password; run with --full now and "
+        "then: protocol changes alone are not seen incrementally)"
+    )
+    example = (
+        "imagora harvest shanoir https://shanoir.example.org --user alice"
+        ' --password "$SHANOIR_PASSWORD" --study 12'
+    )
     Options = ShanoirOptions
     options: ShanoirOptions
 

@@ -38,6 +38,11 @@ class XnatApi:
             return alias, secret
         if creds.user and creds.password:
             return creds.user, creds.password
+        if creds.user:  # else the harvest would silently run as an anonymous guest
+            raise CredentialsRejectedError(
+                f"{self.client.base_url}: --user {creds.user} needs a password (--password, "
+                "or -o secrets_file=PATH); give neither for a public XNAT site"
+            )
         return None
 
     def login(self) -> None:

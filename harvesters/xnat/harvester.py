@@ -86,6 +86,14 @@ class XnatHarvester(ItemHarvester[XnatSite]):
 
     name = "xnat"
     version = "1.0.0"
+    summary = (
+        "an XNAT 1.7-1.9 server by URL (user and password, or --token ALIAS:SECRET; "
+        "none for a public site)"
+    )
+    example = (
+        'imagora harvest xnat https://xnat.example.org --user alice --password "$XNAT_PASSWORD"'
+        " --project PRJ1"
+    )
     Options = XnatOptions
     options: XnatOptions
 

@@ -126,8 +126,9 @@ def test_options_the_harvester_does_not_take_are_refused(invoke: Invoke, source:
     result = invoke("harvest", "lines", str(source), "--user", "me", "--project", "P1")
     assert result.exit_code == 2
     assert "the lines harvester does not take --project, --user" in result.stderr
-    assert "it takes: --collection-title, --description, --license, --prefix, --species" in (
-        result.stderr
+    assert (
+        "it takes: --collection-title, --description, --full, --license, --prefix, --species"
+        in (result.stderr)
     )
     malformed = invoke("harvest", "lines", str(source), "-o", "prefix")
     assert malformed.exit_code == 2

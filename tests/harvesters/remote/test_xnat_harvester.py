@@ -375,3 +375,16 @@ def test_a_later_server_error_still_stops_the_run(catalog: Catalog, xnat: Loopba
         200,
     ]
     assert len(app.calls("GET", listing)) - earlier == 1 + 3  # no fallback listing tried
+
+
+def test_a_user_without_a_password_is_refused_not_made_anonymous(
+    catalog: Catalog, xnat: Loopback
+) -> None:
+    opts = catalog.harvest.parse_options("xnat", {"user": "admin", "backoff_s": 0.01})
+    with pytest.raises(SourceUnusableError) as caught:
+        catalog.harvest.run(SYSTEM, "xnat", xnat.url, opts)
+    assert caught.value.code == "credentials_rejected"
+    assert "--user admin needs a password (--password, or -o secrets_file=PATH)" in (
+        caught.value.message
+    )
+    assert records(catalog) == {}
