@@ -23,6 +23,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -297,9 +298,17 @@ class RemoteClient:
 
 def _loads(response: httpx.Response) -> Any:
     """The JSON body: orjson first (a 10^4-dataset listing decodes ~4x faster), the
-    standard decoder for what orjson refuses but it reads (NaN, huge integers, a body
-    in another encoding), so what is accepted and what it decodes to stay the same."""
-    try:
-        return orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        return response.json()
+    standard decoder for what orjson refuses but it reads (NaN, a body in another
+    encoding) and for bodies with 19 digits in a row, where orjson would turn an
+    integer beyond 64 bits into a float: what is accepted and what it decodes to stay
+    the standard decoder's."""
+    content = response.content
+    if _LONG_DIGITS.search(content) is None:
+        try:
+            return orjson.loads(content)
+        except orjson.JSONDecodeError:
+            pass
+    return response.json()
+
+
+_LONG_DIGITS = re.compile(rb"\d{19}")
