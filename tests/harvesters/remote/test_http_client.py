@@ -180,3 +180,31 @@ def test_https_is_verified_and_plain_http_builds_no_tls_context(tmp_path: Path) 
         assert trusting.get_json("/x") == {"path": "/x", "q": None}
         for used in (http, refused, trusting):
             used.close()
+
+
+class Odd(App):
+    """JSON bodies that the fast decoder refuses but the standard one reads."""
+
+    BODIES = {
+        "/nan": b'{"tr": NaN, "te": 2.5}',
+        "/huge": b'{"id": 123456789012345678901234567890}',
+        "/latin1": '{"name": "B\u00e9b\u00e9"}'.encode("utf-16"),
+        "/plain": '{"name": "B\u00e9b\u00e9", "values": [1, 2.5, null, true]}'.encode(),
+        "/broken": b'{"name": ',
+    }
+
+    def handle(self, request: Request) -> Reply:
+        return Reply(200, self.BODIES[request.path])
+
+
+def test_json_bodies_decode_as_the_standard_decoder_reads_them() -> None:
+    import json
+    import math
+
+    with Loopback(Odd()) as odd, client(odd.url, []) as http:
+        assert math.isnan(http.get_json("/nan")["tr"]) and http.get_json("/nan")["te"] == 2.5
+        assert http.get_json("/huge") == {"id": 123456789012345678901234567890}
+        assert http.get_json("/latin1") == {"name": "B\u00e9b\u00e9"}
+        assert http.get_json("/plain") == json.loads(Odd.BODIES["/plain"])
+        with pytest.raises(RemoteSourceError, match="not JSON"):
+            http.get_json("/broken")
