@@ -74,13 +74,27 @@ def _from_columns(row: Any) -> StoredRecord:
     """A StoredRecord from a Core row of the records table: no ORM object, no identity
     map and no copies (the JSON values are decoded fresh for this row), several times
     cheaper than `_to_stored` for bulk reads."""
+    return _stored(row, _same)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _shallow_copy(value: Any) -> Any:
+    return dict(value) if value is not None else None
+
+
+def _stored(row: Any, json_value: Any) -> StoredRecord:
+    """One mapping from a records row (ORM or Core) to StoredRecord; `json_value` says
+    whether the JSON columns are copied (ORM rows are shared through the identity map)."""
     return StoredRecord(
         id=row.id,
         level=row.level,
         title=row.title,
-        body=row.body,
-        access=row.access,
-        own_access=row.own_access,
+        body=json_value(row.body),
+        access=json_value(row.access),
+        own_access=json_value(row.own_access),
         parent_id=row.parent_id,
         status=row.status,
         origin=row.origin,
@@ -89,7 +103,7 @@ def _from_columns(row: Any) -> StoredRecord:
         created=_aware(row.created) or utcnow(),
         updated=_aware(row.updated) or utcnow(),
         withdrawn_at=_aware(row.withdrawn_at),
-        curation=row.curation,
+        curation=json_value(row.curation),
     )
 
 
@@ -99,23 +113,7 @@ _IN_CHUNK = 900
 
 
 def _to_stored(row: RecordRow) -> StoredRecord:
-    return StoredRecord(
-        id=row.id,
-        level=row.level,
-        title=row.title,
-        body=dict(row.body),
-        access=dict(row.access),
-        own_access=dict(row.own_access) if row.own_access is not None else None,
-        parent_id=row.parent_id,
-        status=row.status,
-        origin=row.origin,
-        content_hash=row.content_hash,
-        version=row.version,
-        created=_aware(row.created) or utcnow(),
-        updated=_aware(row.updated) or utcnow(),
-        withdrawn_at=_aware(row.withdrawn_at),
-        curation=dict(row.curation) if row.curation is not None else None,
-    )
+    return _stored(row, _shallow_copy)
 
 
 class RecordRepository:

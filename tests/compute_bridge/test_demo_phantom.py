@@ -25,15 +25,8 @@ from catalog.settings import Settings
 from catalog.web.app import create_app
 from compute_bridge import phantoms, sample
 from compute_bridge.volumes.dicom import load_dicom_series
+from tests.browser import CHROMIUM_ARGS
 from tests.compute_bridge.conftest import wait_for
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 def _truth() -> phantoms.Phantom:

@@ -20,19 +20,12 @@ from catalog.domain.identity import SYSTEM
 from catalog.domain.records import Imaging, RecordCreate
 from catalog.services.container import Catalog
 from catalog.web.app import create_app
+from tests.browser import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[3]
 SHOTS = REPO / "docs" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 #: Annotated MPRAGE (under T1-weighted) from its series description; its title never says so.

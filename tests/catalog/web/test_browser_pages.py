@@ -25,19 +25,12 @@ from catalog.services.container import Catalog
 from catalog.services.records import SearchRequest
 from catalog.web.app import create_app
 from harvesters.bids.sample import write_sample_dataset
+from tests.browser import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[3]
 SHOTS = REPO / "docs" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 WIDTHS = (390, 1280)
 
 
