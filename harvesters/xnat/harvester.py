@@ -298,6 +298,10 @@ def _stage_resource(request: StageRequest) -> str:
             label = str(entry["path"]).rsplit("/", 1)[-1].upper()
             if wanted in (label, str(entry.get("format") or "").upper()):
                 return str(entry["path"])
+    session = request.raw.get("session")
+    if not listed and session and request.external_id:
+        # harvested with resources=false: nothing listed, so ask for the usual DICOM one
+        return f"experiments/{session}/scans/{request.external_id}/resources/DICOM"
     raise RemoteSourceError(
         f"{request.where}: the scan lists no DICOM or NIFTI resource on {request.location}; "
         "pipelines read those"

@@ -176,6 +176,19 @@ def test_credentials_from_the_settings_file_are_used(
         catalog.close()
 
 
+def test_scan_harvested_without_resources_stages_its_dicom_resource(
+    catalog: Catalog, xnat_phantom: tuple[Loopback, dict[str, bytes]], tmp_path: Path
+) -> None:
+    """`-o resources=false` lists no resources: the scan's DICOM resource is asked for."""
+    server, files = xnat_phantom
+    register(catalog, "xnat", server, tmp_path, XNAT_ADMIN)
+    opts = catalog.harvest.parse_options("xnat", {**XNAT_ADMIN, "resources": False})
+    catalog.harvest.run(SYSTEM, "xnat", server.url, opts)
+    record_id = harvested_id(catalog, "xnat", "4")
+    assert catalog.records.get(ALICE, record_id).files == []
+    check_t2_map(catalog, run_relaxometry(catalog, record_id), files)
+
+
 def test_server_error_during_download_fails_the_job_naming_the_record(
     catalog: Catalog, xnat_phantom: tuple[Loopback, dict[str, bytes]], tmp_path: Path
 ) -> None:
