@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 from pydantic import SecretStr
 
 from catalog.domain.errors import SourceUnusableError, ValidationError
@@ -132,9 +134,28 @@ def refuse_stored_secrets(values: dict[str, Any]) -> None:
 
 
 def row_fingerprint(row: dict[str, Any]) -> str:
-    """A stable fingerprint of a listing row: any change of any column changes it."""
-    text = json.dumps(row, sort_keys=True, separators=(",", ":"), default=str)
-    return "row:" + hashlib.sha256(text.encode()).hexdigest()[:32]
+    """A stable fingerprint of a listing row: any change of any column changes it.
+
+    Why orjson first: an unchanged re-harvest fingerprints every row of every listing
+    (10^4 for Shanoir's datasets), and the standard encoder took a fifth of that run.
+    Its output is the standard encoder's (sorted keys, no spaces) for the rows listings
+    hold; rows it would write differently (non-ASCII text, which the standard encoder
+    escapes; 1e-05, which it writes 1e-5) or cannot write (huge integers, other key
+    types) take the standard encoder, so fingerprints stored by earlier runs still
+    match. NaN (only in bodies the standard decoder read) is written `null`: such a row
+    is fetched once more after the upgrade, then fingerprinted alike again."""
+    try:
+        encoded = orjson.dumps(row, option=_FINGERPRINT_OPTIONS, default=str)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        encoded = b""
+    if not encoded or not encoded.isascii() or _SMALL_EXPONENT.search(encoded):
+        encoded = json.dumps(row, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return "row:" + hashlib.sha256(encoded).hexdigest()[:32]
+
+
+_SMALL_EXPONENT = re.compile(rb"\de-")
+#: datetimes go through `default=str` as the standard encoder's did (not RFC 3339)
+_FINGERPRINT_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
 def _text(value: Any) -> str | None:

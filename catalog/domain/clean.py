@@ -72,8 +72,14 @@ def check_depth(value: Any, limit: int = MAX_VALUE_DEPTH) -> Any:
         if depth > limit:
             raise ValueError(f"nested more than {limit} levels deep")
         children = item.values() if isinstance(item, dict) else item
+        if _SCALARS.issuperset(map(type, children)):  # a flat row: one C-level pass
+            continue
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return value
+
+
+#: JSON scalars: a container holding only these has nothing below it to visit
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def clean_text(value: str) -> str:

@@ -95,8 +95,11 @@ def nominal_field_strength(tesla: float | None) -> float | None:
     if tesla is None or tesla <= 0:
         return None
     at = bisect.bisect_left(NOMINAL_FIELD_STRENGTHS, tesla)
-    candidates = NOMINAL_FIELD_STRENGTHS[max(at - 1, 0) : at + 1]
-    near = min(candidates, key=lambda n: abs(n - tesla))
+    # the nearer of the two neighbours, the lower on a tie (as `min` would pick), without
+    # a key function: indexing calls this for every acquisition
+    low = NOMINAL_FIELD_STRENGTHS[max(at - 1, 0)]
+    high = NOMINAL_FIELD_STRENGTHS[min(at, len(NOMINAL_FIELD_STRENGTHS) - 1)]
+    near = high if abs(high - tesla) < abs(low - tesla) else low
     if abs(near - tesla) <= near * NOMINAL_TOLERANCE:
         return near
     return round(tesla, 1)

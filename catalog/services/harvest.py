@@ -342,8 +342,10 @@ class HarvestService:
         produced = self._assemble(harvester, where, facts, report)
         collection_meta.apply(produced, run.metadata)  # --title etc., given now or before
         _attach_checksums(produced, {key: state.checksum for key, state in run.states.items()})
-        changed = {key for key, state in run.states.items() if run.cached.get(key) is not state}
-        previews = _preview_jobs(run.source, produced, changed)  # real paths, not aliased
+        previews: list[PreviewJob] = []
+        if isinstance(where, Path):  # thumbnails are of local files only (see `_run`)
+            changed = {k for k, state in run.states.items() if run.cached.get(k) is not state}
+            previews = _preview_jobs(run.source, produced, changed)  # real paths, not aliased
         _hide_identifying_names(produced, facts, where, report)
         written = self._upsert(uow, run.source, produced, harvester, report, progress)
         return written, previews

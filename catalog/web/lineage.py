@@ -60,7 +60,8 @@ def prov_svg(lineage: Lineage) -> str:
     ):
         for index, (rid, title) in enumerate(items):
             y = 20 + index * row_h + (rows - len(items)) * row_h // 2
-            label = escape(title if len(title) <= 36 else title[:35] + "…")  # fits the 720-wide viewBox
+            # 36 characters at x = 470 still fit the 720-wide viewBox
+            label = escape(title if len(title) <= 36 else title[:35] + "…")
             link = f'<a href="/records/{escape(rid)}">'
             parts.append(f'{link}<text x="{x_text}" y="{y + 4}">{label}</text></a>')
             start = (x_line, y) if side == "in" else (450, mid_y - 12)

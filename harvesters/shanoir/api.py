@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -150,17 +151,51 @@ class ShanoirApi:
 
     def pages(self, path: str, size: int = 100) -> Iterator[dict[str, Any]]:
         """Every element of a paged endpoint, following `number` / `totalPages` (Spring
-        caps `size` at 2000 by default)."""
+        caps `size` at 2000 by default).
+
+        Why the pages after the first are asked for together: a listing of 10^4 datasets
+        is ten pages whose server time and transfer would otherwise add up one after the
+        other; the first page says how many there are, the rest are fetched by up to the
+        source's concurrency and handed on in order. A page past the end (204) or an
+        empty one ends the listing as before; a listing that grew meanwhile (a later
+        page's `totalPages` is larger) goes on page by page."""
+        body = self._page(path, 0, size)
         page = 0
-        while True:
-            body = self.get(path, {"page": page, "size": size})
-            if body is None:
-                return  # 204: empty, or past the end
-            content = body.get("content") if isinstance(body, dict) else None
-            if not isinstance(content, list):
-                raise RemoteSourceError(f"{self.client.base_url}{API}{path}: not a page")
-            yield from content
+        while body is not None and body["content"]:
+            yield from body["content"]
             total = int(body.get("totalPages") or 0)
-            if not content or int(body.get("number", page)) + 1 >= total:
+            page = int(body.get("number", page)) + 1
+            if page >= total:
                 return
-            page += 1
+            for body in self._pages_ahead(path, range(page, total), size):
+                if body is None or not body["content"]:
+                    return
+                yield from body["content"]
+            page = total
+            body = (
+                self._page(path, page, size) if int(body.get("totalPages") or 0) > total else None
+            )
+
+    def _page(self, path: str, page: int, size: int) -> dict[str, Any] | None:
+        """One page; None for 204 (empty, or past the end); a clear error for a body
+        that is not a page."""
+        body = self.get(path, {"page": page, "size": size})
+        if body is None:
+            return None
+        content = body.get("content") if isinstance(body, dict) else None
+        if not isinstance(content, list):
+            raise RemoteSourceError(f"{self.client.base_url}{API}{path}: not a page")
+        return body
+
+    def _pages_ahead(self, path: str, numbers: range, size: int) -> Iterator[dict[str, Any] | None]:
+        """These pages fetched concurrently, yielded in order; the first failure is
+        raised when its page is reached, and the pages not yet started are dropped."""
+        workers = max(1, min(self.client.policy.concurrency, len(numbers)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(self._page, path, n, size) for n in numbers]
+            try:
+                for future in futures:
+                    yield future.result()
+            finally:
+                for future in futures:
+                    future.cancel()

@@ -57,3 +57,17 @@ def test_bound_copies_and_hits() -> None:
     assert got == terms and got is not None and got[0] is not terms[0]
     got[0].label = "changed"
     assert memo.get("k3") == terms and memo.hits == 2
+
+
+def test_copies_own_their_evidence_and_equal_validated_terms() -> None:
+    memo = AnnotationMemo()
+    term = Term(iri="urn:a", label="a", scheme="s", rule="r", evidence={"field": "title"})
+    memo.put("k", [term])
+    got = memo.get("k")
+    assert got == [term] and got[0].model_dump() == term.model_dump()
+    assert got[0].model_fields_set == term.model_fields_set
+    got[0].evidence["field"] = "changed"
+    got[0].status = "rejected"
+    again = memo.get("k")
+    assert again is not None and again[0].evidence == {"field": "title"}
+    assert again[0].status == "proposed" and term.evidence == {"field": "title"}

@@ -74,3 +74,19 @@ def test_check_depth() -> None:
         deep = [deep]
     with pytest.raises(ValueError):  # no recursion, however deep
         check_depth(deep)
+
+
+def test_check_depth_visits_containers_beside_scalars_and_subclasses() -> None:
+    """Flat containers are skipped in one pass; a deep one among scalars is still found,
+    as is one inside a dict subclass (not a JSON scalar type)."""
+    from collections import OrderedDict
+
+    deep: object = "leaf"
+    for _ in range(63):  # 64 levels deep under a dict
+        deep = [deep]
+    row = {f"col{i}": str(i) for i in range(40)} | {"n": 1.5, "none": None, "flag": True}
+    assert check_depth(row) is row and check_depth({"row": row, "deep": deep})
+    with pytest.raises(ValueError, match="nested more than 64 levels deep"):
+        check_depth({**row, "deep": [deep]})
+    with pytest.raises(ValueError, match="nested more than 64 levels deep"):
+        check_depth(OrderedDict(row=row, deep=[deep]))

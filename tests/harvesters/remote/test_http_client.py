@@ -223,3 +223,31 @@ def test_download_401_is_credentials_rejected(server: Loopback, tmp_path: Path) 
         http.download("/secret", tmp_path / "x.zip", 1000)
     assert "rejected the credentials (HTTP 401)" in caught.value.message
     assert not (tmp_path / "x.zip").exists()
+
+
+class Odd(App):
+    """JSON bodies that the fast decoder refuses but the standard one reads."""
+
+    BODIES = {
+        "/nan": b'{"tr": NaN, "te": 2.5}',
+        "/huge": b'{"id": 123456789012345678901234567890}',
+        "/latin1": '{"name": "B\u00e9b\u00e9"}'.encode("utf-16"),
+        "/plain": '{"name": "B\u00e9b\u00e9", "values": [1, 2.5, null, true]}'.encode(),
+        "/broken": b'{"name": ',
+    }
+
+    def handle(self, request: Request) -> Reply:
+        return Reply(200, self.BODIES[request.path])
+
+
+def test_json_bodies_decode_as_the_standard_decoder_reads_them() -> None:
+    import json
+    import math
+
+    with Loopback(Odd()) as odd, client(odd.url, []) as http:
+        assert math.isnan(http.get_json("/nan")["tr"]) and http.get_json("/nan")["te"] == 2.5
+        assert http.get_json("/huge") == {"id": 123456789012345678901234567890}
+        assert http.get_json("/latin1") == {"name": "B\u00e9b\u00e9"}
+        assert http.get_json("/plain") == json.loads(Odd.BODIES["/plain"])
+        with pytest.raises(RemoteSourceError, match="not JSON"):
+            http.get_json("/broken")

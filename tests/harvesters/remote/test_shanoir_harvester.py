@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from loopback import Loopback
+from loopback import Loopback, Reply, Request
 from shanoir_fake import Acq, Exam, FakeShanoir, bulk_study, mr_dataset, realistic
 
 from catalog.domain.errors import SourceUnusableError
@@ -246,3 +246,41 @@ def test_datasets_are_resolved_in_batches_of_whole_subjects(catalog: Catalog) ->
     assert (report.created, report.failed) == (1 + 23 + 45 + 450, 0), report.errors
     assert len(posts) == 3 and len(pages) == 1
     assert report.requests < 0.05 * 450
+
+
+class _PageTwoFails(FakeShanoir):
+    """A Shanoir whose dataset listing breaks at its third page (after retries too)."""
+
+    def handle(self, request: Request) -> Reply:
+        if request.path.endswith("/datasets/datasets") and request.arg("page") == "2":
+            return Reply.json({"error": "Internal Server Error"}, status=500)
+        return super().handle(request)
+
+
+def test_pages_after_the_first_are_fetched_together_and_kept_in_order(
+    catalog: Catalog,
+) -> None:
+    """2,500 datasets are three pages of 1000 (the last two asked for together) and 250
+    examinations three pages of 100: every one is harvested, none twice."""
+    with Loopback(FakeShanoir(bulk_study(2500))) as server:
+        report = harvest(catalog, server)
+        app: FakeShanoir = server.app  # type: ignore[assignment]
+        pages = app.calls("GET", "/shanoir-ng/datasets/datasets")
+    assert (report.created, report.failed) == (1 + 125 + 250 + 2500, 0), report.errors
+    assert len(pages) == 3
+    found = records(catalog)
+    assert len(found) == 1 + 125 + 250 + 2500
+    assert sum(1 for key in found if key.startswith("acquisition:")) == 2500
+
+
+def test_a_page_that_fails_stops_the_run_and_leaves_the_catalogue_alone(
+    catalog: Catalog,
+) -> None:
+    with Loopback(FakeShanoir(bulk_study(450))) as server:
+        harvest(catalog, server)
+    before = records(catalog)
+    failing = Loopback(_PageTwoFails(bulk_study(2500)))
+    with failing as server, pytest.raises(SourceUnusableError) as caught:
+        harvest(catalog, server, retries=1)
+    assert "HTTP 500" in caught.value.message and "/datasets/datasets" in caught.value.message
+    assert records(catalog) == before
