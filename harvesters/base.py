@@ -34,12 +34,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from catalog.domain.errors import PluginUnavailableError
 from catalog.domain.records import RecordCreate
 from catalog.domain.results import ItemState
+
+if TYPE_CHECKING:
+    from harvesters.staging import StageLimits, StageRequest
 
 
 class HarvestOptions(BaseModel):
@@ -191,6 +195,17 @@ class ItemHarvester(ABC, Generic[L]):
     def requests_made(self) -> int:
         """HTTP requests made so far (remote harvesters), for the run's report."""
         return 0
+
+    #: whether `stage` can fetch this source's files (remote sources that implement it)
+    stages_files: ClassVar[bool] = False
+
+    def stage(self, request: StageRequest, dest: Path, limits: StageLimits) -> list[Path]:
+        """Download the record's files under `dest` (for a compute job); the files.
+
+        Only remote harvesters implement it (local sources are read where they are)."""
+        raise PluginUnavailableError(
+            f"{request.where}: the {self.name} harvester cannot fetch a record's files"
+        )
 
 
 def sha256_file(path: Path) -> str:

@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -225,6 +226,67 @@ class RemoteClient:
             self._wait(attempt, response)
             attempt += 1
 
+    def download(
+        self,
+        path: str,
+        target: Path,
+        max_bytes: int,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> int:
+        """Stream `path` into `target` with the retry policy; the bytes written.
+
+        Why streaming: an image archive can be gigabytes, so it never sits in memory, and
+        an answer bigger than `max_bytes` (announced or actual) is refused and its partial
+        file removed, instead of filling the disk."""
+        attempt = 0
+        while True:
+            status, failure = self._stream_once(path, target, max_bytes, params, headers)
+            if status is not None and status < 400:
+                return target.stat().st_size
+            target.unlink(missing_ok=True)
+            retryable = failure is not None or status in RETRY_STATUSES
+            if not retryable or attempt >= self.policy.retries:
+                raise self._download_failure(path, status, failure, attempt)
+            self._wait(attempt, None)
+            attempt += 1
+
+    def _stream_once(
+        self,
+        path: str,
+        target: Path,
+        max_bytes: int,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+    ) -> tuple[int | None, Exception | None]:
+        with self._lock:
+            self.requests_made += 1
+        with self._gate:
+            try:
+                with self._http.stream(
+                    "GET", path, params=params, headers={"Accept": "*/*", **(headers or {})}
+                ) as response:
+                    if response.status_code >= 400:
+                        return response.status_code, None
+                    _check_announced(response, max_bytes, self._where(response.request))
+                    _write_limited(response, target, max_bytes, self._where(response.request))
+                    return response.status_code, None
+            except httpx.TransportError as exc:
+                return None, exc
+
+    def _download_failure(
+        self, path: str, status: int | None, failure: Exception | None, attempt: int
+    ) -> RemoteSourceError:
+        where = f"GET {self.redact(self.base_url + '/' + path.lstrip('/'))}"
+        tries = f" after {attempt + 1} attempts" if attempt else ""
+        if status is None:
+            reason = self.redact(str(failure) or failure.__class__.__name__)
+            return SourceDownError(f"{where}: cannot reach the source{tries} ({reason})")
+        error = self._answer_error(where, status, tries)
+        error.answered = status
+        return error
+
     def _attempt(
         self, method: str, path: str, kwargs: dict[str, Any]
     ) -> tuple[httpx.Response | None, Exception | None]:
@@ -294,6 +356,34 @@ class RemoteClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class DownloadTooLargeError(RemoteSourceError):
+    """An answer bigger than the size limit (announced or streamed): not retried."""
+
+    code = "download_too_large"
+
+
+def _check_announced(response: httpx.Response, max_bytes: int, where: str) -> None:
+    announced = response.headers.get("content-length", "")
+    if announced.isdigit() and int(announced) > max_bytes:
+        raise DownloadTooLargeError(
+            f"{where}: the answer is {int(announced)} bytes, over the {max_bytes}-byte limit"
+        )
+
+
+def _write_limited(response: httpx.Response, target: Path, max_bytes: int, where: str) -> None:
+    written = 0
+    with target.open("wb") as out:
+        for chunk in response.iter_bytes(1 << 20):
+            written += len(chunk)
+            if written > max_bytes:
+                out.close()
+                target.unlink(missing_ok=True)
+                raise DownloadTooLargeError(
+                    f"{where}: the answer is over the {max_bytes}-byte limit (stopped reading)"
+                )
+            out.write(chunk)
 
 
 def _loads(response: httpx.Response) -> Any:

@@ -17,7 +17,6 @@ The rules, in one place:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 import shlex
@@ -50,6 +49,8 @@ from catalog.services.access import can_see
 from catalog.services.harvest import HarvestService
 from catalog.services.publish_files import FileLocator
 from catalog.services.records import RecordService, SearchRequest, origin_record_id
+from catalog.services.remote_inputs import PendingInput, RemoteInputs
+from catalog.services.remote_inputs import digest as _digest
 from catalog.store.jobs import StoredJob
 from catalog.store.repository import StoredRecord, UnitOfWork, utcnow
 from compute_bridge.base import (
@@ -105,6 +106,8 @@ class ComputeService:
         self.base_url = base_url
         #: executor name -> its settings (from the installation's; e.g. Slurm partition)
         self.executor_settings = dict(executor_settings or {})
+        #: downloads the files of inputs from remote sources (XNAT, Shanoir-NG)
+        self.remote = RemoteInputs(harvest)
 
     def executor(self, name: str) -> Executor:
         """An executor with the installation's settings for it (defaults otherwise)."""
@@ -147,9 +150,10 @@ class ComputeService:
         descriptor = pipelines.descriptor(request.pipeline)
         params = descriptor.resolve(request.params)
         executor = self.executor(request.executor)
-        inputs = self._stage(identity, self._input_ids(identity, request))
+        inputs, pending = self._stage(identity, self._input_ids(identity, request))
         pipelines.get(request.pipeline)().check(params, inputs)
         job_id = secrets.token_hex(6)
+        staging_failed = self.remote.fetch(pending, inputs, self.jobs_dir / job_id)
         spec = JobSpec(
             job_id=job_id,
             pipeline=descriptor.name,
@@ -176,6 +180,10 @@ class ComputeService:
             rerun_of=rerun_of,
         )
         self._save(job)
+        if staging_failed:
+            self._finish(job, JobState.failed, staging_failed)
+            self._save(job)
+            return self._public(job)
         try:
             job.external_id = executor.submit(spec)
         except (ImagoraError, OSError) as exc:
@@ -220,18 +228,27 @@ class ComputeService:
             )
         return [hit.id for hit in page.hits]
 
-    def _stage(self, identity: Identity, record_ids: list[str]) -> list[StagedInput]:
+    def _stage(
+        self, identity: Identity, record_ids: list[str]
+    ) -> tuple[list[StagedInput], list[PendingInput]]:
+        """Local inputs as they are; remote ones as placeholders (their metadata) plus
+        what to download once the job has a folder (`RemoteInputs.fetch`)."""
         with self.uow_factory() as uow:
             found = uow.records.get_many(record_ids)
             locator = FileLocator(uow)
-            staged = []
+            staged: list[StagedInput] = []
+            pending: list[PendingInput] = []
             for record_id in record_ids:
                 stored = found.get(record_id)
                 if stored is None or not can_see(identity, stored):
                     raise NotFoundError(f"no record with id '{record_id}'")
                 _require_file_access(identity, stored)
-                staged.append(_staged(stored, locator))
-        return staged
+                if self.remote.handles((stored.body.get("source") or {}).get("type")):
+                    pending.append(self.remote.pending(len(staged), stored))
+                    staged.append(_remote_placeholder(stored))
+                else:
+                    staged.append(_staged(stored, locator))
+        return staged, pending
 
     # ----- reading and refreshing -------------------------------------------------------
     def get(self, identity: Identity, job_id: str) -> JobPublic:
@@ -600,14 +617,34 @@ def _embargo_over(access: dict[str, Any]) -> bool:
     )
 
 
+def _remote_placeholder(stored: StoredRecord) -> StagedInput:
+    """A remote acquisition before its download: its metadata, for the pipeline's check
+    (remote sources are asked for DICOM, so the series' own values are read)."""
+    if stored.level != "acquisition":
+        raise ValidationError(
+            f"record '{stored.id}' ({stored.title}) is a {stored.level}, not an image "
+            "series: select its acquisition records (e.g. --level acquisition with --query)",
+            field="records",
+        )
+    suffix = (stored.body.get("bids") or {}).get("suffix")
+    return StagedInput(
+        record_id=stored.id,
+        title=stored.title,
+        path="",
+        role="roi" if suffix in _ROI_SUFFIXES else "data",
+        meta=_meta(stored.body, suffix),
+        format="dicom",
+    )
+
+
 def _staged(stored: StoredRecord, locator: FileLocator) -> StagedInput:
     """The record's image file(s) on this machine, and the metadata a pipeline needs."""
     body = stored.body
     source = body.get("source") or {}
     if source.get("type") not in ("bids", "dicom", "bruker", "compute", "deposit"):
         raise PluginUnavailableError(
-            f"record '{stored.id}' comes from a {source.get('type')} source; staging its "
-            "files from remote sources is not supported yet"
+            f"record '{stored.id}' comes from a {source.get('type')} source, whose files "
+            "cannot be fetched for a job (XNAT and Shanoir-NG records can)"
         )
     suffix = (body.get("bids") or {}).get("suffix")
     base = StagedInput(
@@ -689,16 +726,6 @@ def _staged_bruker(stored: StoredRecord, locator: FileLocator, base: StagedInput
             "checksum": _digest([seq.with_name("visu_pars"), seq]),
         }
     )
-
-
-def _digest(paths: list[Path]) -> str:
-    """One checksum of a multi-file input (the files' bytes in order), for PROV."""
-    digest = hashlib.sha256()
-    for path in paths:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return "sha256:" + digest.hexdigest()
 
 
 def _local_path(location: str, listed: str) -> Path | None:

@@ -49,6 +49,7 @@ from harvesters.base import (
 from harvesters.http import strip_userinfo
 from harvesters.registry import harvesters
 from harvesters.remote import RemoteOptions, site_credentials
+from harvesters.staging import StageLimits, StageRequest
 
 Progress = Callable[[str, int, int | None], None]
 Annotate = Callable[[RecordCreate, list[Term]], list[Term]]
@@ -204,6 +205,26 @@ class HarvestService:
         """Remote harvests given no credentials take the host's from the settings' file."""
         if self.credentials_file is not None and isinstance(harvester.options, RemoteOptions):
             harvester.options.fill_from(site_credentials(self.credentials_file, location))
+
+    def stage(
+        self, kind: str, request: StageRequest, dest: Path, limits: StageLimits
+    ) -> list[Path]:
+        """Fetch a remote record's files under `dest` through its harvester, with the
+        credentials its harvest would use: the registered source's options (secrets
+        file) for that location, else the settings' credentials file for the host."""
+        harvester = self.make_harvester(kind, self._source_options(kind, request.location))
+        self._with_site_credentials(harvester, request.location)
+        dest.mkdir(parents=True, exist_ok=True)
+        return harvester.stage(request, dest, limits)
+
+    def _source_options(self, kind: str, location: str) -> HarvestOptions | None:
+        wanted = strip_userinfo(location).rstrip("/")
+        with self.uow_factory() as uow:
+            sources = uow.sources.list()
+        for source in sources:
+            if source.kind == kind and strip_userinfo(source.location).rstrip("/") == wanted:
+                return self.parse_options(kind, source.options)
+        return None
 
     def run(
         self,

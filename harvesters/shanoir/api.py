@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from harvesters.http import CredentialsRejectedError, RemoteClient, RemoteSourceError
@@ -122,6 +123,19 @@ class ShanoirApi:
             self.renew()
             response = self.client.request("POST", url, json=body, headers=self._headers())
         return self.client.decode(response)
+
+    def download(self, path: str, target: Path, max_bytes: int) -> int:
+        """A dataset archive (`?format=dcm`) streamed to `target`; one retry after a 401."""
+        url, params = API + path, {"format": "dcm"}
+        try:
+            return self.client.download(
+                url, target, max_bytes, params=params, headers=self._headers()
+            )
+        except CredentialsRejectedError:
+            self.renew()
+            return self.client.download(
+                url, target, max_bytes, params=params, headers=self._headers()
+            )
 
     def items(
         self, path: str, params: dict[str, Any] | None = None, *, body: Any = None

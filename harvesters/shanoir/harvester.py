@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from catalog.domain.errors import SourceUnusableError
@@ -43,6 +44,7 @@ from harvesters.privacy import pseudonym
 from harvesters.remote import RemoteOptions, credentials, row_fingerprint
 from harvesters.shanoir.api import ShanoirApi
 from harvesters.shanoir.mapping import build_records
+from harvesters.staging import StageLimits, StageRequest, extract_zip
 
 #: Fields of a subject or examination that name a person; never kept, even in state.
 IDENTIFYING = ("name", "identifier", "birthDate", "comment", "note", "studyInstanceUID")
@@ -121,6 +123,32 @@ class ShanoirHarvester(ItemHarvester[ShanoirSite]):
         client = getattr(self, "_client", None)
         return client.requests_made if client is not None else 0
 
+    # ----- staging (compute jobs) ---------------------------------------------------------
+    stages_files = True
+
+    def stage(self, request: StageRequest, dest: Path, limits: StageLimits) -> list[Path]:
+        """Each dataset of the acquisition as Shanoir-NG's DICOM zip
+        (`GET /shanoir-ng/datasets/datasets/download/{id}?format=dcm`), unpacked side by
+        side (a multi-echo acquisition may be one dataset per echo)."""
+        ids = [
+            str(f["path"]).split("/", 1)[1]
+            for f in request.files
+            if str(f.get("path", "")).startswith("datasets/")
+        ]
+        if not ids:
+            raise RemoteSourceError(f"{request.where}: the acquisition lists no dataset")
+        creds = credentials(self.options)
+        client = RemoteClient(request.location, self.options.policy(), secrets=creds.secrets)
+        api = ShanoirApi(client, creds, self.options.client_id)
+        found: list[Path] = []
+        try:
+            api.login()
+            for dataset in ids:
+                found += _stage_dataset(api, dataset, dest / dataset, limits, request.where)
+        finally:
+            client.close()
+        return sorted(found)
+
     def source_id(self, location: ShanoirSite) -> str:
         scope = f"/studies/{location.study}" if location.study else ""
         return f"shanoir:{location.base_url}{scope}"
@@ -188,6 +216,18 @@ class ShanoirHarvester(ItemHarvester[ShanoirSite]):
         self, location: ShanoirSite, facts: Iterable[FileFacts]
     ) -> Iterator[HarvestedRecord | ItemError]:
         return build_records(location.base_url, self.name, self.version, facts)
+
+
+def _stage_dataset(
+    api: ShanoirApi, dataset: str, dest: Path, limits: StageLimits, where: str
+) -> list[Path]:
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = dest / ".download.zip"
+    try:
+        api.download(f"/datasets/datasets/download/{dataset}", archive, limits.max_bytes)
+        return extract_zip(archive, dest, limits, where)
+    finally:
+        archive.unlink(missing_ok=True)
 
 
 def _public(row: dict[str, Any]) -> dict[str, Any]:

@@ -62,6 +62,10 @@ class XnatApi:
             self.client.cookies.set("JSESSIONID", session)
             self._session = session
 
+    @property
+    def has_session(self) -> bool:
+        return self._session is not None
+
     def logout(self) -> None:
         if self._session is None:
             return

@@ -25,9 +25,11 @@ Follows the shapes and quirks read from the Shanoir-NG source (specs.md §2):
 
 from __future__ import annotations
 
+import io
 import itertools
 import time
 import uuid
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -301,6 +303,7 @@ class FakeShanoir(App):
         self.refresh: dict[str, str] = {}  # refresh token -> user
         self.clock_offset = 0.0
         self.grants: list[str] = []
+        self.files: dict[int, dict[str, bytes]] = {}  # dataset id -> its DICOM files
 
     def now(self) -> float:
         return time.monotonic() + self.clock_offset
@@ -413,6 +416,8 @@ class FakeShanoir(App):
                 key=lambda t: t[0],
             )
             return _page(found, request, lambda t: self._dataset(t[1], t[2], t[3], mr=True))
+        if len(tail) == 2 and tail[0] == "download":
+            return self._download(int(tail[1]), request)
         if len(tail) == 2 and tail[0] == "acquisition":
             return _list(
                 [
@@ -424,6 +429,22 @@ class FakeShanoir(App):
                 ]
             )
         return Reply.text("not found", 404)
+
+    def _download(self, dataset_id: int, request: Request) -> Reply:
+        """`GET /datasets/datasets/download/{id}?format=dcm` (dcm is the default): a zip
+        of the dataset's files, its name in Content-Disposition."""
+        if (request.arg("format") or "dcm") != "dcm":
+            return Reply.text("only dcm is served here", 400)
+        files = self.files.get(dataset_id)
+        if files is None:
+            return Reply.text("", 404)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zipped:
+            for name, content in sorted(files.items()):
+                zipped.writestr(f"dataset_{dataset_id}/{name}", content)
+        reply = Reply(200, buffer.getvalue(), content_type="application/zip")
+        reply.headers["Content-Disposition"] = f'attachment;filename="dataset_{dataset_id}.zip"'
+        return reply
 
     @staticmethod
     def _simple(s: dict[str, Any]) -> dict[str, Any]:

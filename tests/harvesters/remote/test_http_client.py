@@ -13,6 +13,7 @@ from loopback import App, Loopback, Reply, Request
 
 from harvesters.http import (
     CredentialsRejectedError,
+    DownloadTooLargeError,
     HttpPolicy,
     RemoteClient,
     RemoteSourceError,
@@ -180,6 +181,48 @@ def test_https_is_verified_and_plain_http_builds_no_tls_context(tmp_path: Path) 
         assert trusting.get_json("/x") == {"path": "/x", "q": None}
         for used in (http, refused, trusting):
             used.close()
+
+
+class Blob(App):
+    """Serves 300 kB of bytes (an archive stand-in) at /blob."""
+
+    body = bytes(range(256)) * 1200
+
+    def handle(self, request: Request) -> Reply:
+        return Reply(200, self.body, content_type="application/zip")
+
+
+def test_download_retries_then_streams_to_the_file(tmp_path: Path) -> None:
+    with Loopback(Blob()) as server:
+        server.app.inject("GET", "/blob", "status", times=2, status=503)
+        server.app.inject("GET", "/blob", "drop", times=1)  # a body cut short
+        sleeps: list[float] = []
+        target = tmp_path / "blob.zip"
+        with client(server.url, sleeps) as http:
+            assert http.download("/blob", target, 1_000_000) == len(Blob.body)
+            assert http.requests_made == 4 and len(sleeps) == 3
+        assert target.read_bytes() == Blob.body
+
+
+def test_download_over_the_limit_is_refused_once_and_leaves_no_file(tmp_path: Path) -> None:
+    with Loopback(Blob()) as server:
+        target = tmp_path / "blob.zip"
+        with client(server.url, []) as http:
+            with pytest.raises(DownloadTooLargeError) as caught:
+                http.download("/blob", target, 100_000)
+            assert http.requests_made == 1  # not retried
+        assert caught.value.message == (
+            f"GET {server.url}/blob: the answer is {len(Blob.body)} bytes, over the "
+            "100000-byte limit"
+        )
+        assert not target.exists()
+
+
+def test_download_401_is_credentials_rejected(server: Loopback, tmp_path: Path) -> None:
+    with client(server.url, []) as http, pytest.raises(CredentialsRejectedError) as caught:
+        http.download("/secret", tmp_path / "x.zip", 1000)
+    assert "rejected the credentials (HTTP 401)" in caught.value.message
+    assert not (tmp_path / "x.zip").exists()
 
 
 class Odd(App):

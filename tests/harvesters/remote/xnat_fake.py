@@ -21,8 +21,10 @@ that do not answer them: "ignored" leaves them out of the rows, "rejected" answe
 from __future__ import annotations
 
 import base64
+import io
 import itertools
 import uuid
+import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +37,8 @@ class Resource:
     format: str
     file_count: int
     file_size: int
+    files: dict[str, bytes] = field(default_factory=dict)
+    """Real file contents (name -> bytes), served by `.../resources/{label}/files`."""
 
 
 @dataclass
@@ -285,6 +289,7 @@ class FakeXnat(App):
         self.sessions: set[str] = set()
         self.closed: list[str] = []
         self.file_columns = "listed"  # or "ignored", "rejected", "failing"
+        self.zip_override: bytes | None = None  # a crafted archive answered for any zip
 
     # ----- auth -------------------------------------------------------------------------
     def issue_alias(self) -> tuple[str, str]:
@@ -341,6 +346,8 @@ class FakeXnat(App):
             return self._experiment_record(parts[2], request)
         if parts[1] == "experiments" and len(parts) == 5 and parts[3] == "scans":
             return self._scan(parts[2], parts[4], request)
+        if parts[1] == "experiments" and len(parts) == 8 and parts[5::2] == ["resources", "files"]:
+            return self._files(parts[2], parts[4], parts[6], request)
         project = self.data.projects.get(parts[2]) if len(parts) > 2 else None
         if project is None:
             return Reply.text("The project does not exist or you cannot see it.", 404)
@@ -534,6 +541,33 @@ class FakeXnat(App):
                 ]
             }
         )
+
+    def _files(self, eid: str, scan_id: str, label: str, request: Request) -> Reply:
+        """A scan resource's files: a `ResultSet` listing (format=json), or one zip of
+        them (format=zip) laid out as XNAT writes it,
+        `{session label}/scans/{scan id}-{type}/resources/{label}/files/{name}`."""
+        e = self.data.sessions.get(eid)
+        scan = next((s for s in e.scans if s.id == scan_id), None) if e else None
+        resource = next((r for r in scan.resources if r.label == label), None) if scan else None
+        if e is None or scan is None or resource is None:
+            return Reply.text("not found", 404)
+        if request.arg("format") == "zip":
+            if self.zip_override is not None:
+                return Reply(200, self.zip_override, content_type="application/zip")
+            buffer = io.BytesIO()
+            folder = f"{e.label}/scans/{scan.id}-{scan.type}/resources/{label}/files"
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zipped:
+                for name, content in sorted(resource.files.items()):
+                    zipped.writestr(f"{folder}/{name}", content)
+            return Reply(200, buffer.getvalue(), content_type="application/zip")
+        uri = f"/data/experiments/{eid}/scans/{scan_id}/resources/{label}/files"
+        rows = [
+            {"Name": name, "Size": str(len(content)), "URI": f"{uri}/{name}",
+             "collection": label, "cat_ID": "55", "digest": "", "file_content": "",
+             "file_format": "", "file_tags": ""}
+            for name, content in sorted(resource.files.items())
+        ]  # fmt: skip
+        return result_set(rows)
 
 
 def _columns(request: Request) -> list[str]:
